@@ -1,0 +1,21 @@
+// Embeds the .cl files into the binary (C23 #embed), so a copied binary still finds its kernels.
+#include "LSTMKitKernels.h"
+#include <string.h>
+#pragma clang diagnostic ignored "-Wc23-extensions"
+
+static const char gemm_cl[] = {
+#embed "gemm.cl"
+, 0 };
+static const char lstm_cell_cl[] = {
+#embed "lstm_cell.cl"
+, 0 };
+static const char elementwise_cl[] = {
+#embed "elementwise.cl"
+, 0 };
+
+const char *lstmkit_kernel_source(const char *name) {
+    if (strcmp(name, "gemm.cl") == 0) return gemm_cl;
+    if (strcmp(name, "lstm_cell.cl") == 0) return lstm_cell_cl;
+    if (strcmp(name, "elementwise.cl") == 0) return elementwise_cl;
+    return 0;
+}

@@ -1,0 +1,231 @@
+import COpenCL
+import Foundation
+import LSTMKitKernels
+
+/// One OpenCL platform/device as found on this machine.
+public struct OpenCLDeviceInfo: Sendable, CustomStringConvertible {
+    public let platformIndex: Int
+    public let deviceIndex: Int
+    public let platformName: String
+    public let deviceName: String
+    public let isGPU: Bool
+    public let computeUnits: Int
+    public let globalMemoryBytes: Int
+    public var description: String {
+        "opencl:\(platformIndex):\(deviceIndex)  \(deviceName) [\(platformName)] \(isGPU ? "GPU" : "CPU/other"), " +
+            "\(computeUnits) compute units, \(globalMemoryBytes >> 20) MiB"
+    }
+}
+
+/// Enumerates OpenCL platforms and devices.
+enum OpenCLDiscovery {
+    static func platforms() throws -> [cl_platform_id?] {
+        var n: cl_uint = 0
+        try clCheck(clGetPlatformIDs(0, nil, &n), "clGetPlatformIDs")
+        if n == 0 { throw OpenCLError.noPlatform }
+        var ids = [cl_platform_id?](repeating: nil, count: Int(n))
+        try clCheck(clGetPlatformIDs(n, &ids, nil), "clGetPlatformIDs")
+        return ids
+    }
+
+    static func devices(_ platform: cl_platform_id?) throws -> [cl_device_id?] {
+        var n: cl_uint = 0
+        let status = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &n)
+        if status == CL_DEVICE_NOT_FOUND { return [] }
+        try clCheck(status, "clGetDeviceIDs")
+        var ids = [cl_device_id?](repeating: nil, count: Int(n))
+        try clCheck(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), n, &ids, nil), "clGetDeviceIDs")
+        return ids
+    }
+
+    static func platformString(_ p: cl_platform_id?, _ param: Int32) -> String {
+        var size = 0
+        guard clGetPlatformInfo(p, cl_platform_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "?" }
+        var bytes = [CChar](repeating: 0, count: size)
+        clGetPlatformInfo(p, cl_platform_info(param), size, &bytes, nil)
+        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func deviceString(_ d: cl_device_id?, _ param: Int32) -> String {
+        var size = 0
+        guard clGetDeviceInfo(d, cl_device_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "?" }
+        var bytes = [CChar](repeating: 0, count: size)
+        clGetDeviceInfo(d, cl_device_info(param), size, &bytes, nil)
+        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func deviceValue<T: FixedWidthInteger>(_ d: cl_device_id?, _ param: Int32, _: T.Type) -> T {
+        var value: T = 0
+        clGetDeviceInfo(d, cl_device_info(param), MemoryLayout<T>.size, &value, nil)
+        return value
+    }
+
+    /// Every device of every platform; throws `.noPlatform` when no ICD is installed.
+    static func list() throws -> [OpenCLDeviceInfo] {
+        var result: [OpenCLDeviceInfo] = []
+        for (pi, p) in try platforms().enumerated() {
+            let pname = platformString(p, CL_PLATFORM_NAME)
+            for (di, d) in try devices(p).enumerated() {
+                let type = deviceValue(d, CL_DEVICE_TYPE, cl_device_type.self)
+                result.append(OpenCLDeviceInfo(
+                    platformIndex: pi, deviceIndex: di, platformName: pname,
+                    deviceName: deviceString(d, CL_DEVICE_NAME),
+                    isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
+                    computeUnits: Int(deviceValue(d, CL_DEVICE_MAX_COMPUTE_UNITS, cl_uint.self)),
+                    globalMemoryBytes: Int(deviceValue(d, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong.self))))
+            }
+        }
+        return result
+    }
+}
+
+/// One argument of a kernel launch.
+enum KernelArg {
+    case int(Int)
+    case uint(UInt32)
+    case float(Double)
+    case mem(cl_mem?)
+}
+
+/// An OpenCL context on one device: the in-order queue and the cache of compiled programs.
+/// One context per device for the process (see `Device.opencl`), so programs are built once.
+final class OpenCLContext: @unchecked Sendable {
+    let info: OpenCLDeviceInfo
+    let device: cl_device_id?
+    let context: cl_context
+    let queue: cl_command_queue
+
+    private let lock = NSLock()
+    private let launchLock = NSLock()
+    private var programs: [String: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    /// How many times `clBuildProgram` ran on this context (the cache test reads it).
+    private(set) var buildCount = 0
+
+    init(platformIndex: Int, deviceIndex: Int) throws {
+        let platforms = try OpenCLDiscovery.platforms()
+        guard platforms.indices.contains(platformIndex) else {
+            throw LSTMKitError.unknownDevice("opencl:\(platformIndex):\(deviceIndex) (there are \(platforms.count) platforms)")
+        }
+        let devices = try OpenCLDiscovery.devices(platforms[platformIndex])
+        guard devices.indices.contains(deviceIndex) else {
+            throw LSTMKitError.unknownDevice("opencl:\(platformIndex):\(deviceIndex) (platform \(platformIndex) has \(devices.count) devices)")
+        }
+        info = try OpenCLDiscovery.list().first { $0.platformIndex == platformIndex && $0.deviceIndex == deviceIndex }!
+        device = devices[deviceIndex]
+        var err: cl_int = 0
+        var dev = device
+        guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &err) else {
+            try clCheck(err, "clCreateContext"); throw OpenCLError.call(function: "clCreateContext", status: err, name: clErrorName(err))
+        }
+        try clCheck(err, "clCreateContext")
+        context = ctx
+        guard let q = clCreateCommandQueue(ctx, device, 0, &err) else {
+            clReleaseContext(ctx)
+            throw OpenCLError.call(function: "clCreateCommandQueue", status: err, name: clErrorName(err))
+        }
+        queue = q
+    }
+
+    deinit {
+        for k in kernels.values { clReleaseKernel(k) }
+        for p in programs.values { clReleaseProgram(p) }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    /// Source of a kernel file: LSTMKIT_KERNEL_DIR/<file> when that variable is set, else the embedded copy.
+    static func source(of file: String) throws -> String {
+        if let dir = ProcessInfo.processInfo.environment["LSTMKIT_KERNEL_DIR"],
+           let text = try? String(contentsOfFile: dir + "/" + file, encoding: .utf8) {
+            return text
+        }
+        guard let embedded = lstmkit_kernel_source(file) else { throw OpenCLError.missingKernelSource(file) }
+        return String(cString: embedded)
+    }
+
+    /// The compiled program for `file` with `defines` (name -> value), built on first use and cached.
+    func program(file: String, defines: [String: String]) throws -> cl_program {
+        let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" }).joined(separator: " ")
+        let key = file + "|" + options
+        lock.lock(); defer { lock.unlock() }
+        if let p = programs[key] { return p }
+        return try build(file: file, source: try Self.source(of: file), options: options, key: key)
+    }
+
+    /// Builds a program from source text; on failure throws `.build` with the build log.
+    private func build(file: String, source: String, options: String, key: String) throws -> cl_program {
+        var err: cl_int = 0
+        let program: cl_program? = source.withCString { cstr in
+            var ptr: UnsafePointer<CChar>? = cstr
+            var length = strlen(cstr)
+            return clCreateProgramWithSource(context, 1, &ptr, &length, &err)
+        }
+        try clCheck(err, "clCreateProgramWithSource(\(file))")
+        guard let program else { throw OpenCLError.call(function: "clCreateProgramWithSource", status: err, name: clErrorName(err)) }
+        var dev = device
+        buildCount += 1
+        let status = clBuildProgram(program, 1, &dev, options, nil, nil)
+        if status != CL_SUCCESS {
+            var size = 0
+            clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+            var log = [CChar](repeating: 0, count: max(size, 1))
+            clGetProgramBuildInfo(program, device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &log, nil)
+            clReleaseProgram(program)
+            let text = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw OpenCLError.build(file: file, options: options, log: text)
+        }
+        programs[key] = program
+        return program
+    }
+
+    /// Test hook: builds arbitrary source (e.g. a broken kernel) so build-failure reporting can be checked.
+    func buildForTesting(source: String, file: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        let p = try build(file: file, source: source, options: "-cl-std=CL1.2", key: "test|\(file)|\(buildCount)")
+        programs.removeValue(forKey: "test|\(file)|\(buildCount - 1)")
+        clReleaseProgram(p)
+    }
+
+    /// The kernel `name` of the program for `file` + `defines`, cached with it.
+    func kernel(_ name: String, file: String, defines: [String: String] = [:]) throws -> cl_kernel {
+        let program = try self.program(file: file, defines: defines)
+        let key = "\(name)|\(file)|\(defines.keys.sorted().map { "\($0)=\(defines[$0]!)" })"
+        lock.lock(); defer { lock.unlock() }
+        if let k = kernels[key] { return k }
+        var err: cl_int = 0
+        let k = clCreateKernel(program, name, &err)
+        try clCheck(err, "clCreateKernel(\(name))")
+        guard let k else { throw OpenCLError.call(function: "clCreateKernel(\(name))", status: err, name: clErrorName(err)) }
+        kernels[key] = k
+        return k
+    }
+
+    /// Sets the arguments and enqueues the kernel. `global` is rounded up to a multiple of `local`.
+    /// Arguments are captured at enqueue time, so the cached kernel object can be reused at once.
+    func launch(_ kernel: cl_kernel, _ args: [KernelArg], global: [Int], local: [Int]? = nil) throws {
+        launchLock.lock(); defer { launchLock.unlock() }  // clSetKernelArg on a shared kernel is not thread-safe
+        for (i, arg) in args.enumerated() {
+            let status: cl_int
+            switch arg {
+            case let .int(v): var x = cl_int(truncatingIfNeeded: v); status = clSetKernelArg(kernel, cl_uint(i), 4, &x)
+            case let .uint(v): var x = cl_uint(v); status = clSetKernelArg(kernel, cl_uint(i), 4, &x)
+            case let .float(v): var x = cl_float(v); status = clSetKernelArg(kernel, cl_uint(i), 4, &x)
+            case let .mem(m): var x = m; status = clSetKernelArg(kernel, cl_uint(i), MemoryLayout<cl_mem?>.size, &x)
+            }
+            try clCheck(status, "clSetKernelArg(\(i))")
+        }
+        if global.contains(0) { return }
+        var g = global
+        let status: cl_int
+        if var l = local {
+            for d in g.indices { g[d] = (g[d] + l[d] - 1) / l[d] * l[d] }
+            status = clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
+        } else {
+            status = clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+        }
+        try clCheck(status, "clEnqueueNDRangeKernel")
+    }
+
+    func finish() throws { try clCheck(clFinish(queue), "clFinish") }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+extension LSTM {
+    /// The parameters as (name, shape, values), in PyTorch's `state_dict` order.
+    public func stateDict() throws -> [(name: String, shape: [Int], values: [Float])] {
+        try parameterNames.map { ($0, parameters[$0]!.shape, try parameters[$0]!.toArray()) }
+    }
+
+    /// Loads parameters by name, strictly (as PyTorch's `load_state_dict(strict=True)`): every parameter
+    /// must be present with its exact shape, and no other tensor may appear. Nothing is changed on error.
+    public func loadStateDict(_ entries: [String: SafeTensors.Entry]) throws {
+        for name in parameterNames {
+            guard let e = entries[name] else {
+                throw LSTMKitError.stateDict(tensor: name, reason: "missing (this layer expects \(parameterNames.count) tensors)")
+            }
+            let shape = parameters[name]!.shape
+            guard e.shape == shape else {
+                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the layer's \(shape)")
+            }
+        }
+        if let extra = entries.keys.sorted().first(where: { parameters[$0] == nil }) {
+            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: this layer has no such parameter")
+        }
+        for name in parameterNames { try parameters[name]!.assign(entries[name]!.values) }
+    }
+
+    /// Saves the parameters as safetensors with PyTorch's names (F32, or F64 on a Float64 device),
+    /// atomically: a crash never leaves a half-written file.
+    public func save(to url: URL) throws {
+        let dtype = device.precision == .float64 ? "F64" : "F32"
+        let entries = try parameterNames.map { name in
+            (name: name, entry: SafeTensors.Entry(dtype: dtype, shape: parameters[name]!.shape, values: try parameters[name]!.toDoubles()))
+        }
+        try SafeTensors.write(entries, metadata: ["format": "pt", "producer": "LSTMKit"], to: url)
+    }
+
+    /// Loads parameters from a safetensors file written here or by PyTorch (`safetensors.torch.save_file`).
+    public func load(from url: URL) throws {
+        try loadStateDict(try SafeTensors.read(url))
+    }
+}

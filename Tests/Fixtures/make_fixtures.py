@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Regenerates the PyTorch golden fixtures for LSTMKit's tests.
+
+    pip install torch==2.13.0 numpy
+    python3 Tests/Fixtures/make_fixtures.py        # writes Tests/Fixtures/lstm_*.safetensors
+
+Each file holds, for one nn.LSTM configuration (Float32, CPU, deterministic seed):
+  config                  [7] F64: input_size, hidden_size, num_layers, bias, batch_first, bidirectional, has_initial_state
+  <param name>            the state_dict, PyTorch names and shapes
+  input, lengths          lengths: F64 [B], the valid length of each sequence (padding on the right)
+  h0, c0                  only when has_initial_state
+  grad_output, grad_h_n, grad_c_n   the upstream gradients; the loss is
+                          sum(output * grad_output) + sum(h_n * grad_h_n) + sum(c_n * grad_c_n)
+  output, h_n, c_n        PyTorch's forward results (packed-sequence semantics when lengths < T)
+  grad.input, grad.h0, grad.c0, grad.<param name>   PyTorch's gradients
+The safetensors writer is inlined so the script needs only torch and numpy.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def save_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, array in tensors.items():
+        array = np.ascontiguousarray(array)
+        dtype = {np.dtype("float32"): "F32", np.dtype("float64"): "F64"}[array.dtype]
+        data = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"producer": "Tests/Fixtures/make_fixtures.py", "torch": torch.__version__}
+    raw = json.dumps(header, sort_keys=True).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + b"".join(blobs))
+    os.replace(path + ".tmp", path)
+
+
+def make(name, I, H, L, B, T, bias=True, batch_first=False, bidirectional=False, lengths=None, initial_state=False, seed=0):
+    torch.manual_seed(seed)
+    D = 2 if bidirectional else 1
+    lstm = torch.nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    lengths = lengths or [T] * B
+    x = torch.randn(*((B, T, I) if batch_first else (T, B, I)), requires_grad=True)
+    with torch.no_grad():  # zero the padding so both sides see the same input
+        for b, n in enumerate(lengths):
+            (x[b, n:] if batch_first else x[n:, b]).zero_()
+    h0 = torch.randn(L * D, B, H, requires_grad=True) if initial_state else None
+    c0 = torch.randn(L * D, B, H, requires_grad=True) if initial_state else None
+    packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False)
+    out_packed, (hn, cn) = lstm(packed, (h0, c0)) if initial_state else lstm(packed)
+    out, _ = pad_packed_sequence(out_packed, batch_first=batch_first, total_length=T)
+    g_out, g_hn, g_cn = torch.randn_like(out), torch.randn_like(hn), torch.randn_like(cn)
+    loss = (out * g_out).sum() + (hn * g_hn).sum() + (cn * g_cn).sum()
+    loss.backward()
+
+    t = {"config": np.array([I, H, L, bias, batch_first, bidirectional, initial_state], dtype=np.float64)}
+    for pname, p in lstm.state_dict().items():
+        t[pname] = p.numpy()
+    t["input"] = x.detach().numpy()
+    t["lengths"] = np.array(lengths, dtype=np.float64)
+    if initial_state:
+        t["h0"], t["c0"] = h0.detach().numpy(), c0.detach().numpy()
+    t["grad_output"], t["grad_h_n"], t["grad_c_n"] = g_out.numpy(), g_hn.numpy(), g_cn.numpy()
+    t["output"], t["h_n"], t["c_n"] = out.detach().numpy(), hn.detach().numpy(), cn.detach().numpy()
+    t["grad.input"] = x.grad.numpy()
+    if initial_state:
+        t["grad.h0"], t["grad.c0"] = h0.grad.numpy(), c0.grad.numpy()
+    for pname, p in lstm.named_parameters():
+        t["grad." + pname] = p.grad.numpy()
+    save_safetensors(os.path.join(HERE, f"lstm_{name}.safetensors"), t)
+    print(f"lstm_{name}.safetensors: {len(t)} tensors")
+
+
+if __name__ == "__main__":
+    torch.use_deterministic_algorithms(True)
+    make("one_layer", I=5, H=7, L=1, B=3, T=6, initial_state=True, seed=1)
+    make("two_layers", I=4, H=6, L=2, B=2, T=5, seed=2)
+    make("bidirectional", I=3, H=5, L=1, B=3, T=4, batch_first=True, bidirectional=True, initial_state=True, seed=3)
+    make("variable_lengths", I=4, H=6, L=2, B=4, T=7, batch_first=True, bidirectional=True,
+         lengths=[7, 5, 1, 3], initial_state=True, seed=4)
+    make("no_bias", I=3, H=4, L=1, B=2, T=3, bias=False, seed=5)
+    make("wide", I=32, H=48, L=1, B=8, T=20, seed=6)

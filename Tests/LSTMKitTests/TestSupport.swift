@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+@testable import LSTMKit
+
+/// Asserts |actual - expected| <= atol + rtol * |expected| elementwise. On failure prints the first
+/// mismatches and the max absolute error, so the cause is visible without a debugger.
+func assertClose(_ actual: [Double], _ expected: [Double], atol: Double, rtol: Double = 0, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    guard actual.count == expected.count else {
+        XCTFail("\(what): \(actual.count) values, expected \(expected.count)", file: file, line: line)
+        return
+    }
+    var maxError = 0.0, bad: [String] = []
+    for i in actual.indices {
+        let err = abs(actual[i] - expected[i])
+        if !(err <= atol + rtol * abs(expected[i])) {  // also catches NaN
+            if bad.count < 5 { bad.append("[\(i)] got \(actual[i]) expected \(expected[i]) (error \(err))") }
+        }
+        maxError = max(maxError, err.isNaN ? .infinity : err)
+    }
+    if !bad.isEmpty {
+        XCTFail("\(what): max abs error \(maxError) > atol \(atol) + rtol \(rtol); first mismatches:\n  "
+            + bad.joined(separator: "\n  "), file: file, line: line)
+    }
+}
+
+func maxAbs(_ x: [Double]) -> Double { x.map(abs).max() ?? 0 }
+func maxAbsDiff(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+
+/// Tests/Fixtures, found from this file's path (works in a fresh clone and in CI).
+let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// The OpenCL device under test: LSTMKIT_TEST_DEVICE (default "opencl:0"). With no OpenCL platform the test is
+/// skipped with a loud message, unless LSTMKIT_REQUIRE_OPENCL=1 (set by .ci/run), where it fails instead.
+func openCLDeviceOrSkip() throws -> Device {
+    let spec = ProcessInfo.processInfo.environment["LSTMKIT_TEST_DEVICE"] ?? "opencl:0"
+    if Device.openCLDevices().isEmpty {
+        let message = "*** NO OPENCL PLATFORM: OpenCL tests SKIPPED. Install pocl-opencl-icd to run them. ***"
+        if ProcessInfo.processInfo.environment["LSTMKIT_REQUIRE_OPENCL"] == "1" {
+            XCTFail(message + " (LSTMKIT_REQUIRE_OPENCL=1)")
+            throw LSTMKitError.noOpenCLPlatform
+        }
+        print(message)
+        throw XCTSkip(message)
+    }
+    return try Device.named(spec)
+}
+
+/// Seeded uniform values in [-scale, scale).
+func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
+    var g = SeededGenerator(seed: seed)
+    return (0..<n).map { _ in Double.random(in: -scale..<scale, using: &g) }
+}
+
+/// Everything one forward + backward produces, read back as Double.
+struct LSTMRun {
+    var output: [Double], hn: [Double], cn: [Double]
+    var dInput: [Double], dh0: [Double], dc0: [Double]
+    var grads: [String: [Double]]
+}
+
+/// Runs forward and backward with the loss sum(out*gOut) + sum(h_n*gH) + sum(c_n*gC).
+func runLSTM(_ lstm: LSTM, input: [Double], inputShape: [Int], lengths: [Int]?, h0: [Double]?, c0: [Double]?,
+             gOut: [Double], gH: [Double], gC: [Double]) throws -> LSTMRun {
+    let dev = lstm.device
+    let x = try Tensor(shape: inputShape, doubles: input, device: dev)
+    let B = lstm.batchFirst ? inputShape[0] : inputShape[1]
+    let stateShape = [lstm.numLayers * lstm.numDirections, B, lstm.hiddenSize]
+    let initial = try h0.map { (try Tensor(shape: stateShape, doubles: $0, device: dev), try Tensor(shape: stateShape, doubles: c0!, device: dev)) }
+    let (y, (hn, cn)) = try lstm.forward(x, lengths: lengths, initialState: initial)
+    let g = try lstm.backward(gradOutput: Tensor(shape: y.shape, doubles: gOut, device: dev),
+                              gradH: Tensor(shape: stateShape, doubles: gH, device: dev),
+                              gradC: Tensor(shape: stateShape, doubles: gC, device: dev))
+    var grads: [String: [Double]] = [:]
+    for name in lstm.parameterNames { grads[name] = try lstm.gradients[name]!.toDoubles() }
+    return LSTMRun(output: try y.toDoubles(), hn: try hn.toDoubles(), cn: try cn.toDoubles(),
+                   dInput: try g.input.toDoubles(), dh0: try g.h0.toDoubles(), dc0: try g.c0.toDoubles(), grads: grads)
+}
