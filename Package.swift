@@ -23,6 +23,11 @@ let package = Package(
             dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels"],
             path: "Sources/LSTMKit"
         ),
+        .executableTarget(
+            name: "quickstart",
+            dependencies: ["LSTMKit"],
+            path: "Examples/QuickStart"
+        ),
         .testTarget(
             name: "LSTMKitTests",
             dependencies: ["LSTMKit"],
