@@ -12,10 +12,14 @@ static const char lstm_cell_cl[] = {
 static const char elementwise_cl[] = {
 #embed "elementwise.cl"
 , 0 };
+static const char training_cl[] = {
+#embed "training.cl"
+, 0 };
 
 const char *lstmkit_kernel_source(const char *name) {
     if (strcmp(name, "gemm.cl") == 0) return gemm_cl;
     if (strcmp(name, "lstm_cell.cl") == 0) return lstm_cell_cl;
     if (strcmp(name, "elementwise.cl") == 0) return elementwise_cl;
+    if (strcmp(name, "training.cl") == 0) return training_cl;
     return 0;
 }
