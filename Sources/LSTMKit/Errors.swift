@@ -22,6 +22,12 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
     case stateDict(tensor: String, reason: String)
     /// A file could not be read or written.
     case io(path: String, reason: String)
+    /// Training produced a NaN or infinite loss; the update of that step was not applied.
+    case nonFiniteLoss(epoch: Int, step: Int, value: Double)
+    /// A dataset with no samples, or x and y with different sample counts.
+    case emptyDataset(String)
+    /// The model must be compiled (optimizer and loss) before training or evaluating.
+    case notCompiled
 
     public var description: String {
         switch self {
@@ -47,6 +53,12 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
             return "state dict tensor '\(tensor)': \(reason)"
         case let .io(path, reason):
             return "\(path): \(reason)"
+        case let .nonFiniteLoss(epoch, step, value):
+            return "loss became \(value) at epoch \(epoch), step \(step); training stopped before applying that update (the last checkpoint is kept)"
+        case let .emptyDataset(what):
+            return "empty dataset: \(what)"
+        case .notCompiled:
+            return "the model is not compiled: call compile(optimizer:loss:metrics:) first"
         }
     }
 }

@@ -79,6 +79,45 @@ def make(name, I, H, L, B, T, bias=True, batch_first=False, bidirectional=False,
     print(f"lstm_{name}.safetensors: {len(t)} tensors")
 
 
+def make_training(name, optimizer, steps=20, clip=None, seed=7):
+    """LSTM(3, 8, batch_first) -> Linear(8, 2) on the last step, MSE, trained `steps` times on one batch.
+
+    Writes: the initial state dict ("0.weight_ih_l0", ..., "1.weight", "1.bias": nn.Sequential-style names),
+    x [6, 5, 3], y [6, 2], losses [steps] (the loss before each update) and "final.<name>" after the last update.
+    """
+    torch.manual_seed(seed)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module("0", torch.nn.LSTM(3, 8, batch_first=True))
+            self.add_module("1", torch.nn.Linear(8, 2))
+
+        def forward(self, x):
+            out, _ = getattr(self, "0")(x)
+            return getattr(self, "1")(out[:, -1, :])
+
+    model = Model()
+    x, y = torch.randn(6, 5, 3), torch.randn(6, 2)
+    t = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    t["x"], t["y"] = x.numpy(), y.numpy()
+    opt = optimizer(model.parameters())
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        losses.append(loss.item())
+    t["losses"] = np.array(losses, dtype=np.float64)
+    for k, v in model.state_dict().items():
+        t["final." + k] = v.detach().numpy()
+    save_safetensors(os.path.join(HERE, f"train_{name}.safetensors"), t)
+    print(f"train_{name}.safetensors: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+
+
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
     make("one_layer", I=5, H=7, L=1, B=3, T=6, initial_state=True, seed=1)
@@ -88,3 +127,6 @@ if __name__ == "__main__":
          lengths=[7, 5, 1, 3], initial_state=True, seed=4)
     make("no_bias", I=3, H=4, L=1, B=2, T=3, bias=False, seed=5)
     make("wide", I=32, H=48, L=1, B=8, T=20, seed=6)
+    make_training("sgd_momentum", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
+    make_training("adam", lambda p: torch.optim.Adam(p, lr=0.01))
+    make_training("sgd_clip_norm", lambda p: torch.optim.SGD(p, lr=0.5), clip=0.05)

@@ -1,0 +1,233 @@
+import Foundation
+
+/// CPU twins of Kernels/training.cl: same names, same argument order, plain loops.
+/// Pointers are already advanced by their offsets. Comments give the shapes.
+enum CPUTrainingKernels {
+    @inline(__always) static func act_forward<S: CPUScalar>(_ kind: Int, _ x: S) -> S {
+        switch kind {
+        case 1: return x > 0 ? x : 0
+        case 2: return lstmkitTanh(x)
+        case 3: return lstmkitSigmoid(x)
+        default: return x
+        }
+    }
+    @inline(__always) static func act_derivative<S: CPUScalar>(_ kind: Int, _ y: S) -> S {
+        switch kind {
+        case 1: return y > 0 ? 1 : 0
+        case 2: return 1 - y * y
+        case 3: return y * (1 - y)
+        default: return 1
+        }
+    }
+
+    /// y[rows, cols] += bias[cols]
+    static func add_row_bias<S: CPUScalar>(_ rows: Int, _ cols: Int, _ bias: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
+        for r in 0..<rows { for c in 0..<cols { y[r * cols + c] += bias[c] } }
+    }
+    /// y[n] = act(x[n])
+    static func activation_forward<S: CPUScalar>(_ kind: Int, _ n: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
+        for i in 0..<n { y[i] = act_forward(kind, x[i]) }
+    }
+    /// dx[n] = dy[n] * act'(from y[n])
+    static func activation_backward<S: CPUScalar>(_ kind: Int, _ n: Int, _ y: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
+        for i in 0..<n { dx[i] = dy[i] * act_derivative(kind, y[i]) }
+    }
+    /// y[rows, cols] = softmax over each row of x
+    static func softmax_rows<S: CPUScalar>(_ rows: Int, _ cols: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
+        for r in 0..<rows {
+            let xr = x + r * cols, yr = y + r * cols
+            var m = xr[0]
+            for c in 1..<max(cols, 1) { m = Swift.max(m, xr[c]) }
+            var s: S = 0
+            for c in 0..<cols { yr[c] = S.exp(xr[c] - m); s += yr[c] }
+            for c in 0..<cols { yr[c] /= s }
+        }
+    }
+    /// dx = y * (dy - sum(dy * y)) per row
+    static func softmax_backward_rows<S: CPUScalar>(_ rows: Int, _ cols: Int, _ y: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
+        for r in 0..<rows {
+            let yr = y + r * cols, dyr = dy + r * cols
+            var s: S = 0
+            for c in 0..<cols { s += dyr[c] * yr[c] }
+            for c in 0..<cols { dx[r * cols + c] = yr[c] * (dyr[c] - s) }
+        }
+    }
+
+    /// Per-row loss and its gradient (see Kernels/training.cl `loss_rows` for the kinds).
+    static func loss_rows<S: CPUScalar>(_ kind: Int, _ rows: Int, _ cols: Int, _ pred: UnsafePointer<S>, _ target: UnsafePointer<S>,
+                                        _ scale: S, _ rowLoss: UnsafeMutablePointer<S>, _ grad: UnsafeMutablePointer<S>) {
+        let eps = S(1e-7)
+        for r in 0..<rows {
+            let p = pred + r * cols, g = grad + r * cols
+            var loss: S = 0
+            if kind <= 2 {
+                let t = target + r * cols
+                for c in 0..<cols {
+                    let x = p[c], y = t[c]
+                    if kind == 0 {
+                        let d = x - y
+                        loss += d * d
+                        g[c] = scale * 2 * d
+                    } else if kind == 1 {
+                        let q = Swift.min(Swift.max(x, eps), 1 - eps)
+                        loss -= y * S(Foundation.log(Double(q))) + (1 - y) * S(Foundation.log(Double(1 - q)))
+                        g[c] = scale * (q - y) / (q * (1 - q))
+                    } else {
+                        loss += Swift.max(x, 0) - x * y + S(Foundation.log1p(Double(S.exp(-Swift.abs(x)))))
+                        g[c] = scale * (1 / (1 + S.exp(-x)) - y)
+                    }
+                }
+            } else {
+                let sparse = kind >= 5, logits = kind == 4 || kind == 6
+                let label = sparse ? Int(target[r]) : -1
+                let t = target + r * cols
+                func y(_ c: Int) -> S { sparse ? (c == label ? 1 : 0) : t[c] }
+                if logits {
+                    var m = p[0]
+                    for c in 1..<max(cols, 1) { m = Swift.max(m, p[c]) }
+                    var s: S = 0
+                    for c in 0..<cols { s += S.exp(p[c] - m) }
+                    let lse = m + S(Foundation.log(Double(s)))
+                    var tsum: S = 0
+                    for c in 0..<cols { loss += y(c) * (lse - p[c]); tsum += y(c) }
+                    for c in 0..<cols { g[c] = scale * (S.exp(p[c] - lse) * tsum - y(c)) }
+                } else {
+                    for c in 0..<cols {
+                        let q = Swift.min(Swift.max(p[c], eps), 1)
+                        loss -= y(c) * S(Foundation.log(Double(q)))
+                        g[c] = scale * (-y(c) / q)
+                    }
+                }
+            }
+            rowLoss[r] = loss
+        }
+    }
+
+    /// Per-row metric values (see Kernels/training.cl `metric_rows`).
+    static func metric_rows<S: CPUScalar>(_ kind: Int, _ rows: Int, _ cols: Int, _ pred: UnsafePointer<S>, _ target: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
+        for r in 0..<rows {
+            let p = pred + r * cols, t = target + r * cols
+            var v: S = 0
+            if kind <= 1 {
+                var best = 0
+                for c in 1..<max(cols, 1) where p[c] > p[best] { best = c }
+                var want = 0
+                if kind == 1 { want = Int(target[r]) } else { for c in 1..<max(cols, 1) where t[c] > t[want] { want = c } }
+                v = best == want ? 1 : 0
+            } else if kind == 2 {
+                for c in 0..<cols where (p[c] > 0.5) == (t[c] > 0.5) { v += 1 }
+            } else {
+                for c in 0..<cols { v += Swift.abs(p[c] - t[c]) }
+            }
+            out[r] = v
+        }
+    }
+
+    /// out[n, dim] = table[ids[n], :]
+    static func embedding_forward<S: CPUScalar>(_ n: Int, _ dim: Int, _ ids: UnsafePointer<S>, _ table: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
+        for i in 0..<n { (out + i * dim).update(from: table + Int(ids[i]) * dim, count: dim) }
+    }
+    /// dtable[ids[n], :] += dout[n, :]
+    static func embedding_backward<S: CPUScalar>(_ n: Int, _ dim: Int, _ ids: UnsafePointer<S>, _ dout: UnsafePointer<S>, _ dtable: UnsafeMutablePointer<S>) {
+        for i in 0..<n {
+            let row = dtable + Int(ids[i]) * dim
+            for f in 0..<dim { row[f] += dout[i * dim + f] }
+        }
+    }
+    /// dst[i, :] = src[indices[i], :]
+    static func gather_rows<S: CPUScalar>(_ count: Int, _ rowSize: Int, _ indices: UnsafePointer<Int32>, _ src: UnsafePointer<S>, _ dst: UnsafeMutablePointer<S>) {
+        for i in 0..<count { (dst + i * rowSize).update(from: src + Int(indices[i]) * rowSize, count: rowSize) }
+    }
+    /// y = a*x + b*y
+    static func axpby<S: CPUScalar>(_ n: Int, _ a: S, _ x: UnsafePointer<S>, _ b: S, _ y: UnsafeMutablePointer<S>) {
+        for i in 0..<n { y[i] = b == 0 ? a * x[i] : a * x[i] + b * y[i] }
+    }
+    /// out = x * y
+    static func mul<S: CPUScalar>(_ n: Int, _ x: UnsafePointer<S>, _ y: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
+        for i in 0..<n { out[i] = x[i] * y[i] }
+    }
+    /// y [rows, 2H] -> out [rows, H]: mode 1 sum, 2 mul, 3 average
+    static func merge_directions<S: CPUScalar>(_ mode: Int, _ rows: Int, _ H: Int, _ y: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
+        for r in 0..<rows {
+            for j in 0..<H {
+                let a = y[r * 2 * H + j], b = y[r * 2 * H + H + j]
+                out[r * H + j] = mode == 2 ? a * b : (mode == 3 ? (a + b) / 2 : a + b)
+            }
+        }
+    }
+    /// The gradient of merge_directions w.r.t. y [rows, 2H].
+    static func merge_directions_backward<S: CPUScalar>(_ mode: Int, _ rows: Int, _ H: Int, _ y: UnsafePointer<S>, _ dout: UnsafePointer<S>, _ dy: UnsafeMutablePointer<S>) {
+        for r in 0..<rows {
+            for j in 0..<H {
+                let d = dout[r * H + j], ia = r * 2 * H + j, ib = ia + H
+                if mode == 2 { dy[ia] = d * y[ib]; dy[ib] = d * y[ia] } else {
+                    let s = mode == 3 ? d / 2 : d
+                    dy[ia] = s; dy[ib] = s
+                }
+            }
+        }
+    }
+    /// out[index] = sum x^2
+    static func sum_squares<S: CPUScalar>(_ n: Int, _ x: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>, _ index: Int) {
+        var s: S = 0
+        for i in 0..<n { s += x[i] * x[i] }
+        out[index] = s
+    }
+
+    @inline(__always) static func clipped_grad<S: CPUScalar>(_ g: S, _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) -> S {
+        var g = g
+        if clipValue > 0 { g = Swift.min(Swift.max(g, -clipValue), clipValue) }
+        if maxNorm > 0, let norms {
+            var total: S = 0
+            for k in 0..<numNorms { total += norms[k] }
+            let coef = maxNorm / (total.squareRoot() + S(1e-6))
+            if coef < 1 { g *= coef }
+        }
+        return g
+    }
+
+    /// PyTorch SGD (dampening 0) with momentum / Nesterov and L2 weight decay.
+    static func sgd_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ velocity: UnsafeMutablePointer<S>,
+                                         _ lr: S, _ momentum: S, _ nesterov: Bool, _ weightDecay: S,
+                                         _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
+        for i in 0..<n {
+            var g = clipped_grad(grad[i], clipValue, norms, numNorms, maxNorm) + weightDecay * p[i]
+            if momentum != 0 {
+                let v = momentum * velocity[i] + g
+                velocity[i] = v
+                g = nesterov ? g + momentum * v : v
+            }
+            p[i] -= lr * g
+        }
+    }
+
+    /// PyTorch Adam (or AdamW when decoupled).
+    static func adam_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>,
+                                          _ lr: S, _ beta1: S, _ beta2: S, _ eps: S, _ weightDecay: S, _ decoupled: Bool,
+                                          _ stepSize: S, _ biasCorrection2Sqrt: S,
+                                          _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
+        for i in 0..<n {
+            var g = clipped_grad(grad[i], clipValue, norms, numNorms, maxNorm)
+            var w = p[i]
+            if decoupled { w *= 1 - lr * weightDecay } else { g += weightDecay * w }
+            let mi = m[i] + (1 - beta1) * (g - m[i])
+            let vi = v[i] * beta2 + (1 - beta2) * (g * g)
+            m[i] = mi
+            v[i] = vi
+            let denom = vi.squareRoot() / biasCorrection2Sqrt + eps
+            p[i] = w + (-stepSize * mi) / denom
+        }
+    }
+
+    /// PyTorch RMSprop (no momentum, not centered).
+    static func rmsprop_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ squareAvg: UnsafeMutablePointer<S>,
+                                             _ lr: S, _ alpha: S, _ eps: S, _ weightDecay: S,
+                                             _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
+        for i in 0..<n {
+            let g = clipped_grad(grad[i], clipValue, norms, numNorms, maxNorm) + weightDecay * p[i]
+            let s = alpha * squareAvg[i] + (1 - alpha) * g * g
+            squareAvg[i] = s
+            p[i] -= lr * g / (s.squareRoot() + eps)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The architecture of a saved model (`model.json`).
+struct ModelSpec: Codable {
+    var format = "lstmkit.sequential"
+    var version = 1
+    var inputShape: [Int]
+    var seed: UInt64
+    var layers: [LayerSpec]
+}
+
+extension Sequential {
+    /// Saves the architecture as `directory/model.json` and the weights as `directory/model.safetensors`
+    /// (names "{layer}.{parameter}", PyTorch's), each written atomically.
+    public func save(to directory: URL) throws {
+        guard let inputShape else {
+            throw LSTMKitError.invalidArgument(name: "save", value: directory.path, reason: "the model is not built yet (fit, predict or build it first)")
+        }
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw LSTMKitError.io(path: directory.path, reason: "cannot create directory: \(error.localizedDescription)")
+        }
+        let dtype = device.precision == .float64 ? "F64" : "F32"
+        let entries = try namedParameters.map { p in
+            (name: p.name, entry: SafeTensors.Entry(dtype: dtype, shape: p.tensor.shape, values: try p.tensor.toDoubles()))
+        }
+        try SafeTensors.write(entries, metadata: ["format": "pt", "producer": "LSTMKit"], to: directory.appendingPathComponent("model.safetensors"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try encoder.encode(ModelSpec(inputShape: inputShape, seed: seed, layers: layers.map(\.spec)))
+        do { try json.write(to: directory.appendingPathComponent("model.json"), options: .atomic) } catch {
+            throw LSTMKitError.io(path: directory.path, reason: "cannot write model.json: \(error.localizedDescription)")
+        }
+    }
+
+    /// Loads a model saved by `save(to:)` onto `device`. It predicts the same numbers on either device.
+    public static func load(from directory: URL, device: Device = .cpu) throws -> Sequential {
+        let specURL = directory.appendingPathComponent("model.json")
+        let data: Data
+        do { data = try Data(contentsOf: specURL) } catch {
+            throw LSTMKitError.io(path: specURL.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        let spec: ModelSpec
+        do { spec = try JSONDecoder().decode(ModelSpec.self, from: data) } catch {
+            throw LSTMKitError.io(path: specURL.path, reason: "not a LSTMKit model description: \(error)")
+        }
+        let model = Sequential(try spec.layers.map { try makeLayer($0, device: device) }, device: device, seed: spec.seed)
+        try model.build(inputShape: spec.inputShape)
+        try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"))
+        return model
+    }
+
+    /// Loads weights by name, strictly: every parameter present with its shape, no unknown names.
+    public func loadWeights(from url: URL) throws {
+        let entries = try SafeTensors.read(url)
+        let params = namedParameters
+        for (name, tensor) in params {
+            guard let e = entries[name] else { throw LSTMKitError.stateDict(tensor: name, reason: "missing from \(url.lastPathComponent)") }
+            guard e.shape == tensor.shape else {
+                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the model's \(tensor.shape)")
+            }
+        }
+        let known = Set(params.map(\.name))
+        if let extra = entries.keys.sorted().first(where: { !known.contains($0) }) {
+            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: the model has no such parameter (another architecture?)")
+        }
+        for (name, tensor) in params { try tensor.assign(entries[name]!.values) }
+    }
+
+    static func makeLayer(_ s: LayerSpec, device: Device) throws -> Layer {
+        func need<T>(_ v: T?, _ field: String) throws -> T {
+            guard let v else { throw LSTMKitError.invalidArgument(name: "\(s.type).\(field)", value: "missing", reason: "required in model.json") }
+            return v
+        }
+        switch s.type {
+        case "Dense": return Dense(units: try need(s.units, "units"), activation: s.activation ?? .linear, useBias: s.useBias ?? true)
+        case "TimeDistributed":
+            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? Dense else {
+                throw LSTMKitError.invalidArgument(name: "TimeDistributed.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be Dense")
+            }
+            return TimeDistributed(inner)
+        case "Embedding": return Embedding(inputDim: try need(s.inputDim, "inputDim"), outputDim: try need(s.outputDim, "outputDim"), maskZero: s.maskZero ?? false)
+        case "Dropout": return Dropout(try need(s.rate, "rate"))
+        case "LSTM": return LSTMLayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
+                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false)
+        case "Bidirectional":
+            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? LSTMLayer else {
+                throw LSTMKitError.invalidArgument(name: "Bidirectional.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be LSTM")
+            }
+            return Bidirectional(inner, mergeMode: MergeMode(rawValue: s.mergeMode ?? "concat") ?? .concat)
+        case "Sequential": return Sequential(try (s.layer ?? []).map { try makeLayer($0, device: device) }, device: device)
+        default: throw LSTMKitError.invalidArgument(name: "layer type", value: s.type, reason: "unknown layer in model.json")
+        }
+    }
+}

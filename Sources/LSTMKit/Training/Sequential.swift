@@ -1,0 +1,350 @@
+import Foundation
+
+/// A stack of layers trained Keras-style: `compile`, `fit`, `evaluate`, `predict`.
+///
+///     let model = Sequential([Embedding(inputDim: 1000, outputDim: 32, maskZero: true),
+///                             LSTMLayer(units: 64), Dense(units: 5, activation: .softmax)], device: try .opencl())
+///     try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+///     let history = try model.fit(x: tokens, y: labels, epochs: 10, batchSize: 32, validationSplit: 0.2)
+///
+/// One training step (`trainStep`) runs entirely on the device: the batch is gathered from the dataset
+/// uploaded once, then forward, the fused loss, backward and the fused optimizer update. The only reads
+/// are the per-sample losses and metrics (a few floats) for the progress line and the NaN check.
+/// A `Sequential` is itself a `Layer`, so models nest; custom layers conform to `Layer`.
+public final class Sequential: Layer {
+    public private(set) var layers: [Layer]
+    public let device: Device
+    public let seed: UInt64
+    /// Per-sample input and output shapes (without the batch), known once built.
+    public private(set) var inputShape: [Int]?
+    public private(set) var outputShape: [Int]?
+    public private(set) var optimizer: Optimizer?
+    public private(set) var loss: Loss?
+    public private(set) var metrics: [Metric] = []
+    /// Set by a callback to end `fit` after the current epoch.
+    public var stopTraining = false
+
+    public init(_ layers: [Layer] = [], device: Device = .cpu, seed: UInt64 = 0) {
+        self.layers = layers
+        self.device = device
+        self.seed = seed
+    }
+
+    /// Appends a layer (before the model is built).
+    public func add(_ layer: Layer) throws {
+        guard inputShape == nil else {
+            throw LSTMKitError.invalidArgument(name: "add", value: "\(type(of: layer))", reason: "the model is already built")
+        }
+        layers.append(layer)
+    }
+
+    // MARK: Layer
+
+    public var spec: LayerSpec { var s = LayerSpec(type: "Sequential"); s.layer = layers.map(\.spec); return s }
+    public var parameterBuffers: [ParameterBuffer] { layers.flatMap(\.parameterBuffers) }
+    /// Parameters named "{layer index}.{name}", as PyTorch's `nn.Sequential` state dict.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        layers.enumerated().flatMap { i, layer in layer.namedParameters.map { ("\(i).\($0.name)", $0.tensor) } }
+    }
+
+    public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
+        guard device == self.device else {
+            throw LSTMKitError.deviceMismatch(what: "Sequential.build", expected: self.device.description, got: device.description)
+        }
+        if let built = self.inputShape {
+            guard built == inputShape else {
+                throw LSTMKitError.shapeMismatch(what: "model input (per sample)", expected: "\(built)", got: inputShape)
+            }
+            return outputShape!
+        }
+        guard !layers.isEmpty else { throw LSTMKitError.invalidArgument(name: "Sequential", value: "[]", reason: "has no layers") }
+        var shape = inputShape
+        for (i, layer) in layers.enumerated() {
+            shape = try layer.build(inputShape: shape, device: device, seed: seed &+ UInt64(i) &* 0x9E37_79B9)
+        }
+        self.inputShape = inputShape
+        outputShape = shape
+        return shape
+    }
+
+    /// Builds the layers for samples of `inputShape` (without the batch dimension).
+    public func build(inputShape: [Int]) throws { _ = try build(inputShape: inputShape, device: device, seed: seed) }
+
+    public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor {
+        var value = x
+        for layer in layers { value = try layer.forward(value, training: training) }
+        return value
+    }
+
+    public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, from: layers.count) }
+
+    /// Backpropagates `dy` (the gradient of the output of layer `end - 1`) through layers `end-1 ... 0`.
+    private func backward(_ dy: Tensor, from end: Int) throws -> Tensor? {
+        var grad: Tensor? = dy
+        for layer in layers[..<end].reversed() {
+            guard let g = grad else { break }
+            grad = try layer.backward(g)
+        }
+        return grad
+    }
+
+    // MARK: Training
+
+    /// Sets the optimizer, the loss and the metrics.
+    public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = []) {
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+    }
+
+    /// The output layer whose activation the loss absorbs (softmax/sigmoid + cross-entropy), if any.
+    private var fusedOutputLayer: Dense? {
+        let last = layers.last
+        let dense = (last as? Dense) ?? (last as? TimeDistributed)?.inner
+        guard let dense, let act = loss?.fusableActivation, dense.activation == act else { return nil }
+        return dense
+    }
+
+    /// Sums over one batch: the loss (already scaled to a mean) and each metric's row sum, with its divisor.
+    struct BatchStats {
+        var loss: Double
+        var metrics: [(sum: Double, divisor: Double)]
+        var samples: Int
+    }
+
+    /// Loss, gradient w.r.t. the prediction (or the fused layer's logits) and metrics for one batch.
+    private func lossAndMetrics(prediction: Tensor, target: Tensor) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
+        guard let loss else { throw LSTMKitError.notCompiled }
+        let be = device.training
+        let cols = prediction.shape.last!, rows = prediction.count / cols
+        let fused = fusedOutputLayer
+        let (kind, scale) = loss.kernel(fused: fused != nil, rows: rows, cols: cols)
+        let input = fused?.logits ?? prediction
+        let rowLoss = try be.allocate(rows), grad = try be.allocate(rows * cols)
+        try be.lossRows(kind, rows: rows, cols: cols, pred: input.view, target: target.view, scale: scale, rowLoss: rowLoss, grad: BufferView(grad))
+        var metricBuffers: [(DeviceBuffer, Double)] = []
+        for metric in metrics {
+            let (mk, divisor) = metric.kernel(loss: loss, rows: rows, cols: cols)
+            let out = try be.allocate(rows)
+            try be.metricRows(mk, rows: rows, cols: cols, pred: prediction.view, target: target.view, out: out)
+            metricBuffers.append((out, divisor))
+        }
+        let lossValue = try be.readDoubles(BufferView(rowLoss), count: rows).reduce(0, +) * scale
+        let metricValues = try metricBuffers.map { (try be.readDoubles(BufferView($0.0), count: rows).reduce(0, +), $0.1) }
+        let stats = BatchStats(loss: lossValue, metrics: metricValues, samples: prediction.shape[0])
+        return (stats, Tensor(shape: prediction.shape, view: BufferView(grad), device: device), fused)
+    }
+
+    /// One training step: forward, loss, backward, optimizer update. A non-finite loss throws before
+    /// anything is updated.
+    func trainStep(_ x: MaskedTensor, _ y: Tensor, epoch: Int, step: Int) throws -> BatchStats {
+        guard let optimizer else { throw LSTMKitError.notCompiled }
+        try optimizer.zeroGrad([self])
+        let prediction = try forward(x, training: true).tensor
+        let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y)
+        guard stats.loss.isFinite else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
+        if let fused {
+            let below = try fused.backward(gradient, preActivation: true)
+            if let below { _ = try backward(below, from: layers.count - 1) }
+        } else {
+            _ = try backward(gradient)
+        }
+        try optimizer.step([self])
+        return stats
+    }
+
+    /// Trains on one batch (Keras `train_on_batch`) and returns the loss and metrics.
+    @discardableResult
+    public func trainOnBatch(x: DataArray, y: DataArray) throws -> [String: Double] {
+        let data = try prepare(x: x, y: y, what: "trainOnBatch")
+        let stats = try trainStep(MaskedTensor(data.x, lengths: data.lengths), data.y!, epoch: 1, step: 1)
+        return logs(from: [stats], prefix: "")
+    }
+
+    /// x and y on the device, checked, with the sequence lengths of a masking embedding.
+    struct DeviceData {
+        let x: Tensor
+        let y: Tensor?
+        let lengths: [Int]?
+        var count: Int { x.shape[0] }
+    }
+
+    /// Validates x (and y) against the model, builds it if needed, and uploads both once.
+    func prepare(x: DataArray, y: DataArray?, what: String) throws -> DeviceData {
+        guard x.count > 0 else { throw LSTMKitError.emptyDataset("\(what): x has no samples") }
+        try build(inputShape: Array(x.shape.dropFirst()))
+        var lengths: [Int]? = nil
+        if let embedding = layers.first as? Embedding {
+            lengths = try embedding.validate(ids: x.values, rows: x.count, steps: x.sampleSize)
+        }
+        var yTensor: Tensor? = nil
+        if let y {
+            guard let loss else { throw LSTMKitError.notCompiled }
+            guard y.count == x.count else {
+                throw LSTMKitError.emptyDataset("\(what): x has \(x.count) samples but y has \(y.count)")
+            }
+            try loss.checkTarget(prediction: [x.count] + outputShape!, target: y.shape)
+            if loss.isSparse {
+                let classes = outputShape!.last!
+                if let bad = y.values.firstIndex(where: { !($0 >= 0 && $0 < Float(classes) && $0 == $0.rounded()) }) {
+                    throw LSTMKitError.invalidArgument(name: "class id of sample \(bad / max(y.sampleSize, 1))", value: "\(y.values[bad])",
+                                                       reason: "must be a whole number in 0..<\(classes)")
+                }
+            }
+            yTensor = try Tensor(shape: y.shape, values: y.values, device: device)
+        }
+        return DeviceData(x: try Tensor(shape: x.shape, values: x.values, device: device), y: yTensor, lengths: lengths)
+    }
+
+    /// Rows `indices` of a device dataset, gathered on the device.
+    private func batch(_ data: DeviceData, _ indices: [Int]) throws -> (MaskedTensor, Tensor?) {
+        let be = device.training
+        let idx = try be.allocateIndices(indices.map { Int32($0) })
+        func gather(_ t: Tensor) throws -> Tensor {
+            let size = t.count / t.shape[0]
+            let out = try be.allocate(indices.count * size)
+            try be.gatherRows(count: indices.count, rowSize: size, indices: idx, src: t.view.buffer, dst: out)
+            return Tensor(shape: [indices.count] + t.shape.dropFirst(), view: BufferView(out), device: device)
+        }
+        return (MaskedTensor(try gather(data.x), lengths: data.lengths.map { l in indices.map { l[$0] } }), try data.y.map(gather))
+    }
+
+    private func logs(from batches: [BatchStats], prefix: String) -> [String: Double] {
+        let samples = Double(batches.reduce(0) { $0 + $1.samples })
+        // Sample-weighted mean of the batch means (as Keras averages over an epoch).
+        var result = [prefix + "loss": batches.reduce(0) { $0 + $1.loss * Double($1.samples) } / samples]
+        for (i, metric) in metrics.enumerated() {
+            let sum = batches.reduce(0) { $0 + $1.metrics[i].sum }, divisor = batches.reduce(0) { $0 + $1.metrics[i].divisor }
+            result[prefix + metric.rawValue] = sum / divisor
+        }
+        return result
+    }
+
+    /// Trains the model (Keras `fit`).
+    /// - Parameters:
+    ///   - x, y: samples (first dimension) and targets (class ids for sparse cross-entropy).
+    ///   - batchSize: 1...number of training samples; the last batch of an epoch may be smaller.
+    ///   - validationSplit: the fraction of samples, taken from the end before shuffling, used for validation.
+    ///   - validationData: explicit validation samples (instead of a split).
+    ///   - shuffle: reshuffle the training samples every epoch, with a generator seeded by `seed`.
+    ///   - verbose: 0 silent, 1 a progress bar per epoch (plain lines when not on a terminal), 2 one line per epoch.
+    /// - Returns: the loss and metrics of every epoch.
+    @discardableResult
+    public func fit(x: DataArray, y: DataArray, epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0,
+                    validationData: (x: DataArray, y: DataArray)? = nil, shuffle: Bool = true, seed: UInt64? = nil,
+                    callbacks: [Callback] = [], verbose: Int = 1) throws -> History {
+        guard optimizer != nil, loss != nil else { throw LSTMKitError.notCompiled }
+        guard epochs >= 1 else { throw LSTMKitError.invalidArgument(name: "epochs", value: "\(epochs)", reason: "must be at least 1") }
+        guard validationSplit >= 0, validationSplit < 1 else {
+            throw LSTMKitError.invalidArgument(name: "validationSplit", value: "\(validationSplit)", reason: "must be in [0, 1)")
+        }
+        guard x.count > 0 else { throw LSTMKitError.emptyDataset("fit: x has no samples") }
+        guard y.count == x.count else { throw LSTMKitError.emptyDataset("fit: x has \(x.count) samples but y has \(y.count)") }
+        let validationCount = validationData == nil ? Int(Double(x.count) * validationSplit) : 0
+        let trainCount = x.count - validationCount
+        guard trainCount > 0 else { throw LSTMKitError.emptyDataset("fit: validationSplit \(validationSplit) leaves no training samples") }
+        guard batchSize >= 1, batchSize <= trainCount else {
+            throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be in 1...\(trainCount) (the number of training samples)")
+        }
+        let train = try prepare(x: x.rows(0..<trainCount), y: y.rows(0..<trainCount), what: "fit")
+        var validation: DeviceData? = nil
+        if let v = validationData {
+            validation = try prepare(x: v.x, y: v.y, what: "validationData")
+        } else if validationCount > 0 {
+            validation = try prepare(x: x.rows(trainCount..<x.count), y: y.rows(trainCount..<x.count), what: "validation split")
+        }
+
+        var generator = SeededGenerator(seed: seed ?? self.seed ^ 0x5EED)
+        var history = History()
+        let progress = ProgressPrinter(verbose: verbose, epochs: epochs)
+        let steps = (trainCount + batchSize - 1) / batchSize
+        stopTraining = false
+        for callback in callbacks { try callback.onTrainBegin(model: self) }
+        for epoch in 1...epochs {
+            var order = Array(0..<trainCount)
+            if shuffle { order.shuffle(using: &generator) }
+            progress.beginEpoch(epoch, steps: steps)
+            var batches: [BatchStats] = []
+            for step in 0..<steps {
+                let (xb, yb) = try batch(train, Array(order[(step * batchSize)..<min((step + 1) * batchSize, trainCount)]))
+                batches.append(try trainStep(xb, yb!, epoch: epoch, step: step + 1))
+                progress.step(step + 1, logs: logs(from: batches, prefix: ""))
+            }
+            var epochLogs = logs(from: batches, prefix: "")
+            if let validation {
+                epochLogs.merge(try evaluate(validation, batchSize: batchSize).mapKeys { "val_" + $0 }) { $1 }
+            }
+            history.epochs.append(epochLogs)
+            progress.endEpoch(logs: epochLogs)
+            for callback in callbacks { try callback.onEpochEnd(epoch: epoch, logs: epochLogs, model: self) }
+            if stopTraining { break }
+        }
+        for callback in callbacks { try callback.onTrainEnd(model: self) }
+        return history
+    }
+
+    /// Loss and metrics on a dataset, in inference mode (Keras `evaluate`).
+    public func evaluate(x: DataArray, y: DataArray, batchSize: Int = 32) throws -> [String: Double] {
+        guard batchSize >= 1 else { throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be at least 1") }
+        return try evaluate(try prepare(x: x, y: y, what: "evaluate"), batchSize: batchSize)
+    }
+
+    private func evaluate(_ data: DeviceData, batchSize: Int) throws -> [String: Double] {
+        var batches: [BatchStats] = []
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let (xb, yb) = try batch(data, Array(start..<min(start + batchSize, data.count)))
+            let prediction = try forward(xb, training: false).tensor
+            batches.append(try lossAndMetrics(prediction: prediction, target: yb!).0)
+        }
+        return logs(from: batches, prefix: "")
+    }
+
+    /// The model's outputs for `x`, in inference mode (Keras `predict`).
+    public func predict(_ x: DataArray, batchSize: Int = 32) throws -> DataArray {
+        guard batchSize >= 1 else { throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be at least 1") }
+        let data = try prepare(x: x, y: nil, what: "predict")
+        var values: [Float] = []
+        for start in stride(from: 0, to: data.count, by: batchSize) {
+            let (xb, _) = try batch(data, Array(start..<min(start + batchSize, data.count)))
+            values += try forward(xb, training: false).tensor.toArray()
+        }
+        return try DataArray(shape: [x.count] + outputShape!, values: values)
+    }
+
+    /// A copy of every parameter (for `EarlyStopping(restoreBestWeights:)`).
+    func snapshotParameters() throws -> [Tensor] {
+        try parameterBuffers.map { b in
+            let copy = try device.backend.allocate(b.parameters.count)
+            try device.backend.copy(b.parameters.view, to: BufferView(copy), count: b.parameters.count)
+            return Tensor(shape: b.parameters.shape, view: BufferView(copy), device: device)
+        }
+    }
+
+    func restoreParameters(_ snapshot: [Tensor]) throws {
+        for (b, s) in zip(parameterBuffers, snapshot) { try device.backend.copy(s.view, to: b.parameters.view, count: s.count) }
+    }
+
+    /// Clears the carried state of every stateful recurrent layer.
+    public func resetStates() {
+        for layer in layers {
+            (layer as? LSTMLayer)?.resetStates()
+            (layer as? Bidirectional)?.resetStates()
+            (layer as? Sequential)?.resetStates()
+        }
+    }
+
+    /// A Keras-like summary: each layer, its output shape and parameter count.
+    public func summary() -> String {
+        var lines = ["Layer                     Parameters"]
+        for (i, layer) in layers.enumerated() {
+            let n = layer.parameterBuffers.reduce(0) { $0 + $1.parameters.count }
+            lines.append(String("\(i): \(layer.spec.type)".padding(toLength: 26, withPad: " ", startingAt: 0)) + "\(n)")
+        }
+        lines.append("Total parameters: \(parameterBuffers.reduce(0) { $0 + $1.parameters.count })")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Dictionary where Key == String {
+    func mapKeys(_ f: (String) -> String) -> [String: Value] { Dictionary(uniqueKeysWithValues: map { (f($0.key), $0.value) }) }
+}
