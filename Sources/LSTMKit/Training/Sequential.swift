@@ -113,7 +113,7 @@ public final class Sequential: Layer {
     }
 
     /// Loss, gradient w.r.t. the prediction (or the fused layer's logits) and metrics for one batch.
-    private func lossAndMetrics(prediction: Tensor, target: Tensor) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
+    func lossAndMetrics(prediction: Tensor, target: Tensor) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
         guard let loss else { throw LSTMKitError.notCompiled }
         let be = device.training
         let cols = prediction.shape.last!, rows = prediction.count / cols
@@ -139,7 +139,15 @@ public final class Sequential: Layer {
     /// anything is updated.
     func trainStep(_ x: MaskedTensor, _ y: Tensor, epoch: Int, step: Int) throws -> BatchStats {
         guard let optimizer else { throw LSTMKitError.notCompiled }
-        try optimizer.zeroGrad([self])
+        let stats = try computeGradients(x, y, epoch: epoch, step: step)
+        try optimizer.step([self])
+        return stats
+    }
+
+    /// Zeroes the gradients, then forward, loss and backward: afterwards `parameterBuffers` hold the
+    /// gradients of the batch's mean loss. Throws `.nonFiniteLoss` (before backward) for a NaN or infinite loss.
+    func computeGradients(_ x: MaskedTensor, _ y: Tensor, epoch: Int = 1, step: Int = 1) throws -> BatchStats {
+        for b in parameterBuffers { try device.backend.fill(b.gradients.view, count: b.gradients.count, value: 0) }
         let prediction = try forward(x, training: true).tensor
         let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y)
         guard stats.loss.isFinite else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
@@ -149,7 +157,6 @@ public final class Sequential: Layer {
         } else {
             _ = try backward(gradient)
         }
-        try optimizer.step([self])
         return stats
     }
 
@@ -223,14 +230,15 @@ public final class Sequential: Layer {
     /// Trains the model (Keras `fit`).
     /// - Parameters:
     ///   - x, y: samples (first dimension) and targets (class ids for sparse cross-entropy).
-    ///   - batchSize: 1...number of training samples; the last batch of an epoch may be smaller.
+    ///   - batchSize: 1...number of training samples (default 32, or all samples when fewer); the last batch of
+    ///     an epoch may be smaller.
     ///   - validationSplit: the fraction of samples, taken from the end before shuffling, used for validation.
     ///   - validationData: explicit validation samples (instead of a split).
     ///   - shuffle: reshuffle the training samples every epoch, with a generator seeded by `seed`.
     ///   - verbose: 0 silent, 1 a progress bar per epoch (plain lines when not on a terminal), 2 one line per epoch.
     /// - Returns: the loss and metrics of every epoch.
     @discardableResult
-    public func fit(x: DataArray, y: DataArray, epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0,
+    public func fit(x: DataArray, y: DataArray, epochs: Int = 1, batchSize: Int? = nil, validationSplit: Double = 0,
                     validationData: (x: DataArray, y: DataArray)? = nil, shuffle: Bool = true, seed: UInt64? = nil,
                     callbacks: [Callback] = [], verbose: Int = 1) throws -> History {
         guard optimizer != nil, loss != nil else { throw LSTMKitError.notCompiled }
@@ -243,6 +251,7 @@ public final class Sequential: Layer {
         let validationCount = validationData == nil ? Int(Double(x.count) * validationSplit) : 0
         let trainCount = x.count - validationCount
         guard trainCount > 0 else { throw LSTMKitError.emptyDataset("fit: validationSplit \(validationSplit) leaves no training samples") }
+        let batchSize = batchSize ?? min(32, trainCount)
         guard batchSize >= 1, batchSize <= trainCount else {
             throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be in 1...\(trainCount) (the number of training samples)")
         }

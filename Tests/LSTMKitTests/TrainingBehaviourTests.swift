@@ -1,0 +1,174 @@
+import Foundation
+import XCTest
+@testable import LSTMKit
+
+/// Keras behaviour of the training stack: bad input, NaN handling, checkpoints, callbacks, saving, stateful
+/// layers, schedules and progress output.
+final class TrainingBehaviourTests: XCTestCase {
+    func expectError<T>(_ expected: LSTMKitError, _ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { XCTAssertEqual($0 as? LSTMKitError, expected, "\($0)", file: file, line: line) }
+    }
+
+    func classifier(_ device: Device = .cpu) throws -> Sequential {
+        let model = Sequential([LSTMLayer(units: 4), Dense(units: 3, activation: .softmax)], device: device, seed: 1)
+        try model.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        return model
+    }
+    let x = try! DataArray(shape: [6, 4, 2], values: randomValues(48, seed: 2).map(Float.init))
+    let y = DataArray([0, 1, 2, 1, 0, 2])
+
+    func temporaryDirectory(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
+    func testBadTrainingInput() throws {
+        let model = try classifier()
+        expectError(.shapeMismatch(what: "labels for sparseCategoricalCrossentropy(fromLogits: false)", expected: "[6] (class ids)", got: [6, 3]),
+                    try model.fit(x: x, y: DataArray(shape: [6, 3], values: Array(repeating: 0, count: 18)), verbose: 0))
+        expectError(.invalidArgument(name: "class id of sample 2", value: "3.0", reason: "must be a whole number in 0..<3"),
+                    try model.fit(x: x, y: DataArray([0, 1, 3, 1, 0, 2]), verbose: 0))
+        expectError(.emptyDataset("fit: x has no samples"), try model.fit(x: DataArray(shape: [0, 4, 2], values: []), y: DataArray([Float]()), verbose: 0))
+        expectError(.invalidArgument(name: "batchSize", value: "0", reason: "must be in 1...6 (the number of training samples)"),
+                    try model.fit(x: x, y: y, batchSize: 0, verbose: 0))
+        expectError(.invalidArgument(name: "batchSize", value: "7", reason: "must be in 1...6 (the number of training samples)"),
+                    try model.fit(x: x, y: y, batchSize: 7, verbose: 0))
+        expectError(.emptyDataset("fit: x has 6 samples but y has 5"), try model.fit(x: x, y: DataArray([0, 1, 2, 1, 0]), verbose: 0))
+        let mse = Sequential([LSTMLayer(units: 4), Dense(units: 2)], seed: 1)
+        try mse.compile(optimizer: SGD(), loss: .meanSquaredError)
+        expectError(.shapeMismatch(what: "labels for meanSquaredError", expected: "[6, 2]", got: [6, 3]),
+                    try mse.fit(x: x, y: DataArray(shape: [6, 3], values: Array(repeating: 0, count: 18)), verbose: 0))
+        let uncompiled = Sequential([Dense(units: 1)])
+        expectError(.notCompiled, try uncompiled.fit(x: x, y: y, verbose: 0))
+        let embed = Sequential([Embedding(inputDim: 5, outputDim: 2, maskZero: true), LSTMLayer(units: 2), Dense(units: 1)])
+        try embed.compile(optimizer: SGD(), loss: .meanSquaredError)
+        XCTAssertThrowsError(try embed.fit(x: DataArray(shape: [1, 3], values: [1, 5, 2]), y: DataArray(shape: [1, 1], values: [0]), verbose: 0))
+        XCTAssertThrowsError(try embed.fit(x: DataArray(shape: [1, 3], values: [1, 0, 2]), y: DataArray(shape: [1, 1], values: [0]), verbose: 0)) {
+            XCTAssert("\($0)".contains("padding (id 0) must be on the right"), "\($0)")
+        }
+        expectError(.invalidArgument(name: "learningRate", value: "0.0", reason: "must be > 0"), try SGD(learningRate: 0))
+    }
+
+    /// A NaN loss stops training with an error naming the step; the last good checkpoint stays on disk and the
+    /// weights are those before the bad step.
+    func testNonFiniteLossStopsAndKeepsTheLastCheckpoint() throws {
+        let dir = temporaryDirectory("nan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = Sequential([LSTMLayer(units: 3), Dense(units: 1)], seed: 3)
+        try model.compile(optimizer: SGD(learningRate: 0.01), loss: .meanSquaredError)
+        let y = try DataArray(shape: [6, 1], values: [1, 2, 3, 4, 5, 6])
+        try model.fit(x: x, y: y, epochs: 1, batchSize: 3, shuffle: false, callbacks: [ModelCheckpoint(directory: dir)], verbose: 0)
+        let saved = try Data(contentsOf: dir.appendingPathComponent("model.safetensors"))
+        let weights = try model.namedParameters.map { try $0.tensor.toArray() }
+        var bad = y.values; bad[4] = .nan
+        let badY = try DataArray(shape: [6, 1], values: bad)
+        XCTAssertThrowsError(try model.fit(x: x, y: badY, epochs: 2, batchSize: 3, shuffle: false,
+                                           callbacks: [ModelCheckpoint(directory: dir)], verbose: 0)) { error in
+            guard case let .nonFiniteLoss(epoch, step, value) = error as? LSTMKitError else { return XCTFail("\(error)") }
+            XCTAssertEqual([epoch, step], [1, 2])
+            XCTAssert(value.isNaN)
+            XCTAssert("\(error)".contains("epoch 1, step 2"))
+        }
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), saved, "the last good checkpoint is kept")
+        XCTAssertNotEqual(try model.namedParameters.map { try $0.tensor.toArray() }, weights, "step 1 of the failed fit did train")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertEqual(files, ["model.json", "model.safetensors"], "no temporary files left behind")
+    }
+
+    /// A saved model reloads on either device and predicts the same numbers.
+    func testSaveLoadPredictsTheSameOnBothDevices() throws {
+        let dir = temporaryDirectory("save")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ids = try DataArray(shape: [4, 5], values: [1, 2, 3, 0, 0, 4, 4, 1, 2, 3, 2, 0, 0, 0, 0, 3, 1, 0, 0, 0])
+        let model = Sequential([Embedding(inputDim: 5, outputDim: 3, maskZero: true), Bidirectional(LSTMLayer(units: 4, returnSequences: true), mergeMode: .sum),
+                                Dropout(0.3), LSTMLayer(units: 3), Dense(units: 2, activation: .softmax)], seed: 9)
+        try model.compile(optimizer: RMSprop(), loss: .sparseCategoricalCrossentropy())
+        try model.fit(x: ids, y: DataArray([0, 1, 1, 0]), epochs: 2, batchSize: 2, verbose: 0)
+        let expected = try model.predict(ids)
+        try model.save(to: dir)
+        var devices = [Device.cpu]
+        if !Device.openCLDevices().isEmpty { devices.append(try openCLDeviceOrSkip()) }
+        for device in devices {
+            let loaded = try Sequential.load(from: dir, device: device)
+            XCTAssertEqual(loaded.spec, model.spec)
+            assertClose(try loaded.predict(ids).values.map(Double.init), expected.values.map(Double.init), atol: 1e-6, "reloaded on \(device)")
+        }
+        // Another architecture's checkpoint is rejected by name.
+        let other = Sequential([Embedding(inputDim: 5, outputDim: 3), LSTMLayer(units: 5), Dense(units: 2)], seed: 1)
+        try other.build(inputShape: [5])
+        XCTAssertThrowsError(try other.loadWeights(from: dir.appendingPathComponent("model.safetensors"))) { error in
+            guard case .stateDict = error as? LSTMKitError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testEarlyStoppingRestoresTheBestWeights() throws {
+        let stopper = EarlyStopping(monitor: "val_loss", patience: 1, restoreBestWeights: true)
+        // A learning rate this large makes the loss climb after the first epochs.
+        let noisy = Sequential([LSTMLayer(units: 4), Dense(units: 3, activation: .softmax)], seed: 1)
+        try noisy.compile(optimizer: SGD(learningRate: 40), loss: .sparseCategoricalCrossentropy())
+        let history = try noisy.fit(x: x, y: y, epochs: 30, batchSize: 6, validationData: (x, y), callbacks: [stopper], verbose: 0)
+        let losses = history["val_loss"]
+        XCTAssertLessThan(losses.count, 30, "stopped early")
+        XCTAssertEqual(stopper.stoppedEpoch, losses.count)
+        XCTAssertEqual(losses.count, stopper.bestEpoch + 2, "patience 1: stops the second epoch without improvement")
+        XCTAssertEqual(try noisy.evaluate(x: x, y: y)["loss"]!, losses.min()!, accuracy: 1e-6, "the weights of the best epoch are restored")
+        XCTAssertNotEqual(losses.last!, losses.min()!)
+    }
+
+    func testStatefulLayerCarriesStateAcrossBatches() throws {
+        let layer = LSTMLayer(units: 3, stateful: true)
+        let model = Sequential([layer, Dense(units: 1)], seed: 4)
+        try model.build(inputShape: [4, 2])
+        let batch = try DataArray(shape: [2, 4, 2], values: randomValues(16, seed: 5).map(Float.init))
+        let first = try model.predict(batch, batchSize: 2), second = try model.predict(batch, batchSize: 2)
+        XCTAssertNotEqual(first, second, "the second call starts from the first call's final state")
+        model.resetStates()
+        XCTAssertEqual(try model.predict(batch, batchSize: 2), first, "resetStates() starts from zeros again")
+        XCTAssertThrowsError(try model.predict(try DataArray(shape: [3, 4, 2], values: randomValues(24, seed: 6).map(Float.init)), batchSize: 3))
+    }
+
+    func testReturnStateExposesTheFinalState() throws {
+        let layer = LSTMLayer(units: 3, returnSequences: true, returnState: true)
+        let model = Sequential([layer], seed: 2)
+        let out = try model.predict(x)
+        let (h, c) = try XCTUnwrap(layer.lastState)
+        XCTAssertEqual(h.shape, [6, 3]); XCTAssertEqual(c.shape, [6, 3])
+        // h is the output at the last step of each sequence: out [6, 4, 3], step 3.
+        var lastSteps: [Float] = []
+        for b in 0..<6 { lastSteps += out.values[((b * 4 + 3) * 3)..<((b * 4 + 4) * 3)] }
+        XCTAssertEqual(try h.toArray(), lastSteps)
+    }
+
+    func testLearningRateSchedules() {
+        XCTAssertEqual(LearningRateSchedule.step(stepSize: 10, gamma: 0.5).rate(base: 1, step: 25), 0.25)
+        XCTAssertEqual(LearningRateSchedule.exponential(gamma: 0.9).rate(base: 2, step: 2), 1.62, accuracy: 1e-12)
+        XCTAssertEqual(LearningRateSchedule.cosine(totalSteps: 100, minimum: 0.1).rate(base: 1.1, step: 50), 0.6, accuracy: 1e-12)
+        XCTAssertEqual(LearningRateSchedule.cosine(totalSteps: 100).rate(base: 1, step: 500), 0, accuracy: 1e-12)
+    }
+
+    /// Value clipping, weight decay, Nesterov and AdamW: OpenCL against the CPU after a few steps.
+    func testOptimizerVariantsMatchAcrossDevices() throws {
+        let device = try openCLDeviceOrSkip()
+        let makers: [() throws -> Optimizer] = [
+            { try SGD(learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01, clipValue: 0.05) },
+            { try Adam(learningRate: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, clipNorm: 0.5) },
+            { try RMSprop(learningRate: 0.01, weightDecay: 0.01, schedule: .exponential(gamma: 0.9)) },
+        ]
+        for make in makers {
+            var results: [[Double]] = []
+            for d in [Device.cpu, device] {
+                let model = Sequential([LSTMLayer(units: 4), Dense(units: 3, activation: .softmax)], device: d, seed: 1)
+                try model.compile(optimizer: make(), loss: .sparseCategoricalCrossentropy())
+                for _ in 0..<5 { try model.trainOnBatch(x: x, y: y) }
+                results.append(try model.namedParameters.flatMap { try $0.tensor.toDoubles() })
+            }
+            assertClose(results[1], results[0], atol: 1e-5, "\(type(of: try make())) OpenCL vs CPU")
+        }
+    }
+
+    func testProgressLinesWhenNotATerminal() throws {
+        // Under `swift test` stdout is a pipe: verbose 1 prints one plain line per epoch, verbose 2 likewise.
+        let printer = ProgressPrinter(verbose: 1, epochs: 3)
+        XCTAssertFalse(printer.isTerminal)
+        XCTAssertEqual(ProgressPrinter.format(["loss": 0.5, "accuracy": 0.75, "val_loss": 0.25]), "loss: 0.5000 - accuracy: 0.7500 - val_loss: 0.2500")
+    }
+}
