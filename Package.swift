@@ -14,7 +14,7 @@ let package = Package(
         .target(
             name: "LSTMKitKernels",
             path: "Kernels",
-            exclude: ["gemm.cl", "lstm_cell.cl", "elementwise.cl", "training.cl", "README.md"],
+            exclude: ["gemm.cl", "lstm_cell.cl", "elementwise.cl", "training.cl", "gru_cell.cl", "README.md"],
             sources: ["kernels.c"],
             publicHeadersPath: "include"
         ),

@@ -15,11 +15,15 @@ static const char elementwise_cl[] = {
 static const char training_cl[] = {
 #embed "training.cl"
 , 0 };
+static const char gru_cell_cl[] = {
+#embed "gru_cell.cl"
+, 0 };
 
 const char *lstmkit_kernel_source(const char *name) {
     if (strcmp(name, "gemm.cl") == 0) return gemm_cl;
     if (strcmp(name, "lstm_cell.cl") == 0) return lstm_cell_cl;
     if (strcmp(name, "elementwise.cl") == 0) return elementwise_cl;
     if (strcmp(name, "training.cl") == 0) return training_cl;
+    if (strcmp(name, "gru_cell.cl") == 0) return gru_cell_cl;
     return 0;
 }

@@ -43,40 +43,58 @@ def save_safetensors(path, tensors):
     os.replace(path + ".tmp", path)
 
 
-def make(name, I, H, L, B, T, bias=True, batch_first=False, bidirectional=False, lengths=None, initial_state=False, seed=0):
+def make(name, I, H, L, B, T, bias=True, batch_first=False, bidirectional=False, lengths=None, initial_state=False, seed=0,
+         kind="lstm", proj_size=0):
+    """kind "lstm" (optionally with proj_size) or "gru". A GRU has no c0/c_n; for a projection h0/h_n have P columns."""
     torch.manual_seed(seed)
     D = 2 if bidirectional else 1
-    lstm = torch.nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    gru = kind == "gru"
+    if gru:
+        lstm = torch.nn.GRU(I, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    else:
+        lstm = torch.nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional, proj_size=proj_size)
+    P = proj_size or H
     lengths = lengths or [T] * B
     x = torch.randn(*((B, T, I) if batch_first else (T, B, I)), requires_grad=True)
     with torch.no_grad():  # zero the padding so both sides see the same input
         for b, n in enumerate(lengths):
             (x[b, n:] if batch_first else x[n:, b]).zero_()
-    h0 = torch.randn(L * D, B, H, requires_grad=True) if initial_state else None
-    c0 = torch.randn(L * D, B, H, requires_grad=True) if initial_state else None
+    h0 = torch.randn(L * D, B, P, requires_grad=True) if initial_state else None
+    c0 = torch.randn(L * D, B, H, requires_grad=True) if initial_state and not gru else None
     packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False)
-    out_packed, (hn, cn) = lstm(packed, (h0, c0)) if initial_state else lstm(packed)
+    if gru:
+        out_packed, hn = lstm(packed, h0) if initial_state else lstm(packed)
+        cn = torch.zeros(0)
+    else:
+        out_packed, (hn, cn) = lstm(packed, (h0, c0)) if initial_state else lstm(packed)
     out, _ = pad_packed_sequence(out_packed, batch_first=batch_first, total_length=T)
     g_out, g_hn, g_cn = torch.randn_like(out), torch.randn_like(hn), torch.randn_like(cn)
     loss = (out * g_out).sum() + (hn * g_hn).sum() + (cn * g_cn).sum()
     loss.backward()
 
-    t = {"config": np.array([I, H, L, bias, batch_first, bidirectional, initial_state], dtype=np.float64)}
+    t = {"config": np.array([I, H, L, bias, batch_first, bidirectional, initial_state, proj_size], dtype=np.float64)}
     for pname, p in lstm.state_dict().items():
         t[pname] = p.numpy()
     t["input"] = x.detach().numpy()
     t["lengths"] = np.array(lengths, dtype=np.float64)
     if initial_state:
-        t["h0"], t["c0"] = h0.detach().numpy(), c0.detach().numpy()
-    t["grad_output"], t["grad_h_n"], t["grad_c_n"] = g_out.numpy(), g_hn.numpy(), g_cn.numpy()
-    t["output"], t["h_n"], t["c_n"] = out.detach().numpy(), hn.detach().numpy(), cn.detach().numpy()
+        t["h0"] = h0.detach().numpy()
+        if not gru:
+            t["c0"] = c0.detach().numpy()
+    t["grad_output"], t["grad_h_n"] = g_out.numpy(), g_hn.numpy()
+    t["output"], t["h_n"] = out.detach().numpy(), hn.detach().numpy()
+    if not gru:
+        t["grad_c_n"], t["c_n"] = g_cn.numpy(), cn.detach().numpy()
     t["grad.input"] = x.grad.numpy()
     if initial_state:
-        t["grad.h0"], t["grad.c0"] = h0.grad.numpy(), c0.grad.numpy()
+        t["grad.h0"] = h0.grad.numpy()
+        if not gru:
+            t["grad.c0"] = c0.grad.numpy()
     for pname, p in lstm.named_parameters():
         t["grad." + pname] = p.grad.numpy()
-    save_safetensors(os.path.join(HERE, f"lstm_{name}.safetensors"), t)
-    print(f"lstm_{name}.safetensors: {len(t)} tensors")
+    prefix = "gru" if gru else "lstm"
+    save_safetensors(os.path.join(HERE, f"{prefix}_{name}.safetensors"), t)
+    print(f"{prefix}_{name}.safetensors: {len(t)} tensors")
 
 
 def make_training(name, optimizer, steps=20, clip=None, seed=7):
@@ -127,6 +145,12 @@ if __name__ == "__main__":
          lengths=[7, 5, 1, 3], initial_state=True, seed=4)
     make("no_bias", I=3, H=4, L=1, B=2, T=3, bias=False, seed=5)
     make("wide", I=32, H=48, L=1, B=8, T=20, seed=6)
+    make("one_layer", I=5, H=7, L=1, B=3, T=6, initial_state=True, seed=11, kind="gru")
+    make("variable_lengths", I=4, H=6, L=2, B=4, T=7, batch_first=True, bidirectional=True,
+         lengths=[7, 5, 1, 3], initial_state=True, seed=12, kind="gru")
+    make("no_bias", I=3, H=4, L=1, B=2, T=3, bias=False, seed=13, kind="gru")
+    make("projection", I=5, H=8, L=2, B=3, T=6, bidirectional=True, lengths=[6, 2, 4], initial_state=True,
+         seed=14, proj_size=3)
     make_training("sgd_momentum", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
     make_training("adam", lambda p: torch.optim.Adam(p, lr=0.01))
     make_training("sgd_clip_norm", lambda p: torch.optim.SGD(p, lr=0.5), clip=0.05)

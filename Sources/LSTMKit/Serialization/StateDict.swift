@@ -1,13 +1,25 @@
 import Foundation
 
-extension LSTM {
+/// A layer whose parameters have PyTorch `state_dict` names (`LSTM`, `GRU`): strict loading, safetensors I/O.
+public protocol StateDictLayer: AnyObject {
+    /// Parameter names in PyTorch's `state_dict` order.
+    var parameterNames: [String] { get }
+    var parameters: [String: Tensor] { get }
+    var device: Device { get }
+}
+
+extension LSTM: StateDictLayer {}
+extension GRU: StateDictLayer {}
+
+extension StateDictLayer {
     /// The parameters as (name, shape, values), in PyTorch's `state_dict` order.
     public func stateDict() throws -> [(name: String, shape: [Int], values: [Float])] {
         try parameterNames.map { ($0, parameters[$0]!.shape, try parameters[$0]!.toArray()) }
     }
 
     /// Loads parameters by name, strictly (as PyTorch's `load_state_dict(strict=True)`): every parameter
-    /// must be present with its exact shape, and no other tensor may appear. Nothing is changed on error.
+    /// must be present with its exact shape, and no other tensor may appear. Nothing is changed on error,
+    /// so a state dict made for another variant (a GRU's for an LSTM, say) is rejected whole.
     public func loadStateDict(_ entries: [String: SafeTensors.Entry]) throws {
         for name in parameterNames {
             guard let e = entries[name] else {

@@ -1,0 +1,45 @@
+/// Input validation shared by the recurrent layers: shapes, lengths and initial states, with typed errors.
+struct RecurrentInputChecks {
+    let device: Device
+    let inputSize: Int
+    let batchFirst: Bool
+    /// numLayers * numDirections.
+    let stateCount: Int
+    let hiddenSize: Int
+
+    func device(_ t: Tensor, _ what: String) throws {
+        guard t.device == device else {
+            throw LSTMKitError.deviceMismatch(what: what, expected: device.description, got: t.device.description)
+        }
+    }
+
+    /// Validates the input and returns (T, B).
+    func input(_ input: Tensor) throws -> (Int, Int) {
+        try device(input, "input")
+        let expected = batchFirst ? "[B, T, \(inputSize)]" : "[T, B, \(inputSize)]"
+        guard input.shape.count == 3, input.shape[2] == inputSize else {
+            throw LSTMKitError.shapeMismatch(what: "input", expected: expected, got: input.shape)
+        }
+        let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
+        if B == 0 { throw LSTMKitError.emptyBatch(what: "batch (B = 0) in input of shape \(input.shape)") }
+        if T == 0 { throw LSTMKitError.emptyBatch(what: "sequence (T = 0) in input of shape \(input.shape)") }
+        return (T, B)
+    }
+
+    func lengths(_ lengths: [Int]?, batch B: Int, steps T: Int) throws -> [Int] {
+        guard let lengths else { return Array(repeating: T, count: B) }
+        guard lengths.count == B else {
+            throw LSTMKitError.shapeMismatch(what: "lengths", expected: "[\(B)] (one per sequence)", got: [lengths.count])
+        }
+        for (i, n) in lengths.enumerated() where n < 1 || n > T {
+            throw LSTMKitError.invalidLength(index: i, length: n, maxLength: T)
+        }
+        return lengths
+    }
+
+    func state(_ t: Tensor, _ what: String, batch B: Int) throws {
+        try device(t, what)
+        let expected = [stateCount, B, hiddenSize]
+        guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
+    }
+}
