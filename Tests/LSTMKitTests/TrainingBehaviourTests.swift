@@ -92,6 +92,12 @@ final class TrainingBehaviourTests: XCTestCase {
             XCTAssertEqual(loaded.spec, model.spec)
             assertClose(try loaded.predict(ids).values.map(Double.init), expected.values.map(Double.init), atol: 1e-6, "reloaded on \(device)")
         }
+        // A GRU model round-trips too.
+        let gruModel = Sequential([Embedding(inputDim: 5, outputDim: 3, maskZero: true), GRULayer(units: 4), Dense(units: 2)], seed: 3)
+        let gruExpected = try gruModel.predict(ids)
+        let gruDir = dir.appendingPathComponent("gru")
+        try gruModel.save(to: gruDir)
+        assertClose(try Sequential.load(from: gruDir).predict(ids).values.map(Double.init), gruExpected.values.map(Double.init), atol: 1e-6, "GRU reloaded")
         // Another architecture's checkpoint is rejected by name.
         let other = Sequential([Embedding(inputDim: 5, outputDim: 3), LSTMLayer(units: 5), Dense(units: 2)], seed: 1)
         try other.build(inputShape: [5])

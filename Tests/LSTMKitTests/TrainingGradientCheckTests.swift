@@ -87,6 +87,18 @@ final class TrainingGradientCheckTests: XCTestCase {
         }
     }
 
+    func testGRULayers() throws {
+        try check([GRULayer(units: 3, returnSequences: true), GRULayer(units: 2), Dense(units: 2, activation: .softmax)],
+                  x: x3, y: DataArray([0, 1, 1, 0]), loss: .sparseCategoricalCrossentropy(), "stacked GRU")
+        for mode in [MergeMode.concat, .mul] {
+            try check([Bidirectional(GRULayer(units: 2), mergeMode: mode), Dense(units: 1)], x: x3, y: targets([4, 1], seed: 9),
+                      loss: .meanSquaredError, "bidirectional GRU \(mode)")
+        }
+        let ids = try DataArray(shape: [3, 4], values: [1, 4, 2, 0, 3, 0, 0, 0, 2, 2, 1, 4])
+        try check([Embedding(inputDim: 5, outputDim: 2, maskZero: true), GRULayer(units: 3), Dense(units: 1)],
+                  x: ids, y: targets([3, 1], seed: 10), loss: .meanSquaredError, "masked GRU")
+    }
+
     func testStackedLSTMLayers() throws {
         try check([LSTMLayer(units: 3, returnSequences: true), LSTMLayer(units: 2), Dense(units: 1)],
                   x: x3, y: targets([4, 1], seed: 8), loss: .meanSquaredError, "stacked")

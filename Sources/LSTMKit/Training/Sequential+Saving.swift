@@ -82,9 +82,11 @@ extension Sequential {
         case "Dropout": return Dropout(try need(s.rate, "rate"))
         case "LSTM": return LSTMLayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
                                       returnState: s.returnState ?? false, stateful: s.stateful ?? false)
+        case "GRU": return GRULayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
+                                    returnState: s.returnState ?? false, stateful: s.stateful ?? false)
         case "Bidirectional":
-            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? LSTMLayer else {
-                throw LSTMKitError.invalidArgument(name: "Bidirectional.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be LSTM")
+            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? RecurrentLayer else {
+                throw LSTMKitError.invalidArgument(name: "Bidirectional.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be LSTM or GRU")
             }
             return Bidirectional(inner, mergeMode: MergeMode(rawValue: s.mergeMode ?? "concat") ?? .concat)
         case "Sequential": return Sequential(try (s.layer ?? []).map { try makeLayer($0, device: device) }, device: device)

@@ -336,7 +336,7 @@ public final class Sequential: Layer {
     /// Clears the carried state of every stateful recurrent layer.
     public func resetStates() {
         for layer in layers {
-            (layer as? LSTMLayer)?.resetStates()
+            (layer as? RecurrentLayer)?.resetStates()
             (layer as? Bidirectional)?.resetStates()
             (layer as? Sequential)?.resetStates()
         }

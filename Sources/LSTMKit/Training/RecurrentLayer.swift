@@ -1,42 +1,47 @@
-/// Keras-style LSTM layer over the `LSTM` core: input `[B, T, F]` (batch first), output `[B, T, units]` with
-/// `returnSequences`, else the last valid step's hidden state `[B, units]`.
+/// Which recurrent network a Keras-style layer runs.
+public enum RecurrentCell: String, Codable, Sendable {
+    case lstm, gru
+}
+
+/// Keras-style recurrent layer over an `LSTM` or `GRU` core: input `[B, T, F]` (batch first), output
+/// `[B, T, units]` with `returnSequences`, else the last valid step's hidden state `[B, units]`.
 ///
-/// - `returnState`: after each forward, `lastState` holds the final `(h, c)`, each `[B, units]`.
+/// - `returnState`: after each forward, `lastStates` holds the final states, each `[B, units]` (LSTM: h, c; GRU: h).
 /// - `stateful`: the final state of one batch is the initial state of the next (truncated BPTT: the gradient
 ///   stops at the batch boundary); `resetStates()` clears it. The batch size must then stay the same.
 /// - Sequence lengths from `Embedding(maskZero:)` are honoured (PyTorch's packed-sequence semantics).
-/// Parameters carry PyTorch's names (`weight_ih_l0`, ...), so an `nn.LSTM` state dict loads into `core`.
-public final class LSTMLayer: Layer {
+/// Parameters carry PyTorch's names (`weight_ih_l0`, ...), so an `nn.LSTM`/`nn.GRU` state dict loads into `core`.
+/// Use the `LSTMLayer` and `GRULayer` subclasses.
+public class RecurrentLayer: Layer {
+    public let cell: RecurrentCell
     public let units: Int
     public let returnSequences: Bool
     public let returnState: Bool
     public let stateful: Bool
-    /// Set by `Bidirectional`: 0 none, else the merge mode of the two directions.
+    /// Set by `Bidirectional`: how the two directions merge (nil: one direction).
     let merge: MergeMode?
-    public private(set) var core: LSTM?
-    /// The final (h, c) of the last forward, each `[B, units]` (`[B, 2*units]` for a concat-merged Bidirectional).
-    public private(set) var lastState: (h: Tensor, c: Tensor)?
-    private var carried: (h: Tensor, c: Tensor)?
+    public private(set) var core: RecurrentCore?
+    /// The final states of the last forward, each `[B, units]` (`[B, 2*units]` for a concat-merged Bidirectional).
+    public private(set) var lastStates: [Tensor] = []
+    private var carried: [Tensor]?
     private var lastOutput: Tensor?   // what merge backward needs (the unmerged output)
 
-    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false) {
+    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, merge: MergeMode?) {
+        self.cell = cell
         self.units = units
         self.returnSequences = returnSequences
         self.returnState = returnState
         self.stateful = stateful
-        merge = nil
-    }
-
-    init(bidirectionalOf inner: LSTMLayer, merge: MergeMode) {
-        units = inner.units
-        returnSequences = inner.returnSequences
-        returnState = inner.returnState
-        stateful = inner.stateful
         self.merge = merge
     }
 
+    /// The same layer, running in both directions (for `Bidirectional`).
+    func bidirectional(_ merge: MergeMode) -> RecurrentLayer {
+        RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful, merge: merge)
+    }
+
     public var spec: LayerSpec {
-        var s = LayerSpec(type: "LSTM")
+        var s = LayerSpec(type: cell == .lstm ? "LSTM" : "GRU")
         s.units = units; s.returnSequences = returnSequences; s.returnState = returnState; s.stateful = stateful
         return s
     }
@@ -48,13 +53,15 @@ public final class LSTMLayer: Layer {
         guard inputShape.count == 2 else {
             throw LSTMKitError.shapeMismatch(what: "LSTM input (per sample)", expected: "[T, features]", got: inputShape)
         }
-        core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
-                        device: device, seed: seed)
+        switch cell {
+        case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
+        case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
+        }
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
     }
 
     public var parameterBuffers: [ParameterBuffer] {
-        core.map { [ParameterBuffer(parameters: $0.flatParameters, gradients: $0.flatGradients)] } ?? []
+        core?.parameterBuffers ?? []
     }
     public var namedParameters: [(name: String, tensor: Tensor)] {
         guard let core else { return [] }
@@ -65,16 +72,16 @@ public final class LSTMLayer: Layer {
     public func resetStates() { carried = nil }
 
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor {
-        guard let core else { throw LSTMKitError.invalidArgument(name: "LSTM", value: "unbuilt", reason: "call build(inputShape:device:seed:) or use it in a Sequential first") }
+        guard var core else { throw LSTMKitError.invalidArgument(name: "\(cell)", value: "unbuilt", reason: "call build(inputShape:device:seed:) or use it in a Sequential first") }
         let device = core.device, be = device.training
         let B = x.tensor.shape.first ?? 0
-        if let carried, carried.h.shape[1] != B {
-            throw LSTMKitError.shapeMismatch(what: "batch of a stateful LSTM", expected: "batch size \(carried.h.shape[1]) (call resetStates() to change it)",
+        if let carried, carried[0].shape[1] != B {
+            throw LSTMKitError.shapeMismatch(what: "batch of a stateful LSTM", expected: "batch size \(carried[0].shape[1]) (call resetStates() to change it)",
                                              got: x.tensor.shape)
         }
         core.training = training
-        let (y, (hn, cn)) = try core.forward(x.tensor, lengths: x.lengths, initialState: stateful ? carried : nil)
-        if stateful { carried = (hn, cn) }
+        let (y, states) = try core.forward(x.tensor, lengths: x.lengths, initialStates: stateful ? carried : nil)
+        if stateful { carried = states }
         let H = units, D = directions
         // h_n, c_n: [D, B, H] -> [B, D*H]
         func lastStep(_ s: Tensor) throws -> Tensor {
@@ -83,14 +90,10 @@ public final class LSTMLayer: Layer {
             try be.transpose01(d0: 2, d1: B, features: H, src: s.view, dst: BufferView(out))
             return Tensor(shape: [B, 2 * H], view: BufferView(out), device: device)
         }
-        var out = returnSequences ? y : try lastStep(hn)
+        var out = returnSequences ? y : try lastStep(states[0])
         lastOutput = out
-        var cState = try lastStep(cn)
-        if let merge, merge != .concat {
-            out = try mergeDirections(out, merge)
-            cState = try mergeDirections(cState, merge)
-        }
-        lastState = (returnSequences ? try mergeDirectionsIfNeeded(try lastStep(hn)) : out, cState)
+        if let merge, merge != .concat { out = try mergeDirections(out, merge) }
+        lastStates = try states.map { try mergeDirectionsIfNeeded(try lastStep($0)) }
         return MaskedTensor(out, lengths: returnSequences ? x.lengths : nil)
     }
 
@@ -119,9 +122,9 @@ public final class LSTMLayer: Layer {
             d = Tensor(shape: lastOutput.shape, view: BufferView(b), device: device)
         }
         guard d.shape == lastOutput.shape else {
-            throw LSTMKitError.shapeMismatch(what: "LSTM output gradient", expected: "\(lastOutput.shape)", got: dy.shape)
+            throw LSTMKitError.shapeMismatch(what: "\(cell) output gradient", expected: "\(lastOutput.shape)", got: dy.shape)
         }
-        if returnSequences { return try core.backward(gradOutput: d).input }
+        if returnSequences { return try core.backward(gradOutput: d, gradStates: []) }
         let B = d.shape[0], H = units, D = directions
         var gradH = d
         if D == 2 {
@@ -131,7 +134,24 @@ public final class LSTMLayer: Layer {
         } else {
             gradH = Tensor(shape: [1, B, H], view: d.view, device: device)
         }
-        return try core.backward(gradOutput: nil, gradH: gradH).input
+        return try core.backward(gradOutput: nil, gradStates: [gradH])
+    }
+}
+
+/// Keras `LSTM`: a recurrent layer over the `LSTM` core (see `RecurrentLayer`).
+public final class LSTMLayer: RecurrentLayer {
+    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false) {
+        super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful, merge: nil)
+    }
+    /// The final (h, c) of the last forward, each `[B, units]`.
+    public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }
+}
+
+/// Keras `GRU` (with PyTorch's `nn.GRU` formula, reset gate after the recurrent product): a recurrent layer
+/// over the `GRU` core (see `RecurrentLayer`).
+public final class GRULayer: RecurrentLayer {
+    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false) {
+        super.init(cell: .gru, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful, merge: nil)
     }
 }
 
@@ -141,26 +161,27 @@ public enum MergeMode: String, Codable, Sendable {
     var kernelMode: Int { [.concat: 0, .sum: 1, .mul: 2, .average: 3][self]! }
 }
 
-/// Runs an LSTM layer in both directions and merges the outputs (Keras `Bidirectional`). The reverse
-/// direction starts at each sequence's last valid step. Parameters: the core's `..._reverse` names.
+/// Runs a recurrent layer (`LSTMLayer`, `GRULayer`) in both directions and merges the outputs (Keras
+/// `Bidirectional`). The reverse direction starts at each sequence's last valid step. Parameters: the core's
+/// `..._reverse` names.
 public final class Bidirectional: Layer {
-    public let layer: LSTMLayer
+    public let layer: RecurrentLayer
     public let mergeMode: MergeMode
-    private let inner: LSTMLayer
+    private let inner: RecurrentLayer
 
-    public init(_ layer: LSTMLayer, mergeMode: MergeMode = .concat) {
+    public init(_ layer: RecurrentLayer, mergeMode: MergeMode = .concat) {
         self.layer = layer
         self.mergeMode = mergeMode
-        inner = LSTMLayer(bidirectionalOf: layer, merge: mergeMode)
+        inner = layer.bidirectional(mergeMode)
     }
     public var spec: LayerSpec {
         var s = LayerSpec(type: "Bidirectional")
         s.mergeMode = mergeMode.rawValue; s.layer = [layer.spec]
         return s
     }
-    /// The bidirectional LSTM core (after build).
-    public var core: LSTM? { inner.core }
-    public var lastState: (h: Tensor, c: Tensor)? { inner.lastState }
+    /// The bidirectional core (after build).
+    public var core: RecurrentCore? { inner.core }
+    public var lastStates: [Tensor] { inner.lastStates }
     public func resetStates() { inner.resetStates() }
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] { try inner.build(inputShape: inputShape, device: device, seed: seed) }
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor { try inner.forward(x, training: training) }
