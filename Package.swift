@@ -5,6 +5,10 @@ let package = Package(
     name: "LSTMKit",
     products: [
         .library(name: "LSTMKit", targets: ["LSTMKit"]),
+        .executable(name: "lstm", targets: ["lstm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // System libraries: OpenCL through the ICD loader (ocl-icd-opencl-dev), cblas from OpenBLAS (libopenblas-dev).
@@ -28,9 +32,28 @@ let package = Package(
             dependencies: ["LSTMKit"],
             path: "Examples/QuickStart"
         ),
+        // The demo's data (a public-domain text and a public-domain monthly series), embedded with #embed.
+        .target(
+            name: "LSTMKitData",
+            path: "Sources/LSTMKitData",
+            exclude: ["devils_dictionary.txt", "elnino_sst.csv", "README.md"],
+            sources: ["data.c"],
+            publicHeadersPath: "include"
+        ),
+        // The `lstm` command line: all logic in LSTMCLI (tested in-process), a thin executable around it.
+        .target(
+            name: "LSTMCLI",
+            dependencies: ["LSTMKit", "LSTMKitData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/LSTMCLI"
+        ),
+        .executableTarget(
+            name: "lstm",
+            dependencies: ["LSTMCLI"],
+            path: "Sources/lstm"
+        ),
         .testTarget(
             name: "LSTMKitTests",
-            dependencies: ["LSTMKit"],
+            dependencies: ["LSTMKit", "LSTMCLI"],
             path: "Tests/LSTMKitTests"
         ),
     ]

@@ -1,0 +1,245 @@
+import Foundation
+import LSTMKit
+
+/// Time-series forecasting: the last `window` values of one CSV column (normalised with the training part's
+/// mean and standard deviation, stored in normalization.json) predict the next `horizon` values.
+/// Model: LSTM x layers -> Dense(horizon), mean squared error. The validation windows are the last ones in time.
+enum Forecaster {
+    struct Settings {
+        var hidden = 32
+        var layers = 1
+        var window = 24
+        var horizon = 1
+        var dropout = 0.0
+    }
+
+    static func layers(_ s: Settings) -> [Layer] {
+        var layers: [Layer] = []
+        for i in 0..<s.layers {
+            if i > 0, s.dropout > 0 { layers.append(Dropout(s.dropout)) }
+            layers.append(LSTMLayer(units: s.hidden, returnSequences: i < s.layers - 1))
+        }
+        layers.append(Dense(units: s.horizon))
+        return layers
+    }
+
+    static func settings(_ c: RunConfig) -> Settings {
+        Settings(hidden: c.hidden, layers: c.layers, window: c.window ?? 24, horizon: c.horizon ?? 1, dropout: c.dropout)
+    }
+
+    /// Checks that `window + horizon` values fit in a series of `count` values.
+    static func checkFits(count: Int, window: Int, horizon: Int, what: String) throws {
+        guard window + horizon <= count else {
+            throw CLIError("--window \(window) + --horizon \(horizon) = \(window + horizon) values do not fit in \(what), which has \(count) values: "
+                + "use a smaller --window (at most \(max(count - horizon, 0)))")
+        }
+    }
+
+    /// Inputs `[N, window, 1]` and targets `[N, horizon]` of every window of the (normalised) series, in time order.
+    static func windows(_ z: [Double], window w: Int, horizon k: Int) throws -> (x: DataArray, y: DataArray) {
+        let n = z.count - w - k + 1
+        var xs: [Float] = [], ys: [Float] = []
+        for i in 0..<max(n, 0) {
+            xs += z[i..<(i + w)].map { Float($0) }
+            ys += z[(i + w)..<(i + w + k)].map { Float($0) }
+        }
+        return (try DataArray(shape: [max(n, 0), w, 1], values: xs), try DataArray(shape: [max(n, 0), k], values: ys))
+    }
+
+    static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, Normalization) {
+        let config = try run.config(option: option)
+        guard config.task == .forecast else {
+            throw CLIError("\(option) \(run.path) holds a \(config.task.title) (task \(config.task.rawValue)), not a forecaster: "
+                + "pass a run of `lstm train forecast`")
+        }
+        let n: Normalization = try run.readJSON("normalization.json")
+        return (config, n)
+    }
+
+    // MARK: Training
+
+    struct TrainResult {
+        var job: TrainingJob.Result
+        var normalization: Normalization
+        var validationMAE: Double?
+        var naiveMAE: Double?
+    }
+
+    static func train(csvPath: String, column flagColumn: String?, timeColumn: String?, windowFlag: Int?, horizonFlag: Int?,
+                      options o: TrainingOptions, run: RunDirectory) throws -> TrainResult {
+        try o.validateValues()
+        let device = try o.deviceOption.resolve()
+        var config: RunConfig
+        var s = Settings()
+        var previous: [[String: Double]] = []
+        var stored: Normalization? = nil
+        if o.resume {
+            let (c, n) = try open(run, option: "--resume: --out")
+            config = c; stored = n; s = settings(c)
+            try TrainingOptions.checkResumed("hidden", o.hidden, c.hidden, run: run)
+            try TrainingOptions.checkResumed("layers", o.layers, c.layers, run: run)
+            try TrainingOptions.checkResumed("window", windowFlag, c.window, run: run)
+            try TrainingOptions.checkResumed("horizon", horizonFlag, c.horizon, run: run)
+            try TrainingOptions.checkResumed("dropout", o.dropout, c.dropout, run: run)
+            try TrainingOptions.checkResumed("column", flagColumn, c.column, run: run)
+        } else {
+            s.hidden = o.hidden ?? s.hidden; s.layers = o.layers ?? s.layers; s.dropout = o.dropout ?? s.dropout
+            s.window = windowFlag ?? s.window; s.horizon = horizonFlag ?? s.horizon
+            if s.window < 1 { throw CLIError("--window must be at least 1 (got \(s.window))") }
+            if s.horizon < 1 { throw CLIError("--horizon must be at least 1 (got \(s.horizon))") }
+            config = RunConfig(task: .forecast, hidden: s.hidden, layers: s.layers, dropout: s.dropout, window: s.window, horizon: s.horizon,
+                               source: csvPath, batchSize: o.batchSize ?? 32, learningRate: o.lr ?? 0.005, seed: o.seed,
+                               device: device.description)
+        }
+        // Read and check the data before anything is written.
+        let table = try CSVTable(path: csvPath)
+        let columnName = try flagColumn ?? config.column ?? onlyNumericColumn(table)
+        let values = try table.numbers(columnName, option: "--column")
+        let resolvedColumn = table.header[try table.column(columnName, option: "--column")]
+        let timeName = try (timeColumn ?? (o.resume ? config.timeColumn : nil)).map { table.header[try table.column($0, option: "--time-column")] }
+        try checkFits(count: values.count, window: s.window, horizon: s.horizon, what: "column '\(resolvedColumn)' of \(table.displayName)")
+        let validationSplit = o.validationSplit ?? 0.2
+        let windowCount = values.count - s.window - s.horizon + 1
+        let trainWindows = windowCount - Int(Double(windowCount) * validationSplit)
+        guard trainWindows >= 1 else {
+            throw CLIError("\(table.displayName) gives \(windowCount) windows: too few to train on; use a smaller --window or --validation-split")
+        }
+        let normalization: Normalization
+        if let stored {
+            normalization = stored
+        } else {
+            let trainPart = values[0..<(trainWindows - 1 + s.window + s.horizon)]
+            let mean = trainPart.reduce(0, +) / Double(trainPart.count)
+            let variance = trainPart.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(trainPart.count)
+            normalization = Normalization(column: resolvedColumn, mean: mean, std: variance > 0 ? variance.squareRoot() : 1,
+                                          window: s.window, horizon: s.horizon)
+        }
+        let z = values.map { ($0 - normalization.mean) / normalization.std }
+        let data = try windows(z, window: s.window, horizon: s.horizon)
+        let model: Sequential
+        if o.resume {
+            model = try run.loadModel(layers(s), inputShape: [s.window, 1], device: device, seed: config.seed, option: "--resume: --out")
+            previous = run.history()
+            if let lr = o.lr { config.learningRate = lr }
+            if let b = o.batchSize { config.batchSize = b }
+            config.device = device.description
+        } else {
+            try run.checkFreshTarget(overwrite: o.overwrite)
+            model = Sequential(layers(s), device: device, seed: o.seed)
+            try model.build(inputShape: [s.window, 1])
+        }
+        config.source = csvPath
+        config.column = resolvedColumn
+        config.timeColumn = timeName
+        try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
+        if o.verbose > 0 {
+            print("Forecaster on \(device): column '\(resolvedColumn)' of \(table.displayName) (\(values.count) values, mean "
+                + String(format: "%.4g, std %.4g", normalization.mean, normalization.std) + "), window \(s.window) -> horizon \(s.horizon), "
+                + "\(s.layers) x LSTM(\(s.hidden))\(o.resume ? ", resuming after epoch \(config.epochsTrained)" : "")")
+            print(model.summary())
+        }
+        let job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validationSplit, epochs: o.epochs ?? 30,
+                              batchSize: config.batchSize, seed: config.seed, patience: o.patience, timeLimit: o.timeLimit,
+                              verbose: o.verbose, run: run, config: config, previous: previous,
+                              writeTaskFiles: { try run.writeJSON(normalization, "normalization.json") })
+        let result = try job.fit()
+        // The validation windows in the column's units, against repeating the last value.
+        var mae: Double? = nil, naive: Double? = nil
+        if trainWindows < windowCount {
+            let vx = data.x.rows(trainWindows..<windowCount), vy = data.y.rows(trainWindows..<windowCount)
+            let p = try model.predict(vx, batchSize: 256).values
+            let last = (0..<vx.count).map { Double(vx.values[$0 * s.window + s.window - 1]) }
+            mae = zip(p, vy.values).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(p.count) * normalization.std
+            naive = vy.values.enumerated().map { abs(last[$0.offset / s.horizon] - Double($0.element)) }.reduce(0, +)
+                / Double(vy.values.count) * normalization.std
+        }
+        return TrainResult(job: result, normalization: normalization, validationMAE: mae, naiveMAE: naive)
+    }
+
+    /// The column to forecast when --column is not given: the only column whose first value is a number.
+    static func onlyNumericColumn(_ table: CSVTable) throws -> String {
+        let numeric = table.header.indices.filter { Double(table.rows[0][$0].trimmingCharacters(in: .whitespaces)) != nil }
+        guard numeric.count == 1 else {
+            throw CLIError("\(table.displayName) has \(numeric.isEmpty ? "no numeric column" : "several numeric columns") "
+                + "(its columns: \(table.header.joined(separator: ", "))): pass the one to forecast with --column")
+        }
+        return table.header[numeric[0]]
+    }
+
+    // MARK: Forecasting
+
+    struct Forecast {
+        var header: [String]
+        var rows: [[String]]
+        var mae: Double?
+        var rmse: Double?
+        var naiveMAE: Double?
+        var future: [Double]
+        var futureRows: ClosedRange<Int>
+        var count: Int
+    }
+
+    /// Forecasts from every window of a CSV column: row r (1-based, a data row of the file) gets the forecasts made
+    /// from the `window` values before it: `step_1` for row r, `step_k` for row r+k-1. The last row, one past
+    /// the data, holds the forecast beyond the end of the series.
+    static func forecast(run: RunDirectory, csvPath: String?, column flagColumn: String?, timeColumn flagTime: String?,
+                         device: Device, option: String = "--model") throws -> Forecast {
+        let (config, n) = try open(run, option: option)
+        let s = settings(config)
+        let path = csvPath ?? config.source
+        let table = try CSVTable(path: path)
+        let columnName = flagColumn ?? n.column
+        let values = try table.numbers(columnName, option: "--column")
+        let timeName = flagTime ?? (table.header.contains(config.timeColumn ?? "\u{0}") ? config.timeColumn : nil)
+        let times = try timeName.map { try table.strings($0, option: "--time-column") }
+        guard s.window <= values.count else {
+            throw CLIError("the model's window of \(s.window) values is longer than column '\(columnName)' of \(table.displayName) "
+                + "(\(values.count) values): give a CSV with at least \(s.window) rows")
+        }
+        let model = try run.loadModel(layers(s), inputShape: [s.window, 1], device: device, seed: config.seed, option: option)
+        let z = values.map { ($0 - n.mean) / n.std }
+        let origins = Array(s.window...values.count)
+        var xs: [Float] = []
+        for i in origins { xs += z[(i - s.window)..<i].map { Float($0) } }
+        let predictions = try model.predict(try DataArray(shape: [origins.count, s.window, 1], values: xs), batchSize: 256).values
+            .map { Double($0) * n.std + n.mean }
+        var header = ["row"] + (timeName.map { [$0] } ?? []) + ["actual"]
+        header += (1...s.horizon).map { "step_\($0)" }
+        var rows: [[String]] = []
+        var errors: [Double] = [], naiveErrors: [Double] = []
+        for (j, i) in origins.enumerated() {
+            var row = [String(i + 1)]
+            if let times { row.append(i < values.count ? times[i] : "") }
+            row.append(i < values.count ? String(values[i]) : "")
+            let p = predictions[(j * s.horizon)..<((j + 1) * s.horizon)]
+            row += p.map { String(format: "%.6g", $0) }
+            rows.append(row)
+            for (k, value) in p.enumerated() where i + k < values.count {
+                errors.append(value - values[i + k])
+                naiveErrors.append(values[i - 1] - values[i + k])
+            }
+        }
+        let mae = errors.isEmpty ? nil : errors.map(abs).reduce(0, +) / Double(errors.count)
+        let rmse = errors.isEmpty ? nil : (errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)).squareRoot()
+        let naive = naiveErrors.isEmpty ? nil : naiveErrors.map(abs).reduce(0, +) / Double(naiveErrors.count)
+        let future = Array(predictions.suffix(s.horizon))
+        return Forecast(header: header, rows: rows, mae: mae, rmse: rmse, naiveMAE: naive, future: future,
+                        futureRows: (values.count + 1)...(values.count + s.horizon), count: values.count)
+    }
+
+    /// The forecast as CSV text.
+    static func csv(_ f: Forecast) -> String {
+        ([f.header] + f.rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// Actual values, one-step-ahead forecasts and the forecast beyond the data, as a chart.
+    static func chart(_ f: Forecast, column: String) -> LineChart {
+        let actualIndex = f.header.firstIndex(of: "actual")!, stepIndex = actualIndex + 1
+        let rows = f.rows.map { Double($0[0])! }
+        let actual = f.rows.map { Double($0[actualIndex]) ?? .nan }
+        let oneStep = f.rows.map { Double($0[stepIndex]) ?? .nan }
+        var series: [(name: String, x: [Double], y: [Double])] = [("actual", rows, actual), ("forecast, 1 step ahead", rows, oneStep)]
+        series.append(("forecast beyond the data", f.futureRows.map(Double.init), f.future))
+        return LineChart(title: "Forecast of \(column)", xLabel: "row", yLabel: column, series: series)
+    }
+}
