@@ -199,6 +199,7 @@ extension CharLM {
                                      run: RunDirectory, device: Device, banner: String?) throws -> TrainResult {
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(),
                           metrics: [.accuracy])
+        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             if let banner { print(banner) }
             print("Character language model on \(device): \(vocabulary.count) characters, sequences of \(config.sequenceLength ?? 0), "

@@ -169,6 +169,7 @@ enum Classifier {
             try model.build(inputShape: [length])
         }
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
+        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             print("Text classifier on \(device): \(texts.count) texts from \(table.displayName), labels \(vocabulary.labels.joined(separator: ", ")), "
                 + "\(vocabulary.tokens.count) \(s.level == "word" ? "words" : "characters") (+ padding and unknown), up to \(length) per text"

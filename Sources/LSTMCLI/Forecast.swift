@@ -132,6 +132,7 @@ enum Forecaster {
         config.column = resolvedColumn
         config.timeColumn = timeName
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
+        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             print("Forecaster on \(device): column '\(resolvedColumn)' of \(table.displayName) (\(values.count) values, mean "
                 + String(format: "%.4g, std %.4g", normalization.mean, normalization.std) + "), window \(s.window) -> horizon \(s.horizon), "

@@ -71,7 +71,7 @@ final class TrainingBehaviourTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("model.safetensors")), saved, "the last good checkpoint is kept")
         XCTAssertNotEqual(try model.namedParameters.map { try $0.tensor.toArray() }, weights, "step 1 of the failed fit did train")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        XCTAssertEqual(files, ["model.json", "model.safetensors"], "no temporary files left behind")
+        XCTAssertEqual(files, ["model.json", "model.safetensors", "optimizer.safetensors"], "no temporary files left behind")
     }
 
     /// A saved model reloads on either device and predicts the same numbers.
@@ -104,6 +104,29 @@ final class TrainingBehaviourTests: XCTestCase {
         XCTAssertThrowsError(try other.loadWeights(from: dir.appendingPathComponent("model.safetensors"))) { error in
             guard case .stateDict = error as? LSTMKitError else { return XCTFail("\(error)") }
         }
+    }
+
+    /// Training 2 steps, saving, reloading (weights and Adam state) and training 2 more gives exactly the
+    /// weights of 4 uninterrupted steps.
+    func testResumingRestoresTheOptimizerState() throws {
+        let dir = temporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let straight = try classifier()
+        for _ in 0..<4 { try straight.trainOnBatch(x: x, y: y) }
+        let first = try classifier()
+        for _ in 0..<2 { try first.trainOnBatch(x: x, y: y) }
+        try first.save(to: dir)
+        let resumed = try Sequential.load(from: dir)
+        try resumed.compile(optimizer: Adam(), loss: .sparseCategoricalCrossentropy())
+        XCTAssertTrue(try resumed.loadOptimizerState(from: dir))
+        XCTAssertEqual(resumed.optimizer?.iterations, 2)
+        for _ in 0..<2 { try resumed.trainOnBatch(x: x, y: y) }
+        XCTAssertEqual(try resumed.namedParameters.map { try $0.tensor.toArray() }, try straight.namedParameters.map { try $0.tensor.toArray() })
+        // Adam's state does not resume SGD.
+        let wrong = try Sequential.load(from: dir)
+        try wrong.compile(optimizer: SGD(momentum: 0.9), loss: .sparseCategoricalCrossentropy())
+        expectError(.stateDict(tensor: "optimizer", reason: "optimizer.safetensors holds Adam state; the model is compiled with SGD"),
+                    try wrong.loadOptimizerState(from: dir))
     }
 
     func testEarlyStoppingRestoresTheBestWeights() throws {

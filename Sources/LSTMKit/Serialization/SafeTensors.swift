@@ -23,6 +23,19 @@ public enum SafeTensors {
         return try parse(data, path: url.path)
     }
 
+    /// The `__metadata__` strings of a safetensors file (empty when it has none).
+    public static func metadata(_ url: URL) throws -> [String: String] {
+        guard let data = try? Data(contentsOf: url), data.count >= 8 else {
+            throw LSTMKitError.io(path: url.path, reason: "cannot read a safetensors header")
+        }
+        let length = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(data.count - 8),
+              let header = (try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + Int(length))))) as? [String: Any] else {
+            throw LSTMKitError.stateDict(tensor: "<header>", reason: "\(url.path) has no valid safetensors header")
+        }
+        return header["__metadata__"] as? [String: String] ?? [:]
+    }
+
     static func parse(_ data: Data, path: String) throws -> [String: Entry] {
         guard data.count >= 8 else { throw LSTMKitError.stateDict(tensor: "<header>", reason: "\(path) is too short for a safetensors file") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }

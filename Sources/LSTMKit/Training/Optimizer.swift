@@ -43,7 +43,7 @@ public class Optimizer {
     /// Clip each gradient element to [-clipValue, clipValue].
     public var clipValue: Double?
     /// Steps taken so far.
-    public private(set) var iterations = 0
+    public internal(set) var iterations = 0
 
     /// Per-buffer state (momentum, moments), keyed by the parameter buffer.
     var state: [ObjectIdentifier: [DeviceBuffer]] = [:]
@@ -89,6 +89,43 @@ public class Optimizer {
         for b in owners.flatMap(\.parameterBuffers) {
             try b.gradients.device.backend.fill(b.gradients.view, count: b.gradients.count, value: 0)
         }
+    }
+
+    /// The optimizer's state for `buffers` (in order) as named tensors: "iterations" and "state.{buffer}.{k}".
+    func stateEntries(for buffers: [ParameterBuffer]) throws -> [(name: String, entry: SafeTensors.Entry)] {
+        var entries = [(name: "iterations", entry: SafeTensors.Entry(dtype: "F64", shape: [1], values: [Double(iterations)]))]
+        for (i, b) in buffers.enumerated() {
+            guard let state = state[ObjectIdentifier(b.parameters)] else { continue }
+            for (k, s) in state.enumerated() {
+                let values = try b.parameters.device.backend.readDoubles(BufferView(s), count: b.parameters.count)
+                entries.append((name: "state.\(i).\(k)", entry: SafeTensors.Entry(shape: [b.parameters.count], values: values)))
+            }
+        }
+        return entries
+    }
+
+    /// Restores what `stateEntries` wrote, for the same parameter buffers. Checks every shape first.
+    func loadState(_ entries: [String: SafeTensors.Entry], for buffers: [ParameterBuffer]) throws {
+        guard let steps = entries["iterations"]?.values.first, steps >= 0 else {
+            throw LSTMKitError.stateDict(tensor: "iterations", reason: "missing from the optimizer state")
+        }
+        var restored: [ObjectIdentifier: [DeviceBuffer]] = [:]
+        for (i, b) in buffers.enumerated() where entries["state.\(i).0"] != nil {
+            let be = b.parameters.device.backend
+            restored[ObjectIdentifier(b.parameters)] = try (0..<stateCount).map { k in
+                guard let e = entries["state.\(i).\(k)"], e.shape == [b.parameters.count] else {
+                    throw LSTMKitError.stateDict(tensor: "state.\(i).\(k)", reason: "missing, or not [\(b.parameters.count)]: the state of another optimizer or model")
+                }
+                let buffer = try be.allocate(b.parameters.count)
+                try be.write(e.values, to: BufferView(buffer))
+                return buffer
+            }
+        }
+        if let extra = entries.keys.first(where: { $0.hasPrefix("state.") && Int($0.split(separator: ".")[1]).map { $0 >= buffers.count } ?? true }) {
+            throw LSTMKitError.stateDict(tensor: extra, reason: "the optimizer state has more parameter buffers than the model")
+        }
+        state = restored
+        iterations = Int(steps)
     }
 
     var stateCount: Int { 0 }

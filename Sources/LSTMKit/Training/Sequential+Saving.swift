@@ -11,7 +11,8 @@ struct ModelSpec: Codable {
 
 extension Sequential {
     /// Saves the architecture as `directory/model.json` and the weights as `directory/model.safetensors`
-    /// (names "{layer}.{parameter}", PyTorch's), each written atomically.
+    /// (names "{layer}.{parameter}", PyTorch's), and, once compiled, the optimizer's state (moments, step count)
+    /// as `directory/optimizer.safetensors`, each written atomically.
     public func save(to directory: URL) throws {
         guard let inputShape else {
             throw LSTMKitError.invalidArgument(name: "save", value: directory.path, reason: "the model is not built yet (fit, predict or build it first)")
@@ -24,6 +25,10 @@ extension Sequential {
             (name: p.name, entry: SafeTensors.Entry(dtype: dtype, shape: p.tensor.shape, values: try p.tensor.toDoubles()))
         }
         try SafeTensors.write(entries, metadata: ["format": "pt", "producer": "LSTMKit"], to: directory.appendingPathComponent("model.safetensors"))
+        if let optimizer {
+            try SafeTensors.write(try optimizer.stateEntries(for: parameterBuffers), metadata: ["optimizer": "\(type(of: optimizer))"],
+                                  to: directory.appendingPathComponent("optimizer.safetensors"))
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = try encoder.encode(ModelSpec(inputShape: inputShape, seed: seed, layers: layers.map(\.spec)))
@@ -47,6 +52,22 @@ extension Sequential {
         try model.build(inputShape: spec.inputShape)
         try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"))
         return model
+    }
+
+    /// Restores the optimizer state saved with the model (call after `compile`, with the same kind of optimizer),
+    /// so training resumes where it stopped: Adam's moments and step count, SGD's momentum. Returns false when the
+    /// directory holds no optimizer state.
+    @discardableResult
+    public func loadOptimizerState(from directory: URL) throws -> Bool {
+        guard let optimizer else { throw LSTMKitError.notCompiled }
+        let url = directory.appendingPathComponent("optimizer.safetensors")
+        guard FileManager.default.fileExists(atPath: url.path) else { return false }
+        let kind = try SafeTensors.metadata(url)["optimizer"] ?? "?"
+        guard kind == "\(type(of: optimizer))" else {
+            throw LSTMKitError.stateDict(tensor: "optimizer", reason: "\(url.lastPathComponent) holds \(kind) state; the model is compiled with \(type(of: optimizer))")
+        }
+        try optimizer.loadState(try SafeTensors.read(url), for: parameterBuffers)
+        return true
     }
 
     /// Loads weights by name, strictly: every parameter present with its shape, no unknown names.
