@@ -2,6 +2,7 @@
 /// B = batch, T = time steps, H = hidden size; pointers are already advanced by their offsets.
 enum CPUGRUKernels {
     /// gx: [T, B, 3H] by time; gh: [B, 3H]; hs: [T+1, B, H]; gates: [T, B, 4H] = r, z, n, gh_n + b_hn; y: [T, B, ldy].
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func gru_cell_forward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<S>, _ gh: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
@@ -33,6 +34,7 @@ enum CPUGRUKernels {
     }
 
     /// dh: [B, H] (left as the direct path z * dh; the gemm adds dgh . W_hh); dgh: [T, B, 3H] by step; dgx: by time.
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func gru_cell_backward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<S>, _ hs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,

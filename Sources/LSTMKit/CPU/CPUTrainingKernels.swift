@@ -1,8 +1,10 @@
 import Foundation
 
-/// CPU twins of Kernels/training.cl: same names, same argument order, plain loops.
+/// CPU twins of Kernels/training.cl: same names, same argument order, plain loops. Each is specialized for
+/// Float and Double: reached through the backend protocol, a generic body would run unspecialized (~50x slower).
 /// Pointers are already advanced by their offsets. Comments give the shapes.
 enum CPUTrainingKernels {
+    @_specialize(where S == Float) @_specialize(where S == Double)
     @inline(__always) static func act_forward<S: CPUScalar>(_ kind: Int, _ x: S) -> S {
         switch kind {
         case 1: return x > 0 ? x : 0
@@ -11,6 +13,7 @@ enum CPUTrainingKernels {
         default: return x
         }
     }
+    @_specialize(where S == Float) @_specialize(where S == Double)
     @inline(__always) static func act_derivative<S: CPUScalar>(_ kind: Int, _ y: S) -> S {
         switch kind {
         case 1: return y > 0 ? 1 : 0
@@ -21,18 +24,22 @@ enum CPUTrainingKernels {
     }
 
     /// y[rows, cols] += bias[cols]
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func add_row_bias<S: CPUScalar>(_ rows: Int, _ cols: Int, _ bias: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
         for r in 0..<rows { for c in 0..<cols { y[r * cols + c] += bias[c] } }
     }
     /// y[n] = act(x[n])
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func activation_forward<S: CPUScalar>(_ kind: Int, _ n: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
         for i in 0..<n { y[i] = act_forward(kind, x[i]) }
     }
     /// dx[n] = dy[n] * act'(from y[n])
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func activation_backward<S: CPUScalar>(_ kind: Int, _ n: Int, _ y: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
         for i in 0..<n { dx[i] = dy[i] * act_derivative(kind, y[i]) }
     }
     /// y[rows, cols] = softmax over each row of x
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func softmax_rows<S: CPUScalar>(_ rows: Int, _ cols: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
         for r in 0..<rows {
             let xr = x + r * cols, yr = y + r * cols
@@ -44,6 +51,7 @@ enum CPUTrainingKernels {
         }
     }
     /// dx = y * (dy - sum(dy * y)) per row
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func softmax_backward_rows<S: CPUScalar>(_ rows: Int, _ cols: Int, _ y: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
         for r in 0..<rows {
             let yr = y + r * cols, dyr = dy + r * cols
@@ -54,6 +62,7 @@ enum CPUTrainingKernels {
     }
 
     /// Per-row loss and its gradient (see Kernels/training.cl `loss_rows` for the kinds).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func loss_rows<S: CPUScalar>(_ kind: Int, _ rows: Int, _ cols: Int, _ pred: UnsafePointer<S>, _ target: UnsafePointer<S>,
                                         _ scale: S, _ rowLoss: UnsafeMutablePointer<S>, _ grad: UnsafeMutablePointer<S>) {
         let eps = S(1e-7)
@@ -104,6 +113,7 @@ enum CPUTrainingKernels {
     }
 
     /// Per-row metric values (see Kernels/training.cl `metric_rows`).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func metric_rows<S: CPUScalar>(_ kind: Int, _ rows: Int, _ cols: Int, _ pred: UnsafePointer<S>, _ target: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
         for r in 0..<rows {
             let p = pred + r * cols, t = target + r * cols
@@ -124,10 +134,12 @@ enum CPUTrainingKernels {
     }
 
     /// out[n, dim] = table[ids[n], :]
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func embedding_forward<S: CPUScalar>(_ n: Int, _ dim: Int, _ ids: UnsafePointer<S>, _ table: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
         for i in 0..<n { (out + i * dim).update(from: table + Int(ids[i]) * dim, count: dim) }
     }
     /// dtable[ids[n], :] += dout[n, :]
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func embedding_backward<S: CPUScalar>(_ n: Int, _ dim: Int, _ ids: UnsafePointer<S>, _ dout: UnsafePointer<S>, _ dtable: UnsafeMutablePointer<S>) {
         for i in 0..<n {
             let row = dtable + Int(ids[i]) * dim
@@ -135,18 +147,22 @@ enum CPUTrainingKernels {
         }
     }
     /// dst[i, :] = src[indices[i], :]
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func gather_rows<S: CPUScalar>(_ count: Int, _ rowSize: Int, _ indices: UnsafePointer<Int32>, _ src: UnsafePointer<S>, _ dst: UnsafeMutablePointer<S>) {
         for i in 0..<count { (dst + i * rowSize).update(from: src + Int(indices[i]) * rowSize, count: rowSize) }
     }
     /// y = a*x + b*y
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func axpby<S: CPUScalar>(_ n: Int, _ a: S, _ x: UnsafePointer<S>, _ b: S, _ y: UnsafeMutablePointer<S>) {
         for i in 0..<n { y[i] = b == 0 ? a * x[i] : a * x[i] + b * y[i] }
     }
     /// out = x * y
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func mul<S: CPUScalar>(_ n: Int, _ x: UnsafePointer<S>, _ y: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
         for i in 0..<n { out[i] = x[i] * y[i] }
     }
     /// y [rows, 2H] -> out [rows, H]: mode 1 sum, 2 mul, 3 average
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func merge_directions<S: CPUScalar>(_ mode: Int, _ rows: Int, _ H: Int, _ y: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>) {
         for r in 0..<rows {
             for j in 0..<H {
@@ -156,6 +172,7 @@ enum CPUTrainingKernels {
         }
     }
     /// The gradient of merge_directions w.r.t. y [rows, 2H].
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func merge_directions_backward<S: CPUScalar>(_ mode: Int, _ rows: Int, _ H: Int, _ y: UnsafePointer<S>, _ dout: UnsafePointer<S>, _ dy: UnsafeMutablePointer<S>) {
         for r in 0..<rows {
             for j in 0..<H {
@@ -168,11 +185,14 @@ enum CPUTrainingKernels {
         }
     }
     /// out[index] = sum x^2
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func sum_squares<S: CPUScalar>(_ n: Int, _ x: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>, _ index: Int) {
         var s: S = 0
         for i in 0..<n { s += x[i] * x[i] }
         out[index] = s
     }
+
+    @_specialize(where S == Float) @_specialize(where S == Double)
 
     @inline(__always) static func clipped_grad<S: CPUScalar>(_ g: S, _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) -> S {
         var g = g
@@ -187,6 +207,7 @@ enum CPUTrainingKernels {
     }
 
     /// PyTorch SGD (dampening 0) with momentum / Nesterov and L2 weight decay.
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func sgd_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ velocity: UnsafeMutablePointer<S>,
                                          _ lr: S, _ momentum: S, _ nesterov: Bool, _ weightDecay: S,
                                          _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
@@ -202,6 +223,7 @@ enum CPUTrainingKernels {
     }
 
     /// PyTorch Adam (or AdamW when decoupled).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func adam_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>,
                                           _ lr: S, _ beta1: S, _ beta2: S, _ eps: S, _ weightDecay: S, _ decoupled: Bool,
                                           _ stepSize: S, _ biasCorrection2Sqrt: S,
@@ -220,6 +242,7 @@ enum CPUTrainingKernels {
     }
 
     /// PyTorch RMSprop (no momentum, not centered).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func rmsprop_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ squareAvg: UnsafeMutablePointer<S>,
                                              _ lr: S, _ alpha: S, _ eps: S, _ weightDecay: S,
                                              _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {

@@ -14,6 +14,11 @@ public struct MaskedTensor {
 public struct ParameterBuffer {
     public let parameters: Tensor
     public let gradients: Tensor
+    /// `parameters` and `gradients` must have the same count, on the same device (custom layers make their own).
+    public init(parameters: Tensor, gradients: Tensor) {
+        self.parameters = parameters
+        self.gradients = gradients
+    }
 }
 
 /// The architecture of a layer, as stored in a saved model's JSON (`model.json`).
