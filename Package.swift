@@ -32,6 +32,11 @@ let package = Package(
             dependencies: ["LSTMKit"],
             path: "Examples/QuickStart"
         ),
+        .executableTarget(
+            name: "lstm-bench",
+            dependencies: ["LSTMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/lstm-bench"
+        ),
         // The demo's data (a public-domain text and a public-domain monthly series), embedded with #embed.
         .target(
             name: "LSTMKitData",

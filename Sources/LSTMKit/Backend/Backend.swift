@@ -60,9 +60,77 @@ protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM transposes W_ih and W_hh
+    /// once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's cblas runs both alike.
+    var prefersNNGemm: Bool { (self as? OpenCLBackend)?.prefersNNGemm ?? false }
+
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {
         let buffer = try allocate(count)
         try fill(BufferView(buffer), count: count, value: 0)
         return buffer
+    }
+}
+
+// MARK: Benchmark hooks
+
+/// A backend that can time its primitives (opt-in; zero cost while off).
+protocol ProfilingBackend: AnyObject {
+    func setProfiling(_ enabled: Bool) throws
+    /// Waits for the device, returns the time spent per label since the last call, and forgets it.
+    func takeProfile() throws -> [(label: String, launches: Int, seconds: Double)]
+}
+
+/// Device time of one kernel (or copy) label, summed over its launches.
+@_spi(Benchmark) public struct KernelTime: Sendable {
+    public let name: String
+    public let launches: Int
+    public let seconds: Double
+    public init(name: String, launches: Int, seconds: Double) {
+        self.name = name; self.launches = launches; self.seconds = seconds
+    }
+}
+
+/// Hooks for Benchmarks/lstm-bench (`@_spi(Benchmark) import LSTMKit`); not part of the public API.
+@_spi(Benchmark) public enum BenchmarkHooks {
+    /// C[M, N] = op(A) . op(B) through the device's own gemm primitive (packed, row-major, beta 0).
+    public static func gemm(on device: Device, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            a: Tensor, b: Tensor, c: Tensor) throws {
+        try device.backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                a: a.view, lda: transA ? m : k, b: b.view, ldb: transB ? k : n,
+                                beta: 0, c: c.view, ldc: n)
+    }
+
+    /// The mean squared error over all elements, on the device, with the training stack's own loss kernel
+    /// (`Loss.meanSquaredError`): writes d(loss)/d(prediction) into `gradient` and the per-row sums into `rowLoss`
+    /// (`prediction.count / lastDim` values). Nothing is read back.
+    public static func meanSquaredError(prediction: Tensor, target: Tensor, gradient: Tensor, rowLoss: Tensor) throws {
+        let cols = prediction.shape.last ?? 1, rows = prediction.count / max(cols, 1)
+        let (kind, scale) = Loss.meanSquaredError.kernel(fused: false, rows: rows, cols: cols)
+        try prediction.device.training.lossRows(kind, rows: rows, cols: cols, pred: prediction.view, target: target.view,
+                                                scale: scale, rowLoss: rowLoss.view.buffer, grad: gradient.view)
+    }
+
+    /// Switches per-kernel profiling on or off (OpenCL: profiling events; CPU: wall time per primitive).
+    public static func setProfiling(_ enabled: Bool, on device: Device) throws {
+        try (device.backend as? ProfilingBackend)?.setProfiling(enabled)
+    }
+
+    /// Per-kernel times since profiling was switched on or since the last call, slowest first.
+    public static func takeProfile(of device: Device) throws -> [KernelTime] {
+        try ((device.backend as? ProfilingBackend)?.takeProfile() ?? [])
+            .map { KernelTime(name: $0.label, launches: $0.launches, seconds: $0.seconds) }
+    }
+
+    /// The `-D` tuning values the device's kernels are built with (empty on the CPU).
+    public static func tuning(of device: Device) -> [String: String] {
+        (device.backend as? OpenCLBackend)?.tuning.defines ?? [:]
+    }
+
+    /// Static information: OpenCL platform version and device name, or the CPU's BLAS.
+    public static func describe(_ device: Device) -> String {
+        if let context = device.openCL {
+            return "\(context.info.deviceName) [\(context.platformVersion)]"
+        }
+        return "cpu (cblas/OpenBLAS)"
     }
 }

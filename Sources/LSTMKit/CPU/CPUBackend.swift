@@ -1,4 +1,7 @@
 import CBLAS
+import Dispatch
+import Foundation
+import Synchronization
 
 /// Host memory of one CPU backend, `count` scalars of type S (or Int32 indices).
 final class CPUBuffer<S>: DeviceBuffer, @unchecked Sendable {
@@ -11,9 +14,35 @@ final class CPUBuffer<S>: DeviceBuffer, @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
-/// The CPU path: cblas gemm (OpenBLAS, all cores) and the plain-loop twins in CPUKernels.
-final class CPUBackend<S: CPUScalar>: Backend, @unchecked Sendable {
+/// The CPU path: cblas gemm (OpenBLAS, split over the cores by `CPUWorkerPool`) and the twins in CPUKernels.
+final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Sendable {
     var precision: Precision { S.precision }
+
+    /// Opt-in profiling (lstm-bench): wall time per primitive while on; nil (one test per call) while off.
+    private var profile: [String: (launches: Int, seconds: Double)]? = nil
+    private let profileLock = NSLock()
+
+    func setProfiling(_ enabled: Bool) throws {
+        profileLock.lock(); defer { profileLock.unlock() }
+        profile = enabled ? (profile ?? [:]) : nil
+    }
+    func takeProfile() throws -> [(label: String, launches: Int, seconds: Double)] {
+        profileLock.lock(); defer { profileLock.unlock() }
+        guard let p = profile else { return [] }
+        profile = [:]
+        return p.map { ($0.key, $0.value.launches, $0.value.seconds) }.sorted { $0.seconds > $1.seconds }
+    }
+    /// Runs `body`, and when profiling is on adds its wall time under `label`.
+    @inline(__always) private func timed(_ label: @autoclosure () -> String, _ body: () -> Void) {
+        if profile == nil { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        profileLock.lock(); defer { profileLock.unlock() }
+        let key = label()
+        let old = profile?[key] ?? (0, 0)
+        profile?[key] = (old.launches + 1, old.seconds + seconds)
+    }
 
     private func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
         (v.buffer as! CPUBuffer<S>).pointer + v.offset
@@ -47,42 +76,147 @@ final class CPUBackend<S: CPUScalar>: Backend, @unchecked Sendable {
         return (0..<count).map { Double(p[$0]) }
     }
     func copy(_ src: BufferView, to dst: BufferView, count: Int) throws {
-        ptr(dst).update(from: ptr(src), count: count)
+        timed("copy") { ptr(dst).update(from: ptr(src), count: count) }
     }
 
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws {
         if m == 0 || n == 0 { return }
-        S.cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: S(alpha),
-                    a: ptr(a), lda: lda, b: ptr(b), ldb: ldb, beta: S(beta), c: ptr(c), ldc: ldc)
+        timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N")) {
+            let (pa, pb, pc) = (ptr(a), ptr(b), ptr(c))
+            let pool = CPUWorkerPool.shared
+            // Big enough to split: one single-threaded cblas call per thread, along the dimension whose operand
+            // is the bigger one (each thread then reads only its part of it), at multiples of 16.
+            let splitN = n >= m
+            let length = splitN ? n : m
+            let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(pool.threads, length / 16) : 1
+            if parts <= 1 {
+                return S.cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: S(alpha),
+                                   a: pa, lda: lda, b: pb, ldb: ldb, beta: S(beta), c: pc, ldc: ldc)
+            }
+            let box = UncheckedSendable((pa, pb, pc))
+            pool.run(parts) { part in
+                let (pa, pb, pc) = box.value
+                let start = length * part / parts / 16 * 16, end = part == parts - 1 ? length : length * (part + 1) / parts / 16 * 16
+                if end <= start { return }
+                if splitN {
+                    S.cblasGemm(transA: transA, transB: transB, m: m, n: end - start, k: k, alpha: S(alpha),
+                                a: pa, lda: lda, b: pb + (transB ? start * ldb : start), ldb: ldb,
+                                beta: S(beta), c: pc + start, ldc: ldc)
+                } else {
+                    S.cblasGemm(transA: transA, transB: transB, m: end - start, n: n, k: k, alpha: S(alpha),
+                                a: pa + (transA ? start : start * lda), lda: lda, b: pb, ldb: ldb,
+                                beta: S(beta), c: pc + start * ldc, ldc: ldc)
+                }
+            }
+        }
     }
 
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
                          hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws {
-        CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
-                                     ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
-                                     ptr(hs), ptr(cs), ptr(gates), ptr(y), ldy)
+        timed("lstm_cell_forward") {
+            CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
+                                         ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
+                                         ptr(hs), ptr(cs), ptr(gates), ptr(y), ldy)
+        }
     }
 
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
                           dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView) throws {
-        CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
-                                      ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt))
+        timed("lstm_cell_backward") {
+            CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
+                                          ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt))
+        }
     }
 
     func fill(_ x: BufferView, count: Int, value: Double) throws {
-        CPUKernels.fill(count, S(value), ptr(x))
+        timed("fill") { CPUKernels.fill(count, S(value), ptr(x)) }
     }
     func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
-        CPUKernels.transpose01(d0, d1, features, ptr(src), ptr(dst))
+        timed("transpose01") { CPUKernels.transpose01(d0, d1, features, ptr(src), ptr(dst)) }
     }
     func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
-        CPUKernels.column_sum(m, n, ptr(x), ld, S(beta), ptr(out))
+        timed("column_sum") { CPUKernels.column_sum(m, n, ptr(x), ld, S(beta), ptr(out)) }
     }
     func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
-        CPUKernels.dropout(count, Float(p), seed, ptr(x), ptr(y))
+        timed("dropout") { CPUKernels.dropout(count, Float(p), seed, ptr(x), ptr(y)) }
     }
     func synchronize() throws {}
+}
+
+// MARK: Worker pool
+
+/// The CPU path's threads: the caller plus `threads - 1` workers that spin briefly between jobs, then park.
+///
+/// Why not OpenBLAS's own threads plus `DispatchQueue.concurrentPerform` for the cell kernels: OpenBLAS's idle
+/// threads spin (sched_yield) for a while after each gemm, so on a 2-core machine they fight the cell kernel's
+/// GCD threads, and the next small gemm pays a hand-off. With this pool OpenBLAS runs single-threaded and
+/// every parallel primitive (gemm split along M or N, cell rows, column sums) uses the same threads.
+/// LSTMKIT_CPU_THREADS sets the number of threads (default: all cores); 1 leaves OpenBLAS's threading alone.
+final class CPUWorkerPool: @unchecked Sendable {
+    static let shared = CPUWorkerPool()
+
+    let threads: Int
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    /// Bit i set: worker i is parked on wakeups[i].
+    private let parked = Atomic<Int>(0)
+    private let wakeups: [DispatchSemaphore]
+    private let callerLock = NSLock()
+    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    nonisolated(unsafe) private var parts = 0
+
+    private init() {
+        let env = ProcessInfo.processInfo.environment["LSTMKIT_CPU_THREADS"].flatMap { Int($0) }
+        threads = min(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount), 63)
+        wakeups = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
+        guard threads > 1 else { return }
+        openblas_set_num_threads(1)
+        for index in 1..<threads {
+            let thread = Thread { [unowned self] in self.work(index) }
+            thread.name = "lstmkit-cpu-\(index)"
+            thread.start()
+        }
+    }
+
+    private func work(_ index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var g = generation.load(ordering: .sequentiallyConsistent)
+            while g == seen {
+                spins += 1
+                if spins > 200_000 {  // ~0.2-0.5 ms of spinning, then park until the next job
+                    parked.bitwiseOr(1 << index, ordering: .sequentiallyConsistent)
+                    if generation.load(ordering: .sequentiallyConsistent) == seen { wakeups[index].wait() }
+                    parked.bitwiseAnd(~(1 << index), ordering: .sequentiallyConsistent)
+                    spins = 0
+                }
+                g = generation.load(ordering: .sequentiallyConsistent)
+            }
+            seen = g
+            if index < parts, let job { job(index) }
+            pending.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// body(0..<n) with n <= threads, part 0 on the caller; returns when every part is done.
+    func run(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 || threads == 1 { for i in 0..<max(n, 1) { body(i) }; return }
+        precondition(n <= threads)
+        callerLock.lock(); defer { callerLock.unlock() }
+        withoutActuallyEscaping(body) { body in
+            job = body
+            parts = n
+            pending.store(threads - 1, ordering: .sequentiallyConsistent)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            let sleepers = parked.load(ordering: .sequentiallyConsistent)
+            for i in 1..<threads where sleepers & (1 << i) != 0 { wakeups[i].signal() }
+            body(0)
+            while pending.load(ordering: .sequentiallyConsistent) > 0 {}
+            job = nil
+        }
+    }
 }

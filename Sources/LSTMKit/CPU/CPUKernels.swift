@@ -1,14 +1,50 @@
+import Dispatch
+import Foundation
+
 /// CPU twins of the OpenCL kernels in Kernels/: same names, same argument order, plain loops.
 /// Pointers are already advanced by their offsets. B = batch, T = time steps, H = hidden size.
+///
+/// Float32 runs the cell kernels on 16 lanes (`lstmkitExp16`, the same exp-based sigmoid/tanh forms) and splits
+/// the batch rows over the cores when a step is big enough; Float64 (gradient checks) runs the plain loops.
 enum CPUKernels {
+    /// Below this many elements (B * H) per step a cell kernel runs on one thread: waking the other cores
+    /// costs more than it saves. LSTMKIT_CPU_PARALLEL_MIN overrides it (lstm-bench tunes it).
+    static let parallelMinimum: Int = {
+        if let s = ProcessInfo.processInfo.environment["LSTMKIT_CPU_PARALLEL_MIN"], let v = Int(s) { return v }
+        return 4_096
+    }()
+    static var cores: Int { CPUWorkerPool.shared.threads }
+    /// Below this many multiply-adds (M*N*K) a gemm runs on one thread (LSTMKIT_CPU_GEMM_SPLIT_MIN overrides).
+    static let gemmSplitMinimum: Int = {
+        ProcessInfo.processInfo.environment["LSTMKIT_CPU_GEMM_SPLIT_MIN"].flatMap { Int($0) } ?? 1_000_000
+    }()
+
+    /// Runs `body` over [0, rows) in contiguous chunks, on all cores when `work` is at least `parallelMinimum`.
+    @inline(__always) static func forRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = work >= parallelMinimum ? min(cores, rows) : 1
+        if chunks <= 1 { return body(0..<rows) }
+        parallel(chunks) { c in body((rows * c / chunks)..<(rows * (c + 1) / chunks)) }
+    }
+
+    /// body(0..<n) on the CPU worker pool (n <= cores); the caller keeps the chunks disjoint.
+    static func parallel(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 { return body(0) }
+        CPUWorkerPool.shared.run(n, body)
+    }
+
     /// Kernels/lstm_cell.cl `lstm_cell_forward`. gx: [T, B, 4H] by time; r: [B, 4H]; hs, cs: [T+1, B, H] by
     /// step; gates: [T, B, 4H] by step; y: [T, B, ldy] by time. Bias pointers are nil when the layer has none.
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func lstm_cell_forward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<S>, _ r: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
         _ hs: UnsafeMutablePointer<S>, _ cs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>,
         _ y: UnsafeMutablePointer<S>, _ ldy: Int
     ) {
+        if S.self == Float.self {
+            return lstm_cell_forward_f32(B, H, T, step, reverse, lengths, cast(gx), cast(r), bias_ih.map(cast), bias_hh.map(cast),
+                                         cast(hs), cast(cs), cast(gates), cast(y), ldy)
+        }
         for b in 0..<B {
             let len = Int(lengths[b])
             let prev = (step * B + b) * H, next = prev + B * H
@@ -42,12 +78,17 @@ enum CPUKernels {
 
     /// Kernels/lstm_cell.cl `lstm_cell_backward`. dh, dc: [B, H], read as the gradient w.r.t. step+1's state
     /// and left as the gradient w.r.t. step's state (dh without the recurrent gemm term, which follows).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func lstm_cell_backward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<S>, _ cs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<S>, _ dc: UnsafeMutablePointer<S>,
         _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>
     ) {
+        if S.self == Float.self {
+            return lstm_cell_backward_f32(B, H, T, step, reverse, lengths, cast(gates), cast(cs), cast(dy), lddy,
+                                          cast(dh), cast(dc), cast(dgs), cast(dgt))
+        }
         for b in 0..<B {
             let len = Int(lengths[b])
             let gs = dgs + (step * B + b) * 4 * H
@@ -79,11 +120,13 @@ enum CPUKernels {
     }
 
     /// Kernels/elementwise.cl `fill`.
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func fill<S: CPUScalar>(_ n: Int, _ value: S, _ x: UnsafeMutablePointer<S>) {
         x.update(repeating: value, count: n)
     }
 
     /// Kernels/elementwise.cl `transpose01`: src [D0, D1, F] -> dst [D1, D0, F].
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func transpose01<S: CPUScalar>(_ D0: Int, _ D1: Int, _ F: Int, _ src: UnsafePointer<S>, _ dst: UnsafeMutablePointer<S>) {
         for d0 in 0..<D0 {
             for d1 in 0..<D1 {
@@ -93,15 +136,26 @@ enum CPUKernels {
     }
 
     /// Kernels/elementwise.cl `column_sum`: out[n] = beta * out[n] + sum_m x[m*ld + n], x: [M, N].
+    /// Rows are added in order (as the kernel's per-column loop does), contiguously, so the loop vectorizes;
+    /// the columns are split over the cores when the matrix is big.
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func column_sum<S: CPUScalar>(_ M: Int, _ N: Int, _ x: UnsafePointer<S>, _ ld: Int, _ beta: S, _ out: UnsafeMutablePointer<S>) {
-        for n in 0..<N {
-            var s: S = 0
-            for m in 0..<M { s += x[m * ld + n] }
-            out[n] = beta == 0 ? s : beta * out[n] + s
+        let chunks = M * N >= 4 * parallelMinimum ? min(cores, max(N / 64, 1)) : 1
+        parallel(chunks) { c in
+            let n0 = N * c / chunks, n1 = N * (c + 1) / chunks
+            let acc = UnsafeMutablePointer<S>.allocate(capacity: max(n1 - n0, 1))
+            defer { acc.deallocate() }
+            acc.update(repeating: 0, count: n1 - n0)
+            for m in 0..<M {
+                let row = x + m * ld + n0
+                for n in 0..<(n1 - n0) { acc[n] += row[n] }
+            }
+            for n in n0..<n1 { out[n] = beta == 0 ? acc[n - n0] : beta * out[n] + acc[n - n0] }
         }
     }
 
     /// Kernels/elementwise.cl `dropout`: y[i] = x[i] * keep(seed, i) / (1 - p).
+    @_specialize(where S == Float) @_specialize(where S == Double)
     static func dropout<S: CPUScalar>(_ n: Int, _ p: Float, _ seed: UInt32, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
         let threshold = UInt32(p * 16_777_216)
         let scale = 1 - S(p)
@@ -109,4 +163,118 @@ enum CPUKernels {
             y[i] = (lstmkitHash(seed, UInt32(truncatingIfNeeded: i)) >> 8) >= threshold ? x[i] / scale : 0
         }
     }
+
+    // MARK: Float32 fast paths (16 lanes, rows over the cores)
+
+    @inline(__always) private static func cast<S, T>(_ p: UnsafePointer<S>) -> UnsafePointer<T> { UnsafeRawPointer(p).assumingMemoryBound(to: T.self) }
+    @inline(__always) private static func cast<S, T>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<T> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: T.self)
+    }
+
+    /// Loads lanes [j, j+n) of p (n <= 16; the rest are 0).
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>, _ j: Int, _ n: Int) -> SIMD16<Float> {
+        if n == 16 { return UnsafeRawPointer(p + j).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>(repeating: 0)
+        for l in 0..<n { v[l] = p[j + l] }
+        return v
+    }
+    @inline(__always) private static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ j: Int, _ n: Int) {
+        if n == 16 { return UnsafeMutableRawPointer(p + j).storeBytes(of: v, as: SIMD16<Float>.self) }
+        for l in 0..<n { p[j + l] = v[l] }
+    }
+
+    /// `lstm_cell_forward` in Float32: the same math, 16 hidden units at a time.
+    static func lstm_cell_forward_f32(
+        _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
+        _ gx: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ bias_ih: UnsafePointer<Float>?, _ bias_hh: UnsafePointer<Float>?,
+        _ hs: UnsafeMutablePointer<Float>, _ cs: UnsafeMutablePointer<Float>, _ gates: UnsafeMutablePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+    ) {
+        forRows(B, work: B * H) { rows in
+            for b in rows {
+                let len = Int(lengths[b])
+                let prev = (step * B + b) * H, next = prev + B * H
+                if step >= len {
+                    (hs + next).update(from: hs + prev, count: H)
+                    (cs + next).update(from: cs + prev, count: H)
+                    (y + (step * B + b) * ldy).update(repeating: 0, count: H)
+                    continue
+                }
+                let t = reverse ? len - 1 - step : step
+                let gxr = gx + (t * B + b) * 4 * H, rr = r + b * 4 * H
+                let gs = gates + (step * B + b) * 4 * H
+                let yr = y + (t * B + b) * ldy
+                var j = 0
+                while j < H {
+                    let n = min(16, H - j)
+                    var a0 = load(gxr, j, n) + load(rr, j, n)
+                    var a1 = load(gxr, H + j, n) + load(rr, H + j, n)
+                    var a2 = load(gxr, 2 * H + j, n) + load(rr, 2 * H + j, n)
+                    var a3 = load(gxr, 3 * H + j, n) + load(rr, 3 * H + j, n)
+                    if let bi = bias_ih, let bh = bias_hh {
+                        a0 += load(bi, j, n) + load(bh, j, n); a1 += load(bi, H + j, n) + load(bh, H + j, n)
+                        a2 += load(bi, 2 * H + j, n) + load(bh, 2 * H + j, n); a3 += load(bi, 3 * H + j, n) + load(bh, 3 * H + j, n)
+                    }
+                    let i = lstmkitSigmoid16(a0), f = lstmkitSigmoid16(a1), g = lstmkitTanh16(a2), o = lstmkitSigmoid16(a3)
+                    let c = f * load(cs, prev + j, n) + i * g
+                    let h = o * lstmkitTanh16(c)
+                    store(c, cs, next + j, n)
+                    store(h, hs, next + j, n)
+                    store(i, gs, j, n); store(f, gs, H + j, n); store(g, gs, 2 * H + j, n); store(o, gs, 3 * H + j, n)
+                    store(h, yr, j, n)
+                    j += 16
+                }
+            }
+        }
+    }
+
+    /// `lstm_cell_backward` in Float32: the same math, 16 hidden units at a time.
+    static func lstm_cell_backward_f32(
+        _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
+        _ gates: UnsafePointer<Float>, _ cs: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ lddy: Int,
+        _ dh: UnsafeMutablePointer<Float>, _ dc: UnsafeMutablePointer<Float>,
+        _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>
+    ) {
+        forRows(B, work: B * H) { rows in
+            for b in rows {
+                let len = Int(lengths[b])
+                let gs = dgs + (step * B + b) * 4 * H
+                if step >= len {
+                    gs.update(repeating: 0, count: 4 * H)
+                    if reverse { (dgt + (step * B + b) * 4 * H).update(repeating: 0, count: 4 * H) }
+                    continue
+                }
+                let t = reverse ? len - 1 - step : step
+                let ga = gates + (step * B + b) * 4 * H
+                let gt = dgt + (t * B + b) * 4 * H
+                let cPrevRow = cs + (step * B + b) * H, cRow = cs + ((step + 1) * B + b) * H
+                let dyr = dy + (t * B + b) * lddy
+                let dhr = dh + b * H, dcr = dc + b * H
+                var j = 0
+                while j < H {
+                    let n = min(16, H - j)
+                    let i = load(ga, j, n), f = load(ga, H + j, n), g = load(ga, 2 * H + j, n), o = load(ga, 3 * H + j, n)
+                    let cPrev = load(cPrevRow, j, n)
+                    let tc = lstmkitTanh16(load(cRow, j, n))
+                    let dht = load(dhr, j, n) + load(dyr, j, n)
+                    let dct = load(dcr, j, n) + dht * o * (1 - tc * tc)
+                    let di = dct * g * i * (1 - i)
+                    let df = dct * cPrev * f * (1 - f)
+                    let dg = dct * i * (1 - g * g)
+                    let dO = dht * tc * o * (1 - o)
+                    store(di, gs, j, n); store(df, gs, H + j, n); store(dg, gs, 2 * H + j, n); store(dO, gs, 3 * H + j, n)
+                    if reverse { store(di, gt, j, n); store(df, gt, H + j, n); store(dg, gt, 2 * H + j, n); store(dO, gt, 3 * H + j, n) }
+                    store(SIMD16(repeating: 0), dhr, j, n)
+                    store(dct * f, dcr, j, n)
+                    j += 16
+                }
+            }
+        }
+    }
+}
+
+/// Lets a non-escaping closure run on the worker threads of `CPUKernels.parallel` (which waits for them).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -60,6 +60,21 @@ public final class LSTM {
     }
     private var tape: Tape?
     private var dropoutGenerator: SeededGenerator
+    /// Scratch and tape buffers kept from call to call (by role), so a training loop allocates (and, on the
+    /// CPU, page-faults) nothing but the tensors it hands out. Only buffers that never leave the layer live
+    /// here: the output, h_n, c_n and the returned gradients are fresh every call.
+    private var workspace: [String: DeviceBuffer] = [:]
+    /// The last sequence lengths uploaded, and their device buffer (read-only once written).
+    private var cachedLengths: (values: [Int32], buffer: DeviceBuffer)?
+
+    /// The workspace buffer `key` with room for `count` scalars (reallocated only when too small).
+    private func scratch(_ key: String, _ count: Int) throws -> DeviceBuffer {
+        if let b = workspace[key], b.count >= count { return b }
+        workspace[key] = nil
+        let b = try device.backend.allocate(count)
+        workspace[key] = b
+        return b
+    }
 
     /// Creates the layer with PyTorch's initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter,
     /// drawn from a generator seeded with `seed` (the distribution is PyTorch's; the values are not).
@@ -145,15 +160,23 @@ public final class LSTM {
         }
         let be = device.backend
         let D = numDirections, H = hiddenSize, G = 4 * H, L = numLayers
-        let lengthsBuffer = try be.allocateIndices(lens.map { Int32($0) })
+        let preferNN = be.prefersNNGemm
+        let lengths32 = lens.map { Int32($0) }
+        let lengthsBuffer: DeviceBuffer
+        if let cached = cachedLengths, cached.values == lengths32 {
+            lengthsBuffer = cached.buffer  // unchanged lengths: no upload (on OpenCL that write would block)
+        } else {
+            lengthsBuffer = try be.allocateIndices(lengths32)
+            cachedLengths = (lengths32, lengthsBuffer)
+        }
 
         var x = input.view
         if batchFirst {
-            let xt = try be.allocate(T * B * inputSize)
+            let xt = try scratch("xt", T * B * inputSize)
             try be.transpose01(d0: B, d1: T, features: inputSize, src: input.view, dst: BufferView(xt))
             x = BufferView(xt)
         }
-        let gx = try be.allocate(T * B * G), r = try be.allocate(B * G)
+        let gx = try scratch("gx", T * B * G), r = try scratch("r", B * G)
         let hn = try be.allocate(L * D * B * H), cn = try be.allocate(L * D * B * H)
         var layerInputs: [BufferView] = [], seeds: [UInt32?] = []
         var hsAll: [[DeviceBuffer]] = [], csAll: [[DeviceBuffer]] = [], gatesAll: [[DeviceBuffer]] = []
@@ -163,21 +186,32 @@ public final class LSTM {
             var seed: UInt32? = nil
             if l > 0, training, dropout > 0 {
                 seed = UInt32(truncatingIfNeeded: dropoutGenerator.next())
-                let xd = try be.allocate(T * B * inSize)
+                let xd = try scratch("dropout\(l)", T * B * inSize)
                 try be.dropout(count: T * B * inSize, p: dropout, seed: seed!, x: x, y: BufferView(xd))
                 x = BufferView(xd)
             }
             layerInputs.append(x)
             seeds.append(seed)
-            y = try be.allocate(T * B * D * H)
+            y = l == L - 1 ? try be.allocate(T * B * D * H) : try scratch("y\(l)", T * B * D * H)
             var hsL: [DeviceBuffer] = [], csL: [DeviceBuffer] = [], gatesL: [DeviceBuffer] = []
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d
-                // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T.
-                try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1,
-                            a: x, lda: inSize, b: w.wih, ldb: inSize, beta: 0, c: BufferView(gx), ldc: G)
-                let hs = try be.allocate((T + 1) * B * H), cs = try be.allocate((T + 1) * B * H)
-                let gates = try be.allocate(T * B * G)
+                // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T. A backend whose NN gemm is its fast one
+                // gets W_ih^T [in, 4H] and W_hh^T [H, 4H], transposed once per forward.
+                var whh = (view: w.whh, transposed: false)
+                if preferNN {
+                    let wihT = try scratch("wihT\(index)", G * inSize), whhT = try scratch("whhT\(index)", G * H)
+                    try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
+                    try be.transpose01(d0: G, d1: H, features: 1, src: w.whh, dst: BufferView(whhT))
+                    try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1,
+                                a: x, lda: inSize, b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
+                    whh = (BufferView(whhT), true)
+                } else {
+                    try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1,
+                                a: x, lda: inSize, b: w.wih, ldb: inSize, beta: 0, c: BufferView(gx), ldc: G)
+                }
+                let hs = try scratch("hs\(index)", (T + 1) * B * H), cs = try scratch("cs\(index)", (T + 1) * B * H)
+                let gates = try scratch("gates\(index)", T * B * G)
                 if let s = initialState {
                     try be.copy(s.h.view.advanced(by: index * B * H), to: BufferView(hs), count: B * H)
                     try be.copy(s.c.view.advanced(by: index * B * H), to: BufferView(cs), count: B * H)
@@ -187,8 +221,9 @@ public final class LSTM {
                 }
                 for s in 0..<T {
                     // Recurrent product for all four gates at once: r[B, 4H] = h_{s-1} . W_hh^T.
-                    try be.gemm(transA: false, transB: true, m: B, n: G, k: H, alpha: 1,
-                                a: BufferView(hs, s * B * H), lda: H, b: w.whh, ldb: H, beta: 0, c: BufferView(r), ldc: G)
+                    try be.gemm(transA: false, transB: !whh.transposed, m: B, n: G, k: H, alpha: 1,
+                                a: BufferView(hs, s * B * H), lda: H, b: whh.view, ldb: whh.transposed ? G : H,
+                                beta: 0, c: BufferView(r), ldc: G)
                     try be.lstmCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
                                            gx: BufferView(gx), r: BufferView(r), biasIH: w.bih, biasHH: w.bhh,
                                            hs: BufferView(hs), cs: BufferView(cs), gates: BufferView(gates),
@@ -233,24 +268,26 @@ public final class LSTM {
         var dy: BufferView
         if let g = gradOutput {
             if batchFirst {
-                let t = try be.allocate(T * B * D * H)
+                let t = try scratch("dyt", T * B * D * H)
                 try be.transpose01(d0: B, d1: T, features: D * H, src: g.view, dst: BufferView(t))
                 dy = BufferView(t)
             } else {
                 dy = g.view
             }
         } else {
-            dy = BufferView(try be.allocateZeros(T * B * D * H))
+            let z = try scratch("dyzero", T * B * D * H)
+            try be.fill(BufferView(z), count: T * B * D * H, value: 0)
+            dy = BufferView(z)
         }
         let dh0 = try be.allocate(L * D * B * H), dc0 = try be.allocate(L * D * B * H)
-        let dh = try be.allocate(B * H), dc = try be.allocate(B * H)
-        let dgs = try be.allocate(T * B * G)                          // gate gradients by step
-        let dgtReverse = D == 2 ? try be.allocate(T * B * G) : dgs   // by time, for the reverse direction
+        let dh = try scratch("dh", B * H), dc = try scratch("dc", B * H)
+        let dgs = try scratch("dgs", T * B * G)                              // gate gradients by step
+        let dgtReverse = D == 2 ? try scratch("dgt", T * B * G) : dgs       // by time, for the reverse direction
         var dx = dy.buffer
         for l in (0..<L).reversed() {
             let inSize = weights[l][0].inputSize
             let x = tape.layerInputs[l]
-            dx = try be.allocate(T * B * inSize)
+            dx = l == 0 && !batchFirst ? try be.allocate(T * B * inSize) : try scratch("dx\(l)", T * B * inSize)
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d
                 let hs = tape.hs[l][d]
@@ -276,15 +313,19 @@ public final class LSTM {
                 try be.gemm(transA: true, transB: false, m: G, n: H, k: T * B, alpha: 1,
                             a: BufferView(dgs), lda: G, b: BufferView(hs), ldb: H, beta: 1, c: w.gwhh, ldc: H)
                 if let gbih = w.gbih, let gbhh = w.gbhh {
-                    try be.columnSum(m: T * B, n: G, x: BufferView(dgs), ld: G, beta: 1, out: gbih)
-                    try be.columnSum(m: T * B, n: G, x: BufferView(dgs), ld: G, beta: 1, out: gbhh)
+                    // Both bias gradients get the same column sums of dG: one pass over dG, then two adds
+                    // (a one-row column sum is out += row).
+                    let db = try scratch("db", G)
+                    try be.columnSum(m: T * B, n: G, x: BufferView(dgs), ld: G, beta: 0, out: BufferView(db))
+                    try be.columnSum(m: 1, n: G, x: BufferView(db), ld: G, beta: 1, out: gbih)
+                    try be.columnSum(m: 1, n: G, x: BufferView(db), ld: G, beta: 1, out: gbhh)
                 }
                 // dx = dG . W_ih (the second direction adds to the first).
                 try be.gemm(transA: false, transB: false, m: T * B, n: inSize, k: G, alpha: 1,
                             a: BufferView(dgt), lda: G, b: w.wih, ldb: inSize, beta: d == 0 ? 0 : 1, c: BufferView(dx), ldc: inSize)
             }
             if let seed = tape.dropoutSeeds[l] {
-                let undropped = try be.allocate(T * B * inSize)
+                let undropped = try scratch("undropped\(l)", T * B * inSize)
                 try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dx), y: BufferView(undropped))
                 dx = undropped
             }

@@ -1,4 +1,5 @@
 import COpenCL
+import Foundation
 
 /// A `cl_mem` of `count` scalars (float32, or int32 indices), released in `deinit`.
 final class CLBuffer: DeviceBuffer, @unchecked Sendable {
@@ -15,28 +16,124 @@ final class CLBuffer: DeviceBuffer, @unchecked Sendable {
     deinit { clReleaseMemObject(mem) }
 }
 
-/// Tuning values for one device, passed to the kernels as `-D` options.
+/// Tuning values for one device, passed to the kernels as `-D` options (each has an `#ifndef` default in its
+/// .cl file) or used by the host. Measured on PoCL 3.1, 2 Zen 4 cores (Benchmarks/WORKLOG.md).
 struct OpenCLTuning {
-    /// Register block of the gemm (rows x columns of C per work-item).
-    var gemmTM = 4, gemmTN = 4
-    /// Local size of the gemm launch, or nil to let the runtime choose.
+    /// One gemm variant's register block (TM x TN of C per work-item, vectors of VW floats) and work-group size.
+    struct Block: CustomStringConvertible {
+        var tm: Int, tn: Int, vw: Int
+        /// Work-items per work-group: the rows of a column panel go together (they share B's panel), then columns.
+        /// nil: the runtime chooses.
+        var group: Int?
+        var description: String { "\(tm)x\(tn)/\(vw)/\(group.map(String.init) ?? "auto")" }
+    }
+    /// NN (broadcast form), TN (broadcast form), NT and TT (dot form).
+    var nn = Block(tm: 8, tn: 16, vw: 16, group: 16)
+    var tn = Block(tm: 8, tn: 32, vw: 16, group: 16)
+    var dot = Block(tm: 4, tn: 4, vw: 8, group: 16)
+    /// A gemm with K above this runs as launches of at most this many k (cache blocking); 0 turns it off.
+    var gemmKChunk = 1024
+    /// A fixed local size (GPU: 16 x 16), overriding the blocks' group sizes.
     var gemmLocal: [Int]? = nil
+    /// lstm_cell.cl: native_exp in sigmoid/tanh (PoCL's builtin exp is 8-10x slower).
+    var nativeExp = false
+    /// lstm_cell.cl: hidden units per work-item (one floatCVW vector).
+    var cellVW = 16
+    /// elementwise.cl column_sum: columns per work-item (one floatSVW vector).
+    var columnVW = 16
+    /// The LSTM transposes W_ih and W_hh once per forward and runs its gemms as NN (the fast form here).
+    var prefersNN = true
 
     static func forDevice(_ info: OpenCLDeviceInfo) -> OpenCLTuning {
-        info.isGPU ? OpenCLTuning(gemmTM: 4, gemmTN: 4, gemmLocal: [16, 16]) : OpenCLTuning(gemmTM: 4, gemmTN: 8, gemmLocal: nil)
+        var t = OpenCLTuning()
+        if info.isGPU {
+            // Not measured here (no GPU on the benchmark machine): small blocks, 16 x 16 work-groups.
+            t.nn = Block(tm: 4, tn: 4, vw: 4, group: nil); t.tn = t.nn
+            t.dot = Block(tm: 2, tn: 2, vw: 4, group: nil)
+            t.gemmLocal = [16, 16]
+            t.gemmKChunk = 0
+            t.cellVW = 1; t.columnVW = 1
+        } else {
+            t.nativeExp = true
+        }
+        let env = ProcessInfo.processInfo.environment
+        func value(_ name: String) -> Int? { env["LSTMKIT_" + name].flatMap { Int($0) } }
+        // Overrides for tuning runs (the lstm-bench work log sweeps these).
+        func block(_ name: String, _ b: inout Block) {
+            // LSTMKIT_GEMM_NN=TMxTN/VW/GROUP, e.g. 8x16/16/8 (GROUP 0: the runtime chooses)
+            guard let spec = env["LSTMKIT_GEMM_" + name] else { return }
+            let v = spec.split(whereSeparator: { "x/".contains($0) }).compactMap { Int($0) }
+            if v.count >= 3 { b.tm = v[0]; b.tn = v[1]; b.vw = v[2] }
+            if v.count >= 4 { b.group = v[3] > 0 ? v[3] : nil }
+        }
+        block("NN", &t.nn); block("TN", &t.tn); block("NT", &t.dot)
+        if let v = value("GEMM_KCHUNK") { t.gemmKChunk = v }
+        if let v = value("NATIVE_EXP") { t.nativeExp = v != 0 }
+        if let v = value("CELL_VW") { t.cellVW = v }
+        if let v = value("COLUMN_VW") { t.columnVW = v }
+        if let v = value("PREFER_NN") { t.prefersNN = v != 0 }
+        return t
+    }
+
+    /// The block of one gemm variant.
+    func block(transA: Bool, transB: Bool) -> Block { transB ? dot : (transA ? tn : nn) }
+    /// The gemm.cl defines of one variant (with TRANS_A/TRANS_B).
+    func gemmDefines(transA: Bool, transB: Bool) -> [String: String] {
+        let b = block(transA: transA, transB: transB)
+        return ["TRANS_A": transA ? "1" : "0", "TRANS_B": transB ? "1" : "0", "TM": "\(b.tm)", "TN": "\(b.tn)", "VW": "\(b.vw)"]
+    }
+    /// The lstm_cell.cl defines.
+    var cellDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "CVW": "\(cellVW)"] }
+    /// The elementwise.cl defines.
+    var elementwiseDefines: [String: String] { ["SVW": "\(columnVW)"] }
+    /// Every tuning value, for reports.
+    var defines: [String: String] {
+        ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
+         "GEMM_LOCAL": gemmLocal.map { "\($0)" } ?? "-", "NATIVE_EXP": nativeExp ? "1" : "0", "CELL_VW": "\(cellVW)",
+         "COLUMN_VW": "\(columnVW)", "PREFER_NN": prefersNN ? "1" : "0"]
     }
 }
 
 /// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue.
-final class OpenCLBackend: Backend, @unchecked Sendable {
+final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
     var precision: Precision { .float32 }
+
+    /// The kernels this backend launches, looked up once and cached here (no string work per launch).
+    private enum KernelID: Int, CaseIterable {
+        case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward, fill, transpose01, columnSum, dropout
+    }
+    private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT"]
+    private var kernelCache = [cl_kernel?](repeating: nil, count: KernelID.allCases.count)
+    private let kernelCacheLock = NSLock()
 
     init(context: OpenCLContext) {
         self.context = context
         tuning = OpenCLTuning.forDevice(context.info)
     }
+
+    private func kernel(_ id: KernelID) throws -> cl_kernel {
+        kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }
+        if let k = kernelCache[id.rawValue] { return k }
+        let k: cl_kernel
+        switch id {
+        case .gemmNN, .gemmNT, .gemmTN, .gemmTT:
+            let t = id.rawValue - KernelID.gemmNN.rawValue
+            k = try context.kernel("gemm", file: "gemm.cl", defines: tuning.gemmDefines(transA: t >= 2, transB: t % 2 == 1))
+        case .cellForward: k = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl", defines: tuning.cellDefines)
+        case .cellBackward: k = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl", defines: tuning.cellDefines)
+        case .fill: k = try context.kernel("fill", file: "elementwise.cl", defines: tuning.elementwiseDefines)
+        case .transpose01: k = try context.kernel("transpose01", file: "elementwise.cl", defines: tuning.elementwiseDefines)
+        case .columnSum: k = try context.kernel("column_sum", file: "elementwise.cl", defines: tuning.elementwiseDefines)
+        case .dropout: k = try context.kernel("dropout", file: "elementwise.cl", defines: tuning.elementwiseDefines)
+        }
+        kernelCache[id.rawValue] = k
+        return k
+    }
+
+    func setProfiling(_ enabled: Bool) throws { try context.setProfiling(enabled) }
+    func takeProfile() throws -> [(label: String, launches: Int, seconds: Double)] { try context.takeProfile() }
 
     private func mem(_ b: DeviceBuffer) -> cl_mem { (b as! CLBuffer).mem }
 
@@ -69,22 +166,40 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     }
     func copy(_ src: BufferView, to dst: BufferView, count: Int) throws {
         if count == 0 { return }
-        try clCheck(clEnqueueCopyBuffer(context.queue, mem(src.buffer), mem(dst.buffer), src.offset * 4, dst.offset * 4,
-                                        count * 4, 0, nil, nil), "clEnqueueCopyBuffer")
+        try context.copy(mem(src.buffer), src.offset * 4, to: mem(dst.buffer), dst.offset * 4, bytes: count * 4)
     }
+
+    var prefersNNGemm: Bool { tuning.prefersNN }
 
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws {
-        let kernel = try context.kernel("gemm", file: "gemm.cl", defines: [
-            "TRANS_A": transA ? "1" : "0", "TRANS_B": transB ? "1" : "0",
-            "TM": "\(tuning.gemmTM)", "TN": "\(tuning.gemmTN)",
-        ])
-        try context.launch(kernel, [
-            .int(m), .int(n), .int(k), .float(alpha),
-            .mem(mem(a.buffer)), .int(a.offset), .int(lda),
-            .mem(mem(b.buffer)), .int(b.offset), .int(ldb),
-            .float(beta), .mem(mem(c.buffer)), .int(c.offset), .int(ldc),
-        ], global: [(n + tuning.gemmTN - 1) / tuning.gemmTN, (m + tuning.gemmTM - 1) / tuning.gemmTM], local: tuning.gemmLocal)
+        if m == 0 || n == 0 { return }
+        let variant = (transA ? 2 : 0) + (transB ? 1 : 0)
+        let kernel = try kernel(KernelID(rawValue: KernelID.gemmNN.rawValue + variant)!)
+        let block = tuning.block(transA: transA, transB: transB)
+        let global = [(n + block.tn - 1) / block.tn, (m + block.tm - 1) / block.tm]
+        var local = tuning.gemmLocal
+        if local == nil, let size = block.group {
+            // The rows of one column panel in one group (they read the same panel of B), then columns.
+            var rows = 1
+            while rows * 2 <= min(global[1], size) { rows *= 2 }
+            local = [max(1, size / rows), rows]
+        }
+        // Cache blocking: K in balanced chunks of at most gemmKChunk, accumulating into C after the first.
+        let chunkLimit = tuning.gemmKChunk > 0 ? tuning.gemmKChunk : max(k, 1)
+        let chunks = max(1, (k + chunkLimit - 1) / chunkLimit)
+        var k0 = 0
+        for index in 0..<chunks {
+            let kk = (k - k0) / (chunks - index)
+            let offA = a.offset + (transA ? k0 * lda : k0), offB = b.offset + (transB ? k0 : k0 * ldb)
+            try context.launch(kernel, [
+                .int(m), .int(n), .int(kk), .float(alpha),
+                .mem(mem(a.buffer)), .int(offA), .int(lda),
+                .mem(mem(b.buffer)), .int(offB), .int(ldb),
+                .float(index == 0 ? beta : 1), .mem(mem(c.buffer)), .int(c.offset), .int(ldc),
+            ], global: global, local: local, label: Self.gemmLabels[variant])
+            k0 += kk
+        }
     }
 
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
@@ -92,7 +207,7 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
                          hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws {
         // The step buffers are whole allocations; the kernel indexes them by step.
         precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
-        let kernel = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl")
+        let kernel = try kernel(.cellForward)
         let biasMem = biasIH.map { mem($0.buffer) } ?? mem(gx.buffer)  // any valid buffer when there is no bias
         try context.launch(kernel, [
             .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
@@ -101,37 +216,37 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
             .mem(biasHH.map { mem($0.buffer) } ?? biasMem), .int(biasHH?.offset ?? 0), .int(biasIH == nil ? 0 : 1),
             .mem(mem(hs.buffer)), .mem(mem(cs.buffer)), .mem(mem(gates.buffer)),
             .mem(mem(y.buffer)), .int(y.offset), .int(ldy),
-        ], global: [hidden, batch])
+        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
                           dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView) throws {
         precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
-        let kernel = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl")
+        let kernel = try kernel(.cellBackward)
         try context.launch(kernel, [
             .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
             .mem(mem(gates.buffer)), .mem(mem(cs.buffer)), .mem(mem(dy.buffer)), .int(dy.offset), .int(lddy),
             .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)),
-        ], global: [hidden, batch])
+        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
     func fill(_ x: BufferView, count: Int, value: Double) throws {
-        let kernel = try context.kernel("fill", file: "elementwise.cl")
+        let kernel = try kernel(.fill)
         try context.launch(kernel, [.int(count), .float(value), .mem(mem(x.buffer)), .int(x.offset)], global: [count])
     }
     func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
-        let kernel = try context.kernel("transpose01", file: "elementwise.cl")
+        let kernel = try kernel(.transpose01)
         try context.launch(kernel, [.int(d0), .int(d1), .int(features), .mem(mem(src.buffer)), .int(src.offset),
                                     .mem(mem(dst.buffer)), .int(dst.offset)], global: [features, d1, d0])
     }
     func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
-        let kernel = try context.kernel("column_sum", file: "elementwise.cl")
+        let kernel = try kernel(.columnSum)
         try context.launch(kernel, [.int(m), .int(n), .mem(mem(x.buffer)), .int(x.offset), .int(ld), .float(beta),
-                                    .mem(mem(out.buffer)), .int(out.offset)], global: [n])
+                                    .mem(mem(out.buffer)), .int(out.offset)], global: [(n + tuning.columnVW - 1) / tuning.columnVW])
     }
     func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
-        let kernel = try context.kernel("dropout", file: "elementwise.cl")
+        let kernel = try kernel(.dropout)
         try context.launch(kernel, [.int(count), .float(p), .uint(seed), .mem(mem(x.buffer)), .int(x.offset),
                                     .mem(mem(y.buffer)), .int(y.offset)], global: [count])
     }

@@ -93,12 +93,19 @@ final class OpenCLContext: @unchecked Sendable {
     let info: OpenCLDeviceInfo
     let device: cl_device_id?
     let context: cl_context
-    let queue: cl_command_queue
+    /// The in-order queue. Replaced (after a finish) when profiling is switched on or off.
+    private(set) var queue: cl_command_queue
 
     private let lock = NSLock()
     private let launchLock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
+    /// Kernel object -> kernel name, for profiling labels.
+    private var kernelNames: [OpaquePointer: String] = [:]
+    /// Opt-in profiling (lstm-bench): when on, the queue has CL_QUEUE_PROFILING_ENABLE and every launch and
+    /// copy keeps its event under a label. When off (the default) a launch only tests this flag.
+    private(set) var profiling = false
+    private var events: [(label: String, event: cl_event)] = []
     /// How many times `clBuildProgram` ran on this context (the cache test reads it).
     private(set) var buildCount = 0
 
@@ -128,6 +135,7 @@ final class OpenCLContext: @unchecked Sendable {
     }
 
     deinit {
+        for e in events { clReleaseEvent(e.event) }
         for k in kernels.values { clReleaseKernel(k) }
         for p in programs.values { clReleaseProgram(p) }
         clReleaseCommandQueue(queue)
@@ -198,12 +206,14 @@ final class OpenCLContext: @unchecked Sendable {
         try clCheck(err, "clCreateKernel(\(name))")
         guard let k else { throw OpenCLError.call(function: "clCreateKernel(\(name))", status: err, name: clErrorName(err)) }
         kernels[key] = k
+        kernelNames[k] = name
         return k
     }
 
     /// Sets the arguments and enqueues the kernel. `global` is rounded up to a multiple of `local`.
     /// Arguments are captured at enqueue time, so the cached kernel object can be reused at once.
-    func launch(_ kernel: cl_kernel, _ args: [KernelArg], global: [Int], local: [Int]? = nil) throws {
+    /// `label` names the launch in profiles (default: the kernel's name).
+    func launch(_ kernel: cl_kernel, _ args: [KernelArg], global: [Int], local: [Int]? = nil, label: String? = nil) throws {
         launchLock.lock(); defer { launchLock.unlock() }  // clSetKernelArg on a shared kernel is not thread-safe
         for (i, arg) in args.enumerated() {
             let status: cl_int
@@ -217,14 +227,74 @@ final class OpenCLContext: @unchecked Sendable {
         }
         if global.contains(0) { return }
         var g = global
+        var event: cl_event? = nil
         let status: cl_int
         if var l = local {
             for d in g.indices { g[d] = (g[d] + l[d] - 1) / l[d] * l[d] }
-            status = clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
+            status = profiling ? clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, &event)
+                               : clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
         } else {
-            status = clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+            status = profiling ? clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, &event)
+                               : clEnqueueNDRangeKernel(queue, kernel, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
         }
         try clCheck(status, "clEnqueueNDRangeKernel")
+        if let event { events.append((label ?? kernelNames[kernel] ?? "?", event)) }
+    }
+
+    /// Enqueues a buffer copy (profiled as "copy").
+    func copy(_ src: cl_mem, _ srcOffset: Int, to dst: cl_mem, _ dstOffset: Int, bytes: Int) throws {
+        launchLock.lock(); defer { launchLock.unlock() }
+        var event: cl_event? = nil
+        let status = profiling ? clEnqueueCopyBuffer(queue, src, dst, srcOffset, dstOffset, bytes, 0, nil, &event)
+                               : clEnqueueCopyBuffer(queue, src, dst, srcOffset, dstOffset, bytes, 0, nil, nil)
+        try clCheck(status, "clEnqueueCopyBuffer")
+        if let event { events.append(("copy", event)) }
+    }
+
+    /// Switches profiling on or off: waits for the queue, then replaces it with one created with (or without)
+    /// CL_QUEUE_PROFILING_ENABLE. Buffers belong to the context, so they stay valid. Drops collected events.
+    func setProfiling(_ enabled: Bool) throws {
+        launchLock.lock(); defer { launchLock.unlock() }
+        if enabled == profiling { return }
+        try clCheck(clFinish(queue), "clFinish")
+        var err: cl_int = 0
+        let properties = enabled ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
+        guard let q = clCreateCommandQueue(context, device, properties, &err) else {
+            throw OpenCLError.call(function: "clCreateCommandQueue", status: err, name: clErrorName(err))
+        }
+        try clCheck(err, "clCreateCommandQueue")
+        clReleaseCommandQueue(queue)
+        queue = q
+        profiling = enabled
+        for e in events { clReleaseEvent(e.event) }
+        events.removeAll()
+    }
+
+    /// Waits for the queue, then returns the device time of every launch and copy since the last call (or since
+    /// profiling was switched on), summed per label, and forgets them.
+    func takeProfile() throws -> [(label: String, launches: Int, seconds: Double)] {
+        launchLock.lock(); defer { launchLock.unlock() }
+        try clCheck(clFinish(queue), "clFinish")
+        var sums: [String: (Int, UInt64)] = [:]
+        for (label, event) in events {
+            var start: cl_ulong = 0, end: cl_ulong = 0
+            try clCheck(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
+                        "clGetEventProfilingInfo")
+            try clCheck(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
+                        "clGetEventProfilingInfo")
+            let s = sums[label] ?? (0, 0)
+            sums[label] = (s.0 + 1, s.1 + (end > start ? end - start : 0))
+            clReleaseEvent(event)
+        }
+        events.removeAll()
+        return sums.map { ($0.key, $0.value.0, Double($0.value.1) * 1e-9) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// CL_PLATFORM_VERSION of this device's platform (e.g. "OpenCL 3.0 PoCL 3.1+debian ...").
+    var platformVersion: String {
+        var platform: cl_platform_id? = nil
+        clGetDeviceInfo(device, cl_device_info(CL_DEVICE_PLATFORM), MemoryLayout<cl_platform_id?>.size, &platform, nil)
+        return OpenCLDiscovery.platformString(platform, CL_PLATFORM_VERSION)
     }
 
     func finish() throws { try clCheck(clFinish(queue), "clFinish") }

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""PyTorch nn.LSTM on the CPU (2 threads) on lstm-bench's presets, and the LSTMKit/PyTorch throughput ratios.
+
+Times the same three things as lstm-bench, the same way (warm-up excluded; at least --min-repeats runs, more
+while --budget seconds last; median, min, max), on the same time-major shapes [T, B, I]:
+  forward   module.eval(), torch.no_grad(), lstm(x)
+  fwdbwd    lstm(x), then y.backward(dy) with a fixed dy
+  train     opt.zero_grad(); loss = mse_loss(lstm(x), target) over all outputs; loss.backward(); opt.step()
+            with torch.optim.Adam(lr=1e-3), the loss not read back (as lstm-bench's training step)
+
+    python3 Benchmarks/compare_pytorch.py --json lstm-bench.json [--markdown BENCHMARKS.md]
+
+With --json (lstm-bench --json output) it prints, per preset and device, LSTMKit's time, PyTorch's and the
+throughput ratio LSTMKit/PyTorch (= PyTorch ms / LSTMKit ms; above 1 means LSTMKit is faster). --markdown
+writes the whole BENCHMARKS.md (Benchmarks/run_benchmarks.sh calls it that way).
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+PRESETS = {  # name: (B, T, I, H, layers), as lstm-bench
+    "S": (32, 50, 32, 128, 1),
+    "M": (64, 100, 256, 256, 1),
+    "L": (64, 100, 512, 512, 1),
+    "D": (16, 25, 512, 512, 1),
+    "M2": (64, 100, 256, 256, 2),
+}
+MODES = [("forward", "forward (inference)", 1), ("fwdbwd", "forward+backward", 3), ("train", "training step", 3)]
+# Targets of issue 5 (training step, LSTMKit/PyTorch throughput).
+TARGETS = {"cpu": {"S": 1.2, "M": 1.2, "L": 1.0, "D": 1.2, "M2": 1.2}, "opencl": {"M": 0.6, "L": 0.6}}
+
+
+def forward_flops(B, T, I, H, layers, directions=1):
+    total = 0.0
+    for l in range(layers):
+        in_size = I if l == 0 else directions * H
+        total += 2.0 * T * B * 4 * H * (in_size + H) * directions
+    return total
+
+
+def time_repeats(fn, warmup, min_repeats, max_repeats, budget):
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_repeats:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - start
+        if len(times) >= min_repeats and (elapsed >= budget or elapsed + times[-1] > 1.5 * budget):
+            break
+    return times
+
+
+def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget):
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    results = {}
+    for name in names:
+        B, T, I, H, layers = PRESETS[name]
+        lstm = torch.nn.LSTM(I, H, layers)
+        x = torch.randn(T, B, I)
+        dy = torch.randn(T, B, H) * 0.01
+        target = torch.randn(T, B, H)
+        opt = torch.optim.Adam(lstm.parameters(), lr=1e-3)
+
+        def forward():
+            lstm.eval()
+            with torch.no_grad():
+                lstm(x)
+            lstm.train()
+
+        def fwdbwd():
+            y, _ = lstm(x)
+            y.backward(dy)
+
+        def train():
+            opt.zero_grad()
+            y, _ = lstm(x)
+            loss = torch.nn.functional.mse_loss(y, target)
+            loss.backward()
+            opt.step()
+
+        fns = {"forward": forward, "fwdbwd": fwdbwd, "train": train}
+        flops = forward_flops(B, T, I, H, layers)
+        results[name] = {}
+        for mode, label, factor in MODES:
+            if mode not in modes:
+                continue
+            ts = time_repeats(fns[mode], warmup, min_repeats, max_repeats, budget)
+            med = statistics.median(ts)
+            r = {"medianMs": med * 1e3, "minMs": min(ts) * 1e3, "maxMs": max(ts) * 1e3, "repeats": len(ts),
+                 "sequencesPerSecond": B / med, "gflops": factor * flops / med / 1e9}
+            results[name][mode] = r
+            print(f"pytorch {name:3s} {label:20s} median {r['medianMs']:9.2f} ms (min {r['minMs']:9.2f}, "
+                  f"max {r['maxMs']:9.2f}, n={len(ts):2d})  {r['sequencesPerSecond']:9.1f} seq/s  {r['gflops']:7.1f} GFLOP/s",
+                  flush=True)
+    return results
+
+
+def machine_info():
+    model, cores = platform.processor() or "unknown", os.cpu_count()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name":
+                model = value.strip()
+            elif key.strip() == "CPU(s)":
+                cores = int(value.strip())
+    except OSError:
+        pass
+    return model, cores
+
+
+def pocl_version():
+    try:
+        out = subprocess.run(["clinfo"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if "Platform Version" in line:
+                return line.split("Platform Version", 1)[1].strip()
+    except OSError:
+        pass
+    return "no OpenCL platform (clinfo not found)"
+
+
+def device_kind(result):
+    return result["deviceKind"]
+
+
+def aggregate(rounds):
+    """One mode's results over rounds: the median of the rounds' medians, the overall min and max."""
+    med = statistics.median(r["medianMs"] for r in rounds)
+    out = dict(rounds[0])
+    out.update({"medianMs": med, "minMs": min(r["minMs"] for r in rounds), "maxMs": max(r["maxMs"] for r in rounds),
+                "repeats": sum(r["repeats"] for r in rounds), "rounds": [r["medianMs"] for r in rounds]})
+    scale = rounds[0]["medianMs"] / med
+    for key in ("sequencesPerSecond", "gflops", "percentOfPeak"):
+        if key in out:
+            out[key] = rounds[0][key] * scale
+    return out
+
+
+def merge_bench(results):
+    """lstm-bench results of several rounds -> one result per (preset, device), modes aggregated."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r["config"]["name"], r["device"]), []).append(r)
+    merged = []
+    for (_, _), rs in groups.items():
+        m = dict(rs[0])
+        m["forwardError"] = max(r["forwardError"] for r in rs)
+        m["gradientError"] = max(r["gradientError"] for r in rs)
+        m["modes"] = [aggregate([next(x for x in r["modes"] if x["mode"] == mode["mode"]) for r in rs])
+                      for mode in rs[0]["modes"]]
+        merged.append(m)
+    return merged
+
+
+def merge_torch(parts):
+    """PyTorch results of several rounds ({preset: {mode: result}} each) -> one, aggregated."""
+    groups = {}
+    for part in parts:
+        for name, modes in part.items():
+            for mode, r in modes.items():
+                groups.setdefault(name, {}).setdefault(mode, []).append(r)
+    return {name: {mode: aggregate(rs) for mode, rs in modes.items()} for name, modes in groups.items()}
+
+
+def ratio_rows(bench, torch_results):
+    rows = []
+    for r in bench["results"]:
+        name = r["config"]["name"]
+        if name not in torch_results:
+            continue
+        for m in r["modes"]:
+            t = torch_results[name].get(m["mode"])
+            if t is None:
+                continue
+            a, b = m.get("rounds", [m["medianMs"]]), t.get("rounds", [t["medianMs"]])
+            rows.append({"preset": name, "device": r["device"], "kind": device_kind(r), "mode": m["mode"],
+                         "lstmkit": m, "pytorch": t, "ratio": t["medianMs"] / m["medianMs"],
+                         "roundRatios": [y / x for x, y in zip(a, b)],
+                         "peak": r["peakGflops"], "check": (r["forwardError"], r["gradientError"]),
+                         "profile": r["profile"], "profileOf": r["profileOf"]})
+    return rows
+
+
+def verdict(row):
+    target = TARGETS.get(row["kind"], {}).get(row["preset"]) if row["mode"] == "train" else None
+    if target is None:
+        return ""
+    return f"{'met' if row['ratio'] >= target else 'NOT met'} (target {target}x)"
+
+
+def print_ratios(rows):
+    print("\nLSTMKit / PyTorch throughput (PyTorch ms / LSTMKit ms; > 1: LSTMKit faster)")
+    print(f"{'preset':6s} {'device':48s} {'mode':8s} {'LSTMKit ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}  target")
+    for row in rows:
+        print(f"{row['preset']:6s} {row['device'][:48]:48s} {row['mode']:8s} {row['lstmkit']['medianMs']:11.2f} "
+              f"{row['pytorch']['medianMs']:11.2f} {row['ratio']:7.2f}  {verdict(row)}")
+
+
+def first_round(commands):
+    """The commands of the first round (run_benchmarks.sh names its files ...-P-rROUND.json)."""
+    firsts = [c for c in commands if "-r1.json" in c]
+    return firsts or commands
+
+
+def rounds(commands):
+    return max(1, sum(1 for c in commands if "-r" in c and ".json" in c) // max(1, len(first_round(commands))))
+
+
+def write_markdown(path, bench, torch_results, rows, args):
+    model, cores = machine_info()
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    import torch
+    lines = [
+        "# LSTMKit benchmarks",
+        "",
+        "Generated by `Benchmarks/run_benchmarks.sh` (do not edit by hand; run it again).",
+        "",
+        f"- Date: {now}",
+        f"- Machine: {model}, {cores} cores (lscpu)",
+        f"- OpenCL: {pocl_version()}",
+        f"- PyTorch {torch.__version__}, CPU, `torch.set_num_threads(2)`",
+        "- Commands (Benchmarks/run_benchmarks.sh runs LSTMKit and PyTorch preset by preset, one right after the "
+        "other, so that both see the same machine load):",
+    ] + [f"  - `{c}`" for c in first_round(bench["commands"])] + [
+        f"  - and the same for each of {rounds(bench['commands'])} round(s), each followed by "
+        "`python3 Benchmarks/compare_pytorch.py --preset P --budget ... --out-json ...` (PyTorch on the same preset)",
+        f"  - `{args.command}` (merges all of it)",
+        f"- Training step (both): {bench['results'][0]['trainingStep'] if bench['results'] else ''}; "
+        "PyTorch: `opt.zero_grad(); mse_loss(lstm(x), target).backward(); opt.step()` with `Adam(lr=1e-3)`",
+        "- FLOPs: forward 2·T·B·4H·(I+H) per layer and direction; forward+backward and the training step 3x that.",
+        "- Times: median over repeats after a warm-up run (min and max in the JSON); % of peak is against the "
+        "device's own 1024³ sgemm through the same gemm primitive, measured in the same run.",
+        "",
+        "Peak sgemm (1024³), measured at the start of each lstm-bench run (min-max over the runs): " + ", ".join(
+            f"{d}: {min(x[d] for x in bench['allPeaks'] if d in x):.1f}-{max(x[d] for x in bench['allPeaks'] if d in x):.1f} GFLOP/s"
+            for d in sorted(bench["peaks"])),
+        "",
+        "## Training step: LSTMKit vs PyTorch",
+        "",
+        "Ratio = LSTMKit throughput / PyTorch throughput (= PyTorch ms / LSTMKit ms). With several rounds, each time "
+        "is the median of the rounds' medians, and the ratio of each round (LSTMKit and PyTorch measured right after "
+        "each other) is listed too: the spread is this machine's noise.",
+        "",
+        "| preset (B,T,I,H,layers) | device | LSTMKit ms | PyTorch ms | ratio | ratio per round | LSTMKit GFLOP/s | % of peak | target |",
+        "|---|---|---:|---:|---:|---|---:|---:|---|",
+    ]
+    for row in rows:
+        if row["mode"] != "train":
+            continue
+        B, T, I, H, L = PRESETS[row["preset"]]
+        per_round = ", ".join(f"{x:.2f}" for x in row["roundRatios"])
+        lines.append(f"| {row['preset']} ({B},{T},{I},{H},{L}) | {row['device']} | {row['lstmkit']['medianMs']:.2f} | "
+                     f"{row['pytorch']['medianMs']:.2f} | {row['ratio']:.2f} | {per_round} | {row['lstmkit']['gflops']:.1f} | "
+                     f"{row['lstmkit']['percentOfPeak']:.0f}% | {verdict(row)} |")
+    lines += ["", "## All modes", "",
+              "| preset | device | mode | LSTMKit ms (min-max) | PyTorch ms (min-max) | ratio | LSTMKit seq/s | LSTMKit GFLOP/s |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        a, b = row["lstmkit"], row["pytorch"]
+        lines.append(f"| {row['preset']} | {row['device']} | {row['mode']} | {a['medianMs']:.2f} ({a['minMs']:.2f}-{a['maxMs']:.2f}) | "
+                     f"{b['medianMs']:.2f} ({b['minMs']:.2f}-{b['maxMs']:.2f}) | {row['ratio']:.2f} | "
+                     f"{a['sequencesPerSecond']:.0f} | {a['gflops']:.1f} |")
+    lines += ["", "## Checks against the CPU path", "",
+              "Max |difference| / max |reference| over the worst tensor (forward: output, h_n, c_n; gradients: input, "
+              "h0, c0 and every parameter). OpenCL is checked against `cpu`, `cpu` against `cpu(float64)`. "
+              "lstm-bench fails above 1e-3.", "",
+              "| preset | device | reference | forward | gradients |", "|---|---|---|---:|---:|"]
+    for r in bench["results"]:
+        lines.append(f"| {r['config']['name']} | {r['device']} | {r['checkedAgainst']} | {r['forwardError']:.2e} | {r['gradientError']:.2e} |")
+    lines += ["", "(With several rounds: the worst round.)"]
+    lines += ["", "## Where the time goes", "",
+              "Per-kernel time of one profiled step (OpenCL: profiling events; CPU: wall time per primitive), top 5, "
+              "from the first round.", ""]
+    for r in bench["results"]:
+        total = sum(k["ms"] for k in r["profile"]) or 1
+        top = ", ".join(f"{k['name']} {k['ms']:.1f} ms ({k['percent']:.0f}%, {k['launches']}x)" for k in r["profile"][:5])
+        lines.append(f"- {r['config']['name']} on {r['device']} ({r['profileOf']}, {total:.1f} ms in kernels): {top}")
+    lines += ["", "The tuning history (variants tried, numbers, winners and losers) is in `Benchmarks/WORKLOG.md`.", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {path}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", nargs="+", help="lstm-bench --json output(s) to compare against (merged in order)")
+    p.add_argument("--load-pytorch", nargs="+", help="use PyTorch results saved with --out-json instead of measuring")
+    p.add_argument("--preset", default="all", help="S, M, L, D, M2, comma-separated, or all (default: all, or those in --json)")
+    p.add_argument("--modes", default="forward,fwdbwd,train")
+    p.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per mode")
+    p.add_argument("--min-repeats", type=int, default=3)
+    p.add_argument("--max-repeats", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--out-json", help="write PyTorch's results here")
+    p.add_argument("--markdown", help="write BENCHMARKS.md here (needs --json)")
+    args = p.parse_args()
+    args.command = "python3 " + " ".join(sys.argv)
+
+    bench = None
+    if args.json:
+        for path in args.json:
+            with open(path) as f:
+                part = json.load(f)
+            if bench is None:
+                bench = part
+                bench["commands"] = [part["command"]]
+            else:
+                bench["results"] += part["results"]
+                bench["commands"].append(part["command"])
+                for device, peak in part["peaks"].items():
+                    bench["peaks"].setdefault(device, peak)
+                bench.setdefault("allPeaks", [])
+            bench.setdefault("allPeaks", []).append(part["peaks"])
+    if args.preset == "all":
+        names = list(PRESETS) if bench is None else [n for n in PRESETS if any(r["config"]["name"] == n for r in bench["results"])]
+    else:
+        names = [n.strip().upper() for n in args.preset.split(",")]
+    modes = set(args.modes.split(","))
+    if bench is not None:
+        bench["results"] = merge_bench(bench["results"])
+    if args.load_pytorch:
+        parts = []
+        for path in args.load_pytorch:
+            with open(path) as f:
+                parts.append(json.load(f))
+        torch_results = merge_torch(parts)
+    else:
+        torch_results = bench_pytorch(names, modes, args.warmup, args.min_repeats, args.max_repeats, args.budget)
+    if args.out_json:
+        with open(args.out_json, "w") as f:
+            json.dump(torch_results, f, indent=2, sort_keys=True)
+    if bench is None:
+        return
+    rows = ratio_rows(bench, torch_results)
+    print_ratios(rows)
+    if args.markdown:
+        write_markdown(args.markdown, bench, torch_results, rows, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds lstm-bench in release; then, ROUNDS times, for each preset runs it (CPU and every OpenCL device) and
+# right after it PyTorch on the same preset (so both see the same machine load); then writes BENCHMARKS.md
+# from all of it: per cell the median of the rounds' medians, and each round's LSTMKit/PyTorch ratio
+# (generated: edit this script or Benchmarks/compare_pytorch.py, not the file).
+#
+#   Benchmarks/run_benchmarks.sh                                   # 3 rounds, presets S M L D M2, all devices
+#   ROUNDS=1 PRESETS="M L" DEVICE=opencl BUDGET=2 Benchmarks/run_benchmarks.sh
+#
+# One round of lstm-bench over every preset and device takes about 2 minutes here (2 cores), PyTorch about as
+# long. Needs python3 with torch. Raw results: .build-bench/bench-results/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PRESETS="${PRESETS:-S M L D M2}"
+DEVICE="${DEVICE:-all}"
+BUDGET="${BUDGET:-3}"
+ROUNDS="${ROUNDS:-3}"
+SCRATCH="${SCRATCH:-.build-bench}"
+OUT="$SCRATCH/bench-results"
+mkdir -p "$OUT"
+rm -f "$OUT"/lstm-bench-*.json "$OUT"/pytorch-*.json
+
+swift build -c release --scratch-path "$SCRATCH" --product lstm-bench
+BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/lstm-bench"
+
+start=$(date +%s)
+jsons=() ; torch_jsons=()
+for r in $(seq 1 "$ROUNDS"); do
+    for p in $PRESETS; do
+        "$BIN" --preset "$p" --device "$DEVICE" --budget "$BUDGET" --json "$OUT/lstm-bench-$p-r$r.json" | tee "$OUT/lstm-bench-$p-r$r.log"
+        python3 Benchmarks/compare_pytorch.py --preset "$p" --budget "$BUDGET" --out-json "$OUT/pytorch-$p-r$r.json" | tee "$OUT/pytorch-$p-r$r.log"
+        jsons+=("$OUT/lstm-bench-$p-r$r.json"); torch_jsons+=("$OUT/pytorch-$p-r$r.json")
+    done
+done
+python3 Benchmarks/compare_pytorch.py --json "${jsons[@]}" --load-pytorch "${torch_jsons[@]}" --markdown BENCHMARKS.md
+echo "total $(( $(date +%s) - start )) s ($ROUNDS round(s) of lstm-bench and PyTorch over: $PRESETS)"
