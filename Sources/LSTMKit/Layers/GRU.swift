@@ -123,14 +123,26 @@ public final class GRU: ParameterOwner {
             var hsL: [DeviceBuffer] = [], gatesL: [DeviceBuffer] = []
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d
-                try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize, b: w.wih, ldb: inSize,
-                            beta: 0, c: BufferView(gx), ldc: G)
+                // gx[T*B, 3H] = x . W_ih^T for all steps. A backend whose NN gemm is its fast one (OpenCL here) gets
+                // W_ih^T and W_hh^T, transposed once per forward, as in LSTM.
+                var whh = (view: w.whh, transposed: false)
+                if be.prefersNNGemm {
+                    let wihT = try be.allocate(G * inSize), whhT = try be.allocate(G * H)
+                    try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
+                    try be.transpose01(d0: G, d1: H, features: 1, src: w.whh, dst: BufferView(whhT))
+                    try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize,
+                                b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
+                    whh = (BufferView(whhT), true)
+                } else {
+                    try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize, b: w.wih, ldb: inSize,
+                                beta: 0, c: BufferView(gx), ldc: G)
+                }
                 let hs = try be.allocate((T + 1) * B * H), gates = try be.allocate(T * B * 4 * H)
                 if let h0 { try be.copy(h0.view.advanced(by: index * B * H), to: BufferView(hs), count: B * H) }
                 else { try be.fill(BufferView(hs), count: B * H, value: 0) }
                 for s in 0..<T {
-                    try be.gemm(transA: false, transB: true, m: B, n: G, k: H, alpha: 1, a: BufferView(hs, s * B * H), lda: H,
-                                b: w.whh, ldb: H, beta: 0, c: BufferView(gh), ldc: G)
+                    try be.gemm(transA: false, transB: !whh.transposed, m: B, n: G, k: H, alpha: 1, a: BufferView(hs, s * B * H), lda: H,
+                                b: whh.view, ldb: whh.transposed ? G : H, beta: 0, c: BufferView(gh), ldc: G)
                     try be.gruCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
                                           gx: BufferView(gx), gh: BufferView(gh), biasIH: w.bih, biasHH: w.bhh,
                                           hs: BufferView(hs), gates: BufferView(gates), y: BufferView(y, d * H), ldy: D * H)
