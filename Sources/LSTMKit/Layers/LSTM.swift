@@ -152,11 +152,11 @@ public final class LSTM {
     /// - Returns: `output` `[T, B, D*H]` (batch-first: `[B, T, D*H]`) and `(h_n, c_n)` `[L*D, B, H]`.
     public func forward(_ input: Tensor, lengths: [Int]? = nil, initialState: (h: Tensor, c: Tensor)? = nil)
         throws -> (output: Tensor, state: (h: Tensor, c: Tensor)) {
-        let (T, B) = try checkInput(input)
-        let lens = try checkLengths(lengths, batch: B, steps: T)
+        let (T, B) = try checks.input(input)
+        let lens = try checks.lengths(lengths, batch: B, steps: T)
         if let s = initialState {
-            try checkState(s.h, "h0", batch: B)
-            try checkState(s.c, "c0", batch: B)
+            try checks.state(s.h, "h0", batch: B)
+            try checks.state(s.c, "c0", batch: B)
         }
         let be = device.backend
         let D = numDirections, H = hiddenSize, G = 4 * H, L = numLayers
@@ -257,12 +257,12 @@ public final class LSTM {
         let be = device.backend
         let D = numDirections, H = hiddenSize, G = 4 * H, L = numLayers
         if let g = gradOutput {
-            try checkDevice(g, "gradOutput")
+            try checks.device(g, "gradOutput")
             let expected = batchFirst ? [B, T, D * H] : [T, B, D * H]
             guard g.shape == expected else { throw LSTMKitError.shapeMismatch(what: "gradOutput", expected: "\(expected)", got: g.shape) }
         }
-        if let g = gradH { try checkState(g, "gradH", batch: B) }
-        if let g = gradC { try checkState(g, "gradC", batch: B) }
+        if let g = gradH { try checks.state(g, "gradH", batch: B) }
+        if let g = gradC { try checks.state(g, "gradC", batch: B) }
 
         // dy: gradient w.r.t. this layer's output, time-major [T, B, D*H].
         var dy: BufferView
@@ -355,39 +355,9 @@ public final class LSTM {
         return Tensor(shape: [B, T, F], view: BufferView(out), device: device)
     }
 
-    private func checkDevice(_ t: Tensor, _ what: String) throws {
-        guard t.device == device else {
-            throw LSTMKitError.deviceMismatch(what: what, expected: device.description, got: t.device.description)
-        }
-    }
-
-    /// Validates the input and returns (T, B).
-    private func checkInput(_ input: Tensor) throws -> (Int, Int) {
-        try checkDevice(input, "input")
-        let expected = batchFirst ? "[B, T, \(inputSize)]" : "[T, B, \(inputSize)]"
-        guard input.shape.count == 3, input.shape[2] == inputSize else {
-            throw LSTMKitError.shapeMismatch(what: "input", expected: expected, got: input.shape)
-        }
-        let (T, B) = batchFirst ? (input.shape[1], input.shape[0]) : (input.shape[0], input.shape[1])
-        if B == 0 { throw LSTMKitError.emptyBatch(what: "batch (B = 0) in input of shape \(input.shape)") }
-        if T == 0 { throw LSTMKitError.emptyBatch(what: "sequence (T = 0) in input of shape \(input.shape)") }
-        return (T, B)
-    }
-
-    private func checkLengths(_ lengths: [Int]?, batch B: Int, steps T: Int) throws -> [Int] {
-        guard let lengths else { return Array(repeating: T, count: B) }
-        guard lengths.count == B else {
-            throw LSTMKitError.shapeMismatch(what: "lengths", expected: "[\(B)] (one per sequence)", got: [lengths.count])
-        }
-        for (i, n) in lengths.enumerated() where n < 1 || n > T {
-            throw LSTMKitError.invalidLength(index: i, length: n, maxLength: T)
-        }
-        return lengths
-    }
-
-    private func checkState(_ t: Tensor, _ what: String, batch B: Int) throws {
-        try checkDevice(t, what)
-        let expected = [numLayers * numDirections, B, hiddenSize]
-        guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
+    /// Shape, length and device validation, shared with `GRU`.
+    private var checks: RecurrentInputChecks {
+        RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst,
+                             stateCount: numLayers * numDirections, hiddenSize: hiddenSize)
     }
 }
