@@ -15,6 +15,8 @@
 // Forward:  a_q = gx[t,b,qH+j] + r[b,qH+j] + b_ih[qH+j] + b_hh[qH+j]
 //           i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
 //           c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+// Cell clipping (cell_clip > 0, as cuDNN): c_t is clamped to [-cell_clip, cell_clip] before tanh, and the
+// gradient w.r.t. the unclipped c_t is 0 where it was clipped. cell_clip <= 0 turns it off.
 // Backward: dh = dh_next + dy[t], dc = dc_next + dh * o * (1 - tanh(c_t)^2), then the pre-activation
 //           gradients; dh is left at 0 for the gemm dh += dG . W_hh that follows, dc becomes dc * f.
 //
@@ -83,7 +85,7 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
                                 __global const float *bias_ih, const int offBih,
                                 __global const float *bias_hh, const int offBhh, const int has_bias,
                                 __global float *hs, __global float *cs, __global float *gates,
-                                __global float *y, const int offY, const int ldy)
+                                __global float *y, const int offY, const int ldy, const float cell_clip)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -116,7 +118,8 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
         const CVEC f = lstmkit_sigmoid_v(a[1]);
         const CVEC g = lstmkit_tanh_v(a[2]);
         const CVEC o = lstmkit_sigmoid_v(a[3]);
-        const CVEC c = f * CLOAD(cs + prev + j0) + i * g;
+        CVEC c = f * CLOAD(cs + prev + j0) + i * g;
+        if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);
         const CVEC h = o * lstmkit_tanh_v(c);
         CSTORE(c, cs + next + j0);
         CSTORE(h, hs + next + j0);
@@ -135,7 +138,8 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
         const float f = lstmkit_sigmoid(a[1]);
         const float g = lstmkit_tanh(a[2]);
         const float o = lstmkit_sigmoid(a[3]);
-        const float c = f * cs[prev + j] + i * g;
+        float c = f * cs[prev + j] + i * g;
+        if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);
         const float h = o * lstmkit_tanh(c);
         cs[next + j] = c;
         hs[next + j] = h;
@@ -149,7 +153,7 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
                                  __global const float *gates, __global const float *cs,
                                  __global const float *dy, const int offDY, const int lddy,
                                  __global float *dh, __global float *dc,
-                                 __global float *dgs, __global float *dgt)
+                                 __global float *dgs, __global float *dgt, const float cell_clip)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -179,9 +183,11 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
     if (jEnd - j0 == CVW) {
         const CVEC i = CLOAD(ga + j0), f = CLOAD(ga + H + j0), g = CLOAD(ga + 2 * H + j0), o = CLOAD(ga + 3 * H + j0);
         const CVEC c_prev = CLOAD(cPrevRow + j0);
-        const CVEC tc = lstmkit_tanh_v(CLOAD(cRow + j0));
+        const CVEC cv = CLOAD(cRow + j0);
+        const CVEC tc = lstmkit_tanh_v(cv);
         const CVEC dht = CLOAD(dhr + j0) + CLOAD(dyr + j0);
-        const CVEC dct = CLOAD(dcr + j0) + dht * o * (1.0f - tc * tc);
+        CVEC dct = CLOAD(dcr + j0) + dht * o * (1.0f - tc * tc);
+        if (cell_clip > 0.0f) dct = select(dct, (CVEC)(0.0f), isgreaterequal(fabs(cv), (CVEC)(cell_clip)));
         const CVEC di = dct * g * i * (1.0f - i);
         const CVEC df = dct * c_prev * f * (1.0f - f);
         const CVEC dg = dct * i * (1.0f - g * g);
@@ -197,7 +203,8 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
         const float c_prev = cPrevRow[j];
         const float tc = lstmkit_tanh(cRow[j]);
         const float dht = dhr[j] + dyr[j];
-        const float dct = dcr[j] + dht * o * (1.0f - tc * tc);
+        float dct = dcr[j] + dht * o * (1.0f - tc * tc);
+        if (cell_clip > 0.0f && fabs(cRow[j]) >= cell_clip) dct = 0.0f;
         const float di = dct * g * i * (1.0f - i);
         const float df = dct * c_prev * f * (1.0f - f);
         const float dg = dct * i * (1.0f - g * g);

@@ -47,6 +47,10 @@ final class BadInputTests: XCTestCase {
     func testBadConfigurationAndMisuse() throws {
         expectError(.invalidArgument(name: "hiddenSize", value: "0", reason: "must be at least 1"), try LSTM(inputSize: 2, hiddenSize: 0))
         expectError(.invalidArgument(name: "dropout", value: "1.0", reason: "must be in [0, 1)"), try LSTM(inputSize: 2, hiddenSize: 2, dropout: 1))
+        expectError(.invalidArgument(name: "cellClip", value: "0.0", reason: "must be > 0 (nil turns clipping off)"),
+                    try LSTM(inputSize: 2, hiddenSize: 2, cellClip: 0))
+        expectError(.invalidArgument(name: "cellClip", value: "-1.0", reason: "must be > 0 (nil turns clipping off)"),
+                    try Sequential([LSTMLayer(units: 2, cellClip: -1)]).build(inputShape: [3, 2]))
         let lstm = try LSTM(inputSize: 2, hiddenSize: 3)
         expectError(.noForwardPass, try lstm.backward(gradOutput: nil))
         expectError(.shapeMismatch(what: "tensor values", expected: "6 values for shape [2, 3]", got: [5]),

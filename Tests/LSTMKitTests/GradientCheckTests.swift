@@ -8,10 +8,10 @@ import XCTest
 final class GradientCheckTests: XCTestCase {
     func gradientCheck(inputSize I: Int, hidden H: Int, layers L: Int, batch B: Int, steps T: Int,
                        bidirectional: Bool = false, batchFirst: Bool = false, lengths: [Int]? = nil,
-                       dropout: Double = 0, seed: UInt64) throws {
+                       dropout: Double = 0, cellClip: Double? = nil, seed: UInt64) throws {
         let device = Device.cpuFloat64
         let lstm = try LSTM(inputSize: I, hiddenSize: H, numLayers: L, batchFirst: batchFirst, dropout: dropout,
-                            bidirectional: bidirectional, device: device, seed: seed)
+                            bidirectional: bidirectional, cellClip: cellClip, device: device, seed: seed)
         let D = lstm.numDirections
         let inputShape = batchFirst ? [B, T, I] : [T, B, I]
         /// The inputs being perturbed, in a reference box so `loss()` reads the current values.
@@ -81,6 +81,18 @@ final class GradientCheckTests: XCTestCase {
     func testVariableLengthsBidirectionalTwoLayers() throws {
         try gradientCheck(inputSize: 2, hidden: 3, layers: 2, batch: 3, steps: 5, bidirectional: true,
                           lengths: [5, 2, 1], seed: 14)
+    }
+
+    /// Cell clipping at 0.3 clips a good share of the cell states here (checked below), so the zeroed gradient
+    /// through clipped states is exercised; an element whose c lies within eps of the bound could flip, but none does.
+    func testCellClipping() throws {
+        try gradientCheck(inputSize: 3, hidden: 4, layers: 2, batch: 3, steps: 5, bidirectional: true, lengths: [5, 3, 1],
+                          cellClip: 0.3, seed: 16)
+        let lstm = try LSTM(inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, cellClip: 0.3, device: .cpuFloat64, seed: 16)
+        let x = try Tensor(shape: [5, 3, 3], doubles: randomValues(45, seed: 17, scale: 3), device: .cpuFloat64)
+        let c = try lstm.forward(x).state.c.toDoubles()
+        XCTAssert(c.allSatisfy { abs($0) <= 0.3 + 1e-12 }, "every |c| within the clip")
+        XCTAssertGreaterThan(c.filter { abs(abs($0) - 0.3) < 1e-12 }.count, 0, "some cell states are clipped")
     }
 
     func testDropoutBetweenLayers() throws {

@@ -78,6 +78,7 @@ final class OpenCLParityTests: XCTestCase {
         var bidirectional = false, batchFirst = false
         var lengths: [Int]? = nil
         var dropout = 0.0
+        var cellClip: Double? = nil
     }
 
     func testLSTMForwardBackwardOnOddShapes() throws {
@@ -88,6 +89,7 @@ final class OpenCLParityTests: XCTestCase {
             Case(I: 19, H: 37, L: 2, B: 3, T: 9, bidirectional: true, batchFirst: true, lengths: [9, 4, 1], dropout: 0.3),
             Case(I: 7, H: 66, L: 1, B: 5, T: 12, lengths: [12, 11, 3, 7, 1]),
             Case(I: 64, H: 130, L: 1, B: 16, T: 20),
+            Case(I: 5, H: 37, L: 2, B: 4, T: 10, bidirectional: true, lengths: [10, 7, 2, 5], cellClip: 0.25),  // vector + tail paths
         ]
         for (n, c) in cases.enumerated() {
             let D = c.bidirectional ? 2 : 1
@@ -102,7 +104,7 @@ final class OpenCLParityTests: XCTestCase {
             var names: [String] = []
             for dev in [Device.cpu, device] {
                 let lstm = try LSTM(inputSize: c.I, hiddenSize: c.H, numLayers: c.L, batchFirst: c.batchFirst,
-                                    dropout: c.dropout, bidirectional: c.bidirectional, device: dev, seed: seed)
+                                    dropout: c.dropout, bidirectional: c.bidirectional, cellClip: c.cellClip, device: dev, seed: seed)
                 names = lstm.parameterNames
                 runs.append(try runLSTM(lstm, input: x, inputShape: inputShape, lengths: c.lengths, h0: h0, c0: c0,
                                         gOut: gOut, gH: gH, gC: gC))

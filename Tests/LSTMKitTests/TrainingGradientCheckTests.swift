@@ -99,6 +99,11 @@ final class TrainingGradientCheckTests: XCTestCase {
                   x: ids, y: targets([3, 1], seed: 10), loss: .meanSquaredError, "masked GRU")
     }
 
+    func testCellClippedLSTMLayer() throws {
+        try check([Bidirectional(LSTMLayer(units: 3, returnSequences: true, cellClip: 0.2)), LSTMLayer(units: 2, cellClip: 0.2), Dense(units: 1)],
+                  x: x3, y: targets([4, 1], seed: 11), loss: .meanSquaredError, "cell-clipped LSTM layers")
+    }
+
     func testStackedLSTMLayers() throws {
         try check([LSTMLayer(units: 3, returnSequences: true), LSTMLayer(units: 2), Dense(units: 1)],
                   x: x3, y: targets([4, 1], seed: 8), loss: .meanSquaredError, "stacked")

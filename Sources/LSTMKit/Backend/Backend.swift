@@ -38,14 +38,14 @@ protocol Backend: AnyObject, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
-    /// One forward step of the fused LSTM cell. Kernels/lstm_cell.cl.
+    /// One forward step of the fused LSTM cell; `cellClip` > 0 clamps c_t (0: off). Kernels/lstm_cell.cl.
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws
-    /// One backward step of the fused LSTM cell. Kernels/lstm_cell.cl.
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, cellClip: Double) throws
+    /// One backward step of the fused LSTM cell (the same `cellClip`). Kernels/lstm_cell.cl.
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView) throws
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, cellClip: Double) throws
     /// x[0..<n) = value. Kernels/elementwise.cl.
     func fill(_ x: BufferView, count: Int, value: Double) throws
     /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.

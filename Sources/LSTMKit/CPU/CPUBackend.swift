@@ -114,20 +114,20 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
 
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws {
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, cellClip: Double) throws {
         timed("lstm_cell_forward") {
             CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
                                          ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
-                                         ptr(hs), ptr(cs), ptr(gates), ptr(y), ldy)
+                                         ptr(hs), ptr(cs), ptr(gates), ptr(y), ldy, S(cellClip))
         }
     }
 
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView) throws {
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, cellClip: Double) throws {
         timed("lstm_cell_backward") {
             CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
-                                          ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt))
+                                          ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt), S(cellClip))
         }
     }
 

@@ -39,11 +39,11 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<S>, _ r: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
         _ hs: UnsafeMutablePointer<S>, _ cs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>,
-        _ y: UnsafeMutablePointer<S>, _ ldy: Int
+        _ y: UnsafeMutablePointer<S>, _ ldy: Int, _ cellClip: S
     ) {
         if S.self == Float.self {
             return lstm_cell_forward_f32(B, H, T, step, reverse, lengths, cast(gx), cast(r), bias_ih.map(cast), bias_hh.map(cast),
-                                         cast(hs), cast(cs), cast(gates), cast(y), ldy)
+                                         cast(hs), cast(cs), cast(gates), cast(y), ldy, Float(cellClip))
         }
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -66,7 +66,8 @@ enum CPUKernels {
                     a.2 += bi[2 * H + j] + bh[2 * H + j]; a.3 += bi[3 * H + j] + bh[3 * H + j]
                 }
                 let i = lstmkitSigmoid(a.0), f = lstmkitSigmoid(a.1), g = lstmkitTanh(a.2), o = lstmkitSigmoid(a.3)
-                let c = f * cs[prev + j] + i * g
+                var c = f * cs[prev + j] + i * g
+                if cellClip > 0 { c = Swift.min(Swift.max(c, -cellClip), cellClip) }
                 let h = o * lstmkitTanh(c)
                 cs[next + j] = c
                 hs[next + j] = h
@@ -83,11 +84,11 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<S>, _ cs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<S>, _ dc: UnsafeMutablePointer<S>,
-        _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>
+        _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>, _ cellClip: S
     ) {
         if S.self == Float.self {
             return lstm_cell_backward_f32(B, H, T, step, reverse, lengths, cast(gates), cast(cs), cast(dy), lddy,
-                                          cast(dh), cast(dc), cast(dgs), cast(dgt))
+                                          cast(dh), cast(dc), cast(dgs), cast(dgt), Float(cellClip))
         }
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -104,9 +105,11 @@ enum CPUKernels {
                 let sb = b * H + j
                 let i = ga[j], f = ga[H + j], g = ga[2 * H + j], o = ga[3 * H + j]
                 let cPrev = cs[step * B * H + sb]
-                let tc = lstmkitTanh(cs[(step + 1) * B * H + sb])
+                let c = cs[(step + 1) * B * H + sb]
+                let tc = lstmkitTanh(c)
                 let dht = dh[sb] + dy[(t * B + b) * lddy + j]
-                let dct = dc[sb] + dht * o * (1 - tc * tc)
+                var dct = dc[sb] + dht * o * (1 - tc * tc)
+                if cellClip > 0 && Swift.abs(c) >= cellClip { dct = 0 }  // clipped: no gradient to the unclipped c
                 let di = dct * g * i * (1 - i)
                 let df = dct * cPrev * f * (1 - f)
                 let dg = dct * i * (1 - g * g)
@@ -188,7 +191,7 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ bias_ih: UnsafePointer<Float>?, _ bias_hh: UnsafePointer<Float>?,
         _ hs: UnsafeMutablePointer<Float>, _ cs: UnsafeMutablePointer<Float>, _ gates: UnsafeMutablePointer<Float>,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cellClip: Float
     ) {
         forRows(B, work: B * H) { rows in
             for b in rows {
@@ -216,7 +219,8 @@ enum CPUKernels {
                         a2 += load(bi, 2 * H + j, n) + load(bh, 2 * H + j, n); a3 += load(bi, 3 * H + j, n) + load(bh, 3 * H + j, n)
                     }
                     let i = lstmkitSigmoid16(a0), f = lstmkitSigmoid16(a1), g = lstmkitTanh16(a2), o = lstmkitSigmoid16(a3)
-                    let c = f * load(cs, prev + j, n) + i * g
+                    var c = f * load(cs, prev + j, n) + i * g
+                    if cellClip > 0 { c = c.clamped(lowerBound: SIMD16(repeating: -cellClip), upperBound: SIMD16(repeating: cellClip)) }
                     let h = o * lstmkitTanh16(c)
                     store(c, cs, next + j, n)
                     store(h, hs, next + j, n)
@@ -233,7 +237,7 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<Float>, _ cs: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<Float>, _ dc: UnsafeMutablePointer<Float>,
-        _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>
+        _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>, _ cellClip: Float
     ) {
         forRows(B, work: B * H) { rows in
             for b in rows {
@@ -255,9 +259,13 @@ enum CPUKernels {
                     let n = min(16, H - j)
                     let i = load(ga, j, n), f = load(ga, H + j, n), g = load(ga, 2 * H + j, n), o = load(ga, 3 * H + j, n)
                     let cPrev = load(cPrevRow, j, n)
-                    let tc = lstmkitTanh16(load(cRow, j, n))
+                    let c = load(cRow, j, n)
+                    let tc = lstmkitTanh16(c)
                     let dht = load(dhr, j, n) + load(dyr, j, n)
-                    let dct = load(dcr, j, n) + dht * o * (1 - tc * tc)
+                    var dct = load(dcr, j, n) + dht * o * (1 - tc * tc)
+                    if cellClip > 0 {
+                        dct.replace(with: 0, where: (c .>= SIMD16(repeating: cellClip)) .| (c .<= SIMD16(repeating: -cellClip)))
+                    }
                     let di = dct * g * i * (1 - i)
                     let df = dct * cPrev * f * (1 - f)
                     let dg = dct * i * (1 - g * g)

@@ -24,6 +24,8 @@ public final class LSTM {
     /// Dropout probability on the outputs of every layer but the last, in training mode only.
     public let dropout: Double
     public let bidirectional: Bool
+    /// Cell clipping (as cuDNN): c_t is clamped to [-cellClip, cellClip] in the fused cell kernel; nil: off.
+    public let cellClip: Double?
     public let device: Device
     /// Training mode enables dropout (as PyTorch's `module.train()`).
     public var training = true
@@ -78,8 +80,14 @@ public final class LSTM {
 
     /// Creates the layer with PyTorch's initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter,
     /// drawn from a generator seeded with `seed` (the distribution is PyTorch's; the values are not).
+    /// `cellClip` (> 0) clamps the cell state to [-cellClip, cellClip] at every step, as cuDNN's cell clipping.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
-                dropout: Double = 0, bidirectional: Bool = false, device: Device = .cpu, seed: UInt64 = 0) throws {
+                dropout: Double = 0, bidirectional: Bool = false, cellClip: Double? = nil, device: Device = .cpu,
+                seed: UInt64 = 0) throws {
+        if let clip = cellClip, !(clip > 0) {
+            throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
+        }
+        self.cellClip = cellClip
         for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
             throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
         }
@@ -227,7 +235,7 @@ public final class LSTM {
                     try be.lstmCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
                                            gx: BufferView(gx), r: BufferView(r), biasIH: w.bih, biasHH: w.bhh,
                                            hs: BufferView(hs), cs: BufferView(cs), gates: BufferView(gates),
-                                           y: BufferView(y, d * H), ldy: D * H)
+                                           y: BufferView(y, d * H), ldy: D * H, cellClip: cellClip ?? 0)
                 }
                 try be.copy(BufferView(hs, T * B * H), to: BufferView(hn, index * B * H), count: B * H)
                 try be.copy(BufferView(cs, T * B * H), to: BufferView(cn, index * B * H), count: B * H)
@@ -300,7 +308,7 @@ public final class LSTM {
                     try be.lstmCellBackward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: tape.lengths,
                                             gates: BufferView(tape.gates[l][d]), cs: BufferView(tape.cs[l][d]),
                                             dy: dy.advanced(by: d * H), lddy: D * H, dh: BufferView(dh), dc: BufferView(dc),
-                                            dgs: BufferView(dgs), dgt: BufferView(dgt))
+                                            dgs: BufferView(dgs), dgt: BufferView(dgt), cellClip: cellClip ?? 0)
                     // dh_{s-1} += dG[s] . W_hh
                     try be.gemm(transA: false, transB: false, m: B, n: H, k: G, alpha: 1,
                                 a: BufferView(dgs, s * B * G), lda: G, b: w.whh, ldb: H, beta: 1, c: BufferView(dh), ldc: H)

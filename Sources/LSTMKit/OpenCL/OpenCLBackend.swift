@@ -204,7 +204,7 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
 
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws {
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, cellClip: Double) throws {
         // The step buffers are whole allocations; the kernel indexes them by step.
         precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
         let kernel = try kernel(.cellForward)
@@ -215,19 +215,19 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             .mem(biasMem), .int(biasIH?.offset ?? 0),
             .mem(biasHH.map { mem($0.buffer) } ?? biasMem), .int(biasHH?.offset ?? 0), .int(biasIH == nil ? 0 : 1),
             .mem(mem(hs.buffer)), .mem(mem(cs.buffer)), .mem(mem(gates.buffer)),
-            .mem(mem(y.buffer)), .int(y.offset), .int(ldy),
+            .mem(mem(y.buffer)), .int(y.offset), .int(ldy), .float(cellClip),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView) throws {
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, cellClip: Double) throws {
         precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
         let kernel = try kernel(.cellBackward)
         try context.launch(kernel, [
             .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
             .mem(mem(gates.buffer)), .mem(mem(cs.buffer)), .mem(mem(dy.buffer)), .int(dy.offset), .int(lddy),
-            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)),
+            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(cellClip),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 

@@ -34,6 +34,7 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var returnSequences: Bool?
     public var returnState: Bool?
     public var stateful: Bool?
+    public var cellClip: Double?
     public var mergeMode: String?
     public var layer: [LayerSpec]?
     public init(type: String) { self.type = type }

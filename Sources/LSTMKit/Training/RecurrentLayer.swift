@@ -18,6 +18,8 @@ public class RecurrentLayer: Layer {
     public let returnSequences: Bool
     public let returnState: Bool
     public let stateful: Bool
+    /// LSTM cell clipping (nil: off).
+    public let cellClip: Double?
     /// Set by `Bidirectional`: how the two directions merge (nil: one direction).
     let merge: MergeMode?
     public private(set) var core: RecurrentCore?
@@ -26,8 +28,10 @@ public class RecurrentLayer: Layer {
     private var carried: [Tensor]?
     private var lastOutput: Tensor?   // what merge backward needs (the unmerged output)
 
-    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, merge: MergeMode?) {
+    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, cellClip: Double? = nil,
+         merge: MergeMode?) {
         self.cell = cell
+        self.cellClip = cellClip
         self.units = units
         self.returnSequences = returnSequences
         self.returnState = returnState
@@ -37,12 +41,14 @@ public class RecurrentLayer: Layer {
 
     /// The same layer, running in both directions (for `Bidirectional`).
     func bidirectional(_ merge: MergeMode) -> RecurrentLayer {
-        RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful, merge: merge)
+        RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
+                       cellClip: cellClip, merge: merge)
     }
 
     public var spec: LayerSpec {
         var s = LayerSpec(type: cell == .lstm ? "LSTM" : "GRU")
         s.units = units; s.returnSequences = returnSequences; s.returnState = returnState; s.stateful = stateful
+        s.cellClip = cellClip
         return s
     }
 
@@ -54,7 +60,8 @@ public class RecurrentLayer: Layer {
             throw LSTMKitError.shapeMismatch(what: "LSTM input (per sample)", expected: "[T, features]", got: inputShape)
         }
         switch cell {
-        case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
+        case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
+                                    cellClip: cellClip, device: device, seed: seed)
         case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
         }
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
@@ -140,8 +147,10 @@ public class RecurrentLayer: Layer {
 
 /// Keras `LSTM`: a recurrent layer over the `LSTM` core (see `RecurrentLayer`).
 public final class LSTMLayer: RecurrentLayer {
-    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false) {
-        super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful, merge: nil)
+    /// `cellClip` (> 0) clamps the cell state to [-cellClip, cellClip] (cuDNN's cell clipping); nil: off.
+    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false, cellClip: Double? = nil) {
+        super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
+                   cellClip: cellClip, merge: nil)
     }
     /// The final (h, c) of the last forward, each `[B, units]`.
     public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }

@@ -102,7 +102,7 @@ extension Sequential {
         case "Embedding": return Embedding(inputDim: try need(s.inputDim, "inputDim"), outputDim: try need(s.outputDim, "outputDim"), maskZero: s.maskZero ?? false)
         case "Dropout": return Dropout(try need(s.rate, "rate"))
         case "LSTM": return LSTMLayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
-                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false)
+                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false, cellClip: s.cellClip)
         case "GRU": return GRULayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
                                     returnState: s.returnState ?? false, stateful: s.stateful ?? false)
         case "Bidirectional":
