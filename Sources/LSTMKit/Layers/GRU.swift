@@ -23,12 +23,7 @@ public final class GRU: ParameterOwner {
     public let flatGradients: Tensor
     public var parameterBuffers: [ParameterBuffer] { [ParameterBuffer(parameters: flatParameters, gradients: flatGradients)] }
 
-    private struct Weights {
-        let inputSize: Int
-        let wih, whh, gwih, gwhh: BufferView
-        let bih, bhh, gbih, gbhh: BufferView?
-    }
-    private let weights: [[Weights]]
+    private let weights: [[RecurrentParameters.Weights]]
     private struct Tape {
         let steps: Int, batch: Int
         let lengths: DeviceBuffer
@@ -53,42 +48,13 @@ public final class GRU: ParameterOwner {
         self.bias = bias; self.batchFirst = batchFirst; self.dropout = dropout; self.bidirectional = bidirectional
         self.device = device
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50_0000)
-        let D = bidirectional ? 2 : 1, G = 3 * hiddenSize
+        let D = bidirectional ? 2 : 1
         checks = RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst, stateCount: numLayers * D, hiddenSize: hiddenSize)
-        var names: [String] = [], shapes: [[Int]] = []
-        for l in 0..<numLayers {
-            for d in 0..<D {
-                let s = "_l\(l)" + (d == 1 ? "_reverse" : "")
-                names += ["weight_ih" + s, "weight_hh" + s]
-                shapes += [[G, l == 0 ? inputSize : D * hiddenSize], [G, hiddenSize]]
-                if bias { names += ["bias_ih" + s, "bias_hh" + s]; shapes += [[G], [G]] }
-            }
-        }
-        let total = shapes.reduce(0) { $0 + $1.reduce(1, *) }
-        let pb = try device.backend.allocate(total), gb = try device.backend.allocateZeros(total)
-        var params: [String: Tensor] = [:], grads: [String: Tensor] = [:], offsets: [String: Int] = [:], offset = 0
-        for (name, shape) in zip(names, shapes) {
-            params[name] = Tensor(shape: shape, view: BufferView(pb, offset), device: device)
-            grads[name] = Tensor(shape: shape, view: BufferView(gb, offset), device: device)
-            offsets[name] = offset
-            offset += shape.reduce(1, *)
-        }
-        parameterNames = names; parameters = params; gradients = grads
-        flatParameters = Tensor(shape: [total], view: BufferView(pb), device: device)
-        flatGradients = Tensor(shape: [total], view: BufferView(gb), device: device)
-        weights = (0..<numLayers).map { l in
-            (0..<D).map { d in
-                let s = "_l\(l)" + (d == 1 ? "_reverse" : "")
-                func p(_ n: String) -> BufferView { BufferView(pb, offsets[n + s]!) }
-                func g(_ n: String) -> BufferView { BufferView(gb, offsets[n + s]!) }
-                return Weights(inputSize: l == 0 ? inputSize : D * hiddenSize, wih: p("weight_ih"), whh: p("weight_hh"),
-                               gwih: g("weight_ih"), gwhh: g("weight_hh"), bih: bias ? p("bias_ih") : nil, bhh: bias ? p("bias_hh") : nil,
-                               gbih: bias ? g("bias_ih") : nil, gbhh: bias ? g("bias_hh") : nil)
-            }
-        }
-        var generator = SeededGenerator(seed: seed)
-        let k = 1 / Double(hiddenSize).squareRoot()
-        try flatParameters.assign((0..<total).map { _ in Double.random(in: -k..<k, using: &generator) })
+        let layout = try RecurrentParameters(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
+                                             directions: D, bias: bias, device: device, seed: seed)
+        parameterNames = layout.names; parameters = layout.parameters; gradients = layout.gradients
+        flatParameters = layout.flatParameters; flatGradients = layout.flatGradients
+        weights = layout.weights
     }
 
     /// Runs the layer; `lengths` gives packed-sequence semantics as in `LSTM.forward`.

@@ -42,15 +42,8 @@ public final class LSTM {
     /// All gradients, in the same layout as `flatParameters`.
     public let flatGradients: Tensor
 
-    /// Views of one layer-direction's parameters and gradients.
-    struct Weights {
-        let inputSize: Int
-        let wih, whh: BufferView
-        let bih, bhh: BufferView?
-        let gwih, gwhh: BufferView
-        let gbih, gbhh: BufferView?
-    }
-    let weights: [[Weights]]  // [layer][direction]
+    /// Views of each layer-direction's parameters and gradients, [layer][direction].
+    let weights: [[RecurrentParameters.Weights]]
 
     /// What the forward pass keeps for backward.
     struct Tape {
@@ -104,52 +97,14 @@ public final class LSTM {
         self.device = device
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50_0000)
 
-        let D = bidirectional ? 2 : 1, G = 4 * hiddenSize
-        var names: [String] = [], shapes: [[Int]] = []
-        for l in 0..<numLayers {
-            let inSize = l == 0 ? inputSize : D * hiddenSize
-            for d in 0..<D {
-                let suffix = "_l\(l)" + (d == 1 ? "_reverse" : "")
-                names += ["weight_ih" + suffix, "weight_hh" + suffix]
-                shapes += [[G, inSize], [G, hiddenSize]]
-                if bias {
-                    names += ["bias_ih" + suffix, "bias_hh" + suffix]
-                    shapes += [[G], [G]]
-                }
-            }
-        }
-        let total = shapes.reduce(0) { $0 + $1.reduce(1, *) }
-        let paramBuffer = try device.backend.allocate(total)
-        let gradBuffer = try device.backend.allocateZeros(total)
-        var params: [String: Tensor] = [:], grads: [String: Tensor] = [:], offsets: [String: Int] = [:]
-        var offset = 0
-        for (name, shape) in zip(names, shapes) {
-            params[name] = Tensor(shape: shape, view: BufferView(paramBuffer, offset), device: device)
-            grads[name] = Tensor(shape: shape, view: BufferView(gradBuffer, offset), device: device)
-            offsets[name] = offset
-            offset += shape.reduce(1, *)
-        }
-        parameterNames = names
-        parameters = params
-        gradients = grads
-        flatParameters = Tensor(shape: [total], view: BufferView(paramBuffer), device: device)
-        flatGradients = Tensor(shape: [total], view: BufferView(gradBuffer), device: device)
-        weights = (0..<numLayers).map { l in
-            (0..<D).map { d in
-                let s = "_l\(l)" + (d == 1 ? "_reverse" : "")
-                func p(_ n: String) -> BufferView { BufferView(paramBuffer, offsets[n + s]!) }
-                func g(_ n: String) -> BufferView { BufferView(gradBuffer, offsets[n + s]!) }
-                return Weights(inputSize: l == 0 ? inputSize : D * hiddenSize,
-                               wih: p("weight_ih"), whh: p("weight_hh"),
-                               bih: bias ? p("bias_ih") : nil, bhh: bias ? p("bias_hh") : nil,
-                               gwih: g("weight_ih"), gwhh: g("weight_hh"),
-                               gbih: bias ? g("bias_ih") : nil, gbhh: bias ? g("bias_hh") : nil)
-            }
-        }
-
-        var generator = SeededGenerator(seed: seed)
-        let k = 1 / Double(hiddenSize).squareRoot()
-        try flatParameters.assign((0..<total).map { _ in Double.random(in: -k..<k, using: &generator) })
+        let layout = try RecurrentParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
+                                             directions: bidirectional ? 2 : 1, bias: bias, device: device, seed: seed)
+        parameterNames = layout.names
+        parameters = layout.parameters
+        gradients = layout.gradients
+        flatParameters = layout.flatParameters
+        flatGradients = layout.flatGradients
+        weights = layout.weights
     }
 
     // MARK: Forward

@@ -79,7 +79,7 @@ public class RecurrentLayer: Layer {
     public func resetStates() { carried = nil }
 
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor {
-        guard var core else { throw LSTMKitError.invalidArgument(name: "\(cell)", value: "unbuilt", reason: "call build(inputShape:device:seed:) or use it in a Sequential first") }
+        guard let core else { throw LSTMKitError.invalidArgument(name: "\(cell)", value: "unbuilt", reason: "call build(inputShape:device:seed:) or use it in a Sequential first") }
         let device = core.device, be = device.training
         let B = x.tensor.shape.first ?? 0
         if let carried, carried[0].shape[1] != B {
