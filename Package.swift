@@ -18,7 +18,8 @@ let package = Package(
         .target(
             name: "LSTMKitKernels",
             path: "Kernels",
-            exclude: ["gemm.cl", "lstm_cell.cl", "elementwise.cl", "training.cl", "gru_cell.cl", "README.md"],
+            exclude: ["gemm.cl", "lstm_cell.cl", "elementwise.cl", "training.cl", "gru_cell.cl",
+                      "lstm_variants.cl", "gemm_local.cl", "lstm_persistent.cl", "README.md"],
             sources: ["kernels.c"],
             publicHeadersPath: "include"
         ),

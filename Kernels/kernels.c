@@ -19,11 +19,26 @@ static const char gru_cell_cl[] = {
 #embed "gru_cell.cl"
 , 0 };
 
+static const char lstm_variants_cl[] = {
+#embed "lstm_variants.cl"
+, 0 };
+
+static const char gemm_local_cl[] = {
+#embed "gemm_local.cl"
+, 0 };
+
+static const char lstm_persistent_cl[] = {
+#embed "lstm_persistent.cl"
+, 0 };
+
 const char *lstmkit_kernel_source(const char *name) {
     if (strcmp(name, "gemm.cl") == 0) return gemm_cl;
     if (strcmp(name, "lstm_cell.cl") == 0) return lstm_cell_cl;
     if (strcmp(name, "elementwise.cl") == 0) return elementwise_cl;
     if (strcmp(name, "training.cl") == 0) return training_cl;
     if (strcmp(name, "gru_cell.cl") == 0) return gru_cell_cl;
+    if (strcmp(name, "lstm_variants.cl") == 0) return lstm_variants_cl;
+    if (strcmp(name, "gemm_local.cl") == 0) return gemm_local_cl;
+    if (strcmp(name, "lstm_persistent.cl") == 0) return lstm_persistent_cl;
     return 0;
 }

@@ -1,0 +1,1 @@
+// gemm_local.cl: placeholder, filled in by its work item.

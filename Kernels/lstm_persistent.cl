@@ -1,0 +1,1 @@
+// lstm_persistent.cl: placeholder, filled in by its work item.

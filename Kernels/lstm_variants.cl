@@ -1,0 +1,1 @@
+// lstm_variants.cl: placeholder, filled in by its work item.
