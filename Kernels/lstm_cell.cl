@@ -17,8 +17,16 @@
 //           c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
 // Cell clipping (cell_clip > 0, as cuDNN): c_t is clamped to [-cell_clip, cell_clip] before tanh, and the
 // gradient w.r.t. the unclipped c_t is 0 where it was clipped. cell_clip <= 0 turns it off.
-// Backward: dh = dh_next + dy[t], dc = dc_next + dh * o * (1 - tanh(c_t)^2), then the pre-activation
-//           gradients; dh is left at 0 for the gemm dh += dG . W_hh that follows, dc becomes dc * f.
+// Peepholes (has_peep; peep: [3H] = p_i, p_f, p_o): a_i += p_i * c_{t-1}, a_f += p_f * c_{t-1}, and
+// a_o += p_o * c_t (the clipped c_t), as ONNX's P. Their gradients: lstm_variants.cl `lstm_peephole_grad`.
+// Recurrent dropout (has_rmask; rmask: [B, H], 0 or 1/(1-p), one mask per sequence for all steps, Gal &
+// Ghahramani as Keras): forward also writes hm[s+1] = h_t * mask (hm: [T+1, B, H]), the input of the next
+// recurrent gemm; backward multiplies the carried dh (the gemm's dG . W_hh) by the mask where step+1 < len.
+// write_y = 0 (projection, where h_t = W_hr m_t is made by a gemm after this kernel) leaves y alone; hs then
+// holds m_t = o * tanh(c_t).
+// Backward: dh = mask * dh_next + dy[t], dc = dc_next + dh * o * (1 - tanh(c_t)^2) + da_o * p_o, then the
+//           pre-activation gradients; dh is left at 0 for the gemm dh += dG . W_hh that follows, dc becomes
+//           dc * f + da_i * p_i + da_f * p_f.
 //
 // Tuning defines:
 //   LSTMKIT_NATIVE_EXP (0/1): native_exp instead of exp in sigmoid/tanh. Default 0 (builtin exp). The exp-based
@@ -79,13 +87,79 @@ inline CVEC lstmkit_tanh_v(CVEC x) {
 #define lstmkit_tanh_v lstmkit_tanh
 #endif
 
+#define SLOAD(p) (*(p))
+#define SSTORE(v, p) (*(p) = (v))
+
+// The cell math for the units [j, j + width of V), written once and instantiated twice below: on CVEC vectors
+// (the body of a row) and on single floats (the H % CVW tail). Row pointers are already at (t or step, b).
+// yr == 0: no output write; mrow == 0: no recurrent mask.
+#define LSTM_FORWARD_UNITS(NAME, V, LD, ST, SIG, TANH)                                                        \
+inline void NAME(const int H, const int j, __global const float *gxr, __global const float *rr,              \
+                 __global const float *bih, __global const float *bhh, const int has_bias,                    \
+                 __global const float *cPrev, __global float *cNext, __global float *hNext, __global float *gs, \
+                 __global float *yr, const float cell_clip, __global const float *peep, const int has_peep,    \
+                 __global const float *mrow, __global float *hmNext) {                                         \
+    V a[4];                                                                                                    \
+    for (int q = 0; q < 4; ++q) {                                                                              \
+        a[q] = LD(gxr + q * H + j) + LD(rr + q * H + j);                                                       \
+        if (has_bias) a[q] += LD(bih + q * H + j) + LD(bhh + q * H + j);                                       \
+    }                                                                                                          \
+    const V cp = LD(cPrev + j);                                                                                \
+    if (has_peep) { a[0] += LD(peep + j) * cp; a[1] += LD(peep + H + j) * cp; }                                \
+    const V i = SIG(a[0]), f = SIG(a[1]), g = TANH(a[2]);                                                      \
+    V c = f * cp + i * g;                                                                                      \
+    if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);                                                 \
+    if (has_peep) a[3] += LD(peep + 2 * H + j) * c;                                                            \
+    const V o = SIG(a[3]);                                                                                     \
+    const V h = o * TANH(c);                                                                                   \
+    ST(c, cNext + j);                                                                                          \
+    ST(h, hNext + j);                                                                                          \
+    ST(i, gs + j); ST(f, gs + H + j); ST(g, gs + 2 * H + j); ST(o, gs + 3 * H + j);                            \
+    if (yr) ST(h, yr + j);                                                                                     \
+    if (mrow) ST(h * LD(mrow + j), hmNext + j);                                                                \
+}
+
+#define LSTM_BACKWARD_UNITS(NAME, V, LD, ST, TANH)                                                            \
+inline void NAME(const int H, const int j, __global const float *ga, __global const float *cPrevRow,          \
+                 __global const float *cRow, __global const float *dyr, __global float *dhr, __global float *dcr, \
+                 __global float *gs, __global float *gt, const float cell_clip,                                \
+                 __global const float *peep, const int has_peep, __global const float *mrow) {                 \
+    const V i = LD(ga + j), f = LD(ga + H + j), g = LD(ga + 2 * H + j), o = LD(ga + 3 * H + j);                \
+    const V cp = LD(cPrevRow + j), cv = LD(cRow + j);                                                          \
+    const V tc = TANH(cv);                                                                                     \
+    V dhv = LD(dhr + j);                                                                                       \
+    if (mrow) dhv *= LD(mrow + j);                                                                             \
+    const V dht = dhv + LD(dyr + j);                                                                           \
+    const V d_o = dht * tc * o * (1.0f - o);                                                                   \
+    V dct = LD(dcr + j) + dht * o * (1.0f - tc * tc);                                                          \
+    if (has_peep) dct += d_o * LD(peep + 2 * H + j);                                                           \
+    if (cell_clip > 0.0f) dct = select(dct, (V)(0.0f), isgreaterequal(fabs(cv), (V)(cell_clip)));              \
+    const V di = dct * g * i * (1.0f - i);                                                                     \
+    const V df = dct * cp * f * (1.0f - f);                                                                    \
+    const V dg = dct * i * (1.0f - g * g);                                                                     \
+    ST(di, gs + j); ST(df, gs + H + j); ST(dg, gs + 2 * H + j); ST(d_o, gs + 3 * H + j);                       \
+    if (gt) { ST(di, gt + j); ST(df, gt + H + j); ST(dg, gt + 2 * H + j); ST(d_o, gt + 3 * H + j); }           \
+    ST((V)(0.0f), dhr + j);                                                                                    \
+    V dcp = dct * f;                                                                                           \
+    if (has_peep) dcp += di * LD(peep + j) + df * LD(peep + H + j);                                            \
+    ST(dcp, dcr + j);                                                                                          \
+}
+
+LSTM_FORWARD_UNITS(lstm_forward_vec, CVEC, CLOAD, CSTORE, lstmkit_sigmoid_v, lstmkit_tanh_v)
+LSTM_FORWARD_UNITS(lstm_forward_one, float, SLOAD, SSTORE, lstmkit_sigmoid, lstmkit_tanh)
+LSTM_BACKWARD_UNITS(lstm_backward_vec, CVEC, CLOAD, CSTORE, lstmkit_tanh_v)
+LSTM_BACKWARD_UNITS(lstm_backward_one, float, SLOAD, SSTORE, lstmkit_tanh)
+
 __kernel void lstm_cell_forward(const int B, const int H, const int T, const int step, const int reverse,
                                 __global const int *lengths,
                                 __global const float *gx, __global const float *r,
                                 __global const float *bias_ih, const int offBih,
                                 __global const float *bias_hh, const int offBhh, const int has_bias,
                                 __global float *hs, __global float *cs, __global float *gates,
-                                __global float *y, const int offY, const int ldy, const float cell_clip)
+                                __global float *y, const int offY, const int ldy, const float cell_clip,
+                                __global const float *peep, const int offPeep, const int has_peep,
+                                __global const float *rmask, const int has_rmask, __global float *hm,
+                                const int write_y)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -98,7 +172,8 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
         for (int j = j0; j < jEnd; ++j) {
             hs[next + j] = hs[prev + j];
             cs[next + j] = cs[prev + j];
-            y[((size_t)step * B + b) * ldy + offY + j] = 0.0f;
+            if (has_rmask) hm[next + j] = hm[prev + j];
+            if (write_y) y[((size_t)step * B + b) * ldy + offY + j] = 0.0f;
         }
         return;
     }
@@ -106,46 +181,17 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
     __global const float *gxr = gx + ((size_t)t * B + b) * 4 * H;
     __global const float *rr = r + (size_t)b * 4 * H;
     __global float *gs = gates + ((size_t)step * B + b) * 4 * H;
-    __global float *yr = y + ((size_t)t * B + b) * ldy + offY;
+    __global float *yr = write_y ? y + ((size_t)t * B + b) * ldy + offY : 0;
+    __global const float *mrow = has_rmask ? rmask + (size_t)b * H : 0;
+    __global const float *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        CVEC a[4];
-        for (int q = 0; q < 4; ++q) {
-            const int col = q * H + j0;
-            a[q] = CLOAD(gxr + col) + CLOAD(rr + col);
-            if (has_bias) a[q] += CLOAD(bias_ih + offBih + col) + CLOAD(bias_hh + offBhh + col);
-        }
-        const CVEC i = lstmkit_sigmoid_v(a[0]);
-        const CVEC f = lstmkit_sigmoid_v(a[1]);
-        const CVEC g = lstmkit_tanh_v(a[2]);
-        const CVEC o = lstmkit_sigmoid_v(a[3]);
-        CVEC c = f * CLOAD(cs + prev + j0) + i * g;
-        if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);
-        const CVEC h = o * lstmkit_tanh_v(c);
-        CSTORE(c, cs + next + j0);
-        CSTORE(h, hs + next + j0);
-        CSTORE(i, gs + j0); CSTORE(f, gs + H + j0); CSTORE(g, gs + 2 * H + j0); CSTORE(o, gs + 3 * H + j0);
-        CSTORE(h, yr + j0);
+        lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
+                         yr, cell_clip, pp, has_peep, mrow, hm + next);
         return;
     }
-    for (int j = j0; j < jEnd; ++j) {  // tail: H % CVW units
-        float a[4];
-        for (int q = 0; q < 4; ++q) {
-            const int col = q * H + j;
-            a[q] = gxr[col] + rr[col];
-            if (has_bias) a[q] += bias_ih[offBih + col] + bias_hh[offBhh + col];
-        }
-        const float i = lstmkit_sigmoid(a[0]);
-        const float f = lstmkit_sigmoid(a[1]);
-        const float g = lstmkit_tanh(a[2]);
-        const float o = lstmkit_sigmoid(a[3]);
-        float c = f * cs[prev + j] + i * g;
-        if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);
-        const float h = o * lstmkit_tanh(c);
-        cs[next + j] = c;
-        hs[next + j] = h;
-        gs[j] = i; gs[H + j] = f; gs[2 * H + j] = g; gs[3 * H + j] = o;
-        yr[j] = h;
-    }
+    for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
+        lstm_forward_one(H, j, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
+                         yr, cell_clip, pp, has_peep, mrow, hm + next);
 }
 
 __kernel void lstm_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
@@ -153,7 +199,9 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
                                  __global const float *gates, __global const float *cs,
                                  __global const float *dy, const int offDY, const int lddy,
                                  __global float *dh, __global float *dc,
-                                 __global float *dgs, __global float *dgt, const float cell_clip)
+                                 __global float *dgs, __global float *dgt, const float cell_clip,
+                                 __global const float *peep, const int offPeep, const int has_peep,
+                                 __global const float *rmask, const int has_rmask)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -174,44 +222,19 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
     }
     const int t = reverse ? len - 1 - step : step;
     __global const float *ga = gates + ((size_t)step * B + b) * 4 * H;
-    __global float *gt = dgt + ((size_t)t * B + b) * 4 * H;
+    __global float *gt = reverse ? dgt + ((size_t)t * B + b) * 4 * H : 0;
     __global const float *cPrevRow = cs + ((size_t)step * B + b) * H;
     __global const float *cRow = cs + ((size_t)(step + 1) * B + b) * H;
     __global const float *dyr = dy + ((size_t)t * B + b) * lddy + offDY;
-    __global float *dhr = dh + (size_t)b * H;
-    __global float *dcr = dc + (size_t)b * H;
+    // The carried dh is the recurrent gemm's dG[step+1] . W_hh only where step+1 was a valid step.
+    __global const float *mrow = has_rmask && step + 1 < len ? rmask + (size_t)b * H : 0;
+    __global const float *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        const CVEC i = CLOAD(ga + j0), f = CLOAD(ga + H + j0), g = CLOAD(ga + 2 * H + j0), o = CLOAD(ga + 3 * H + j0);
-        const CVEC c_prev = CLOAD(cPrevRow + j0);
-        const CVEC cv = CLOAD(cRow + j0);
-        const CVEC tc = lstmkit_tanh_v(cv);
-        const CVEC dht = CLOAD(dhr + j0) + CLOAD(dyr + j0);
-        CVEC dct = CLOAD(dcr + j0) + dht * o * (1.0f - tc * tc);
-        if (cell_clip > 0.0f) dct = select(dct, (CVEC)(0.0f), isgreaterequal(fabs(cv), (CVEC)(cell_clip)));
-        const CVEC di = dct * g * i * (1.0f - i);
-        const CVEC df = dct * c_prev * f * (1.0f - f);
-        const CVEC dg = dct * i * (1.0f - g * g);
-        const CVEC d_o = dht * tc * o * (1.0f - o);
-        CSTORE(di, gs + j0); CSTORE(df, gs + H + j0); CSTORE(dg, gs + 2 * H + j0); CSTORE(d_o, gs + 3 * H + j0);
-        if (reverse) { CSTORE(di, gt + j0); CSTORE(df, gt + H + j0); CSTORE(dg, gt + 2 * H + j0); CSTORE(d_o, gt + 3 * H + j0); }
-        CSTORE((CVEC)(0.0f), dhr + j0);
-        CSTORE(dct * f, dcr + j0);
+        lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                          pp, has_peep, mrow);
         return;
     }
-    for (int j = j0; j < jEnd; ++j) {  // tail: H % CVW units
-        const float i = ga[j], f = ga[H + j], g = ga[2 * H + j], o = ga[3 * H + j];
-        const float c_prev = cPrevRow[j];
-        const float tc = lstmkit_tanh(cRow[j]);
-        const float dht = dhr[j] + dyr[j];
-        float dct = dcr[j] + dht * o * (1.0f - tc * tc);
-        if (cell_clip > 0.0f && fabs(cRow[j]) >= cell_clip) dct = 0.0f;
-        const float di = dct * g * i * (1.0f - i);
-        const float df = dct * c_prev * f * (1.0f - f);
-        const float dg = dct * i * (1.0f - g * g);
-        const float d_o = dht * tc * o * (1.0f - o);
-        gs[j] = di; gs[H + j] = df; gs[2 * H + j] = dg; gs[3 * H + j] = d_o;
-        if (reverse) { gt[j] = di; gt[H + j] = df; gt[2 * H + j] = dg; gt[3 * H + j] = d_o; }
-        dhr[j] = 0.0f;
-        dcr[j] = dct * f;
-    }
+    for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
+        lstm_backward_one(H, j, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                          pp, has_peep, mrow);
 }

@@ -14,6 +14,15 @@ struct LSTMBench: ParsableCommand {
         when the relative error is above 1e-3. FLOPs: forward 2*T*B*4H*(I+H) per layer and direction; \
         forward+backward and the training step count 3x forward. Peak: a square sgemm through the same backend \
         primitive, measured in the same run.
+
+        --autotune searches the OpenCL tuning values (GEMM_NN/TN/NT blocks, GEMM_KCHUNK, CELL_VW, COLUMN_VW, \
+        NATIVE_EXP, PREFER_NN) of each OpenCL device of --device, one value at a time over a short candidate list, \
+        on the training step of --preset (default M; ~3-5 minutes on 2 cores). Each candidate is first checked \
+        against the CPU path (1e-3, as above; a wrong one is rejected), then timed over --budget seconds. It prints \
+        every candidate, times the winner against the defaults, and stores what differs from the defaults for the \
+        device (unless --dry-run) in LSTMKIT_TUNING_FILE, else $XDG_CACHE_HOME/lstmkit/tuning.json, else \
+        ~/.cache/lstmkit/tuning.json. LSTMKit applies that entry to every later run on the device; the LSTMKIT_* \
+        variables (LSTMKIT_GEMM_NN=8x16/16/16, LSTMKIT_CELL_VW=16, ...) win over it. Delete the file to reset.
         """)
 
     @Option(help: "Preset: S, M, L, D, M2 or all (ignored when --batch etc. are given).")
@@ -38,6 +47,8 @@ struct LSTMBench: ParsableCommand {
     @Flag(name: .customLong("no-check"), help: "Skip the check against the CPU path.") var noCheck = false
     @Flag(name: .customLong("no-profile"), help: "Skip the per-kernel profile.") var noProfile = false
     @Option(help: "Write machine-readable results to this file.") var json: String?
+    @Flag(help: "Search the OpenCL tuning values per device and store the best (see below).") var autotune = false
+    @Flag(help: "With --autotune: print the winner, do not store it.") var dryRun = false
 
     func configs() throws -> [BenchConfig] {
         if batch != nil || seq != nil || input != nil || hidden != nil || layers != nil {
@@ -62,6 +73,8 @@ struct LSTMBench: ParsableCommand {
     }
 
     mutating func run() throws {
+        if dryRun && !autotune { throw ValidationError("--dry-run goes with --autotune") }
+        if autotune { return try runAutotune() }  // Autotune.swift
         let configs = try configs()
         let devices = try devices()
         let wanted = Set(modes.split(separator: ",").map(String.init))

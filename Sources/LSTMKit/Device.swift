@@ -15,7 +15,8 @@ public final class Device: @unchecked Sendable, CustomStringConvertible, Equatab
     /// The OpenCL context, nil on the CPU.
     let openCL: OpenCLContext?
 
-    private init(backend: Backend, description: String, openCL: OpenCLContext?) {
+    /// Internal for lstm-bench's tuned devices (Tuning+Benchmark.swift); everything else goes through the registry.
+    init(backend: Backend, description: String, openCL: OpenCLContext?) {
         self.backend = backend
         self.description = description
         self.openCL = openCL

@@ -6,7 +6,8 @@ import XCTest
 /// Bounds from the issue: forward within 2e-6 absolute; gradients within 1e-5 of the largest magnitude in
 /// each tensor. Both devices run Float32, so the bounds cover float rounding in a different summation order.
 final class PyTorchGoldenTests: XCTestCase {
-    static let cases = ["one_layer", "two_layers", "bidirectional", "variable_lengths", "no_bias", "wide"]
+    /// "projection": PyTorch's proj_size (2-layer bidirectional, H 8, P 3, variable lengths, initial state).
+    static let cases = ["one_layer", "two_layers", "bidirectional", "variable_lengths", "no_bias", "wide", "projection"]
 
     /// Runs one fixture on one device and returns (max forward error, max relative gradient error).
     @discardableResult
@@ -15,7 +16,7 @@ final class PyTorchGoldenTests: XCTestCase {
         let c = f["config"]!.values.map { Int($0) }
         let (I, H, L) = (c[0], c[1], c[2])
         let lstm = try LSTM(inputSize: I, hiddenSize: H, numLayers: L, bias: c[3] == 1, batchFirst: c[4] == 1,
-                            bidirectional: c[5] == 1, device: device)
+                            bidirectional: c[5] == 1, projSize: c.count > 7 ? c[7] : 0, device: device)
         try lstm.loadStateDict(f.filter { lstm.parameters[$0.key] != nil })
         let hasState = c[6] == 1
         let lengths = f["lengths"]!.values.map { Int($0) }

@@ -66,11 +66,12 @@ func runLSTM(_ lstm: LSTM, input: [Double], inputShape: [Int], lengths: [Int]?, 
     let dev = lstm.device
     let x = try Tensor(shape: inputShape, doubles: input, device: dev)
     let B = lstm.batchFirst ? inputShape[0] : inputShape[1]
+    let hShape = [lstm.numLayers * lstm.numDirections, B, lstm.outputSize]  // h: the projection size, if any
     let stateShape = [lstm.numLayers * lstm.numDirections, B, lstm.hiddenSize]
-    let initial = try h0.map { (try Tensor(shape: stateShape, doubles: $0, device: dev), try Tensor(shape: stateShape, doubles: c0!, device: dev)) }
+    let initial = try h0.map { (try Tensor(shape: hShape, doubles: $0, device: dev), try Tensor(shape: stateShape, doubles: c0!, device: dev)) }
     let (y, (hn, cn)) = try lstm.forward(x, lengths: lengths, initialState: initial)
     let g = try lstm.backward(gradOutput: Tensor(shape: y.shape, doubles: gOut, device: dev),
-                              gradH: Tensor(shape: stateShape, doubles: gH, device: dev),
+                              gradH: Tensor(shape: hShape, doubles: gH, device: dev),
                               gradC: Tensor(shape: stateShape, doubles: gC, device: dev))
     var grads: [String: [Double]] = [:]
     for name in lstm.parameterNames { grads[name] = try lstm.gradients[name]!.toDoubles() }

@@ -104,6 +104,16 @@ final class TrainingGradientCheckTests: XCTestCase {
                   x: x3, y: targets([4, 1], seed: 11), loss: .meanSquaredError, "cell-clipped LSTM layers")
     }
 
+    /// The LSTM variants through the Keras-style layers: a bidirectional projected peephole layer (merged by sum)
+    /// under a layer-norm layer that returns its last state.
+    func testLSTMLayerVariants() throws {
+        try check([Bidirectional(LSTMLayer(units: 3, returnSequences: true, projSize: 2, peephole: true), mergeMode: .sum),
+                   LSTMLayer(units: 3, cellClip: 0.6, layerNorm: true), Dense(units: 1)],
+                  x: x3, y: targets([4, 1], seed: 12), loss: .meanSquaredError, "projection, peephole, layer norm layers")
+        try check([Bidirectional(LSTMLayer(units: 4, projSize: 3, layerNorm: true), mergeMode: .concat), Dense(units: 1)],
+                  x: x3, y: targets([4, 1], seed: 13), loss: .meanSquaredError, "bidirectional projected layer-norm layer")
+    }
+
     func testStackedLSTMLayers() throws {
         try check([LSTMLayer(units: 3, returnSequences: true), LSTMLayer(units: 2), Dense(units: 1)],
                   x: x3, y: targets([4, 1], seed: 8), loss: .meanSquaredError, "stacked")

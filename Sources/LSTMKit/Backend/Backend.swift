@@ -18,6 +18,20 @@ struct BufferView {
     func advanced(by n: Int) -> BufferView { BufferView(buffer, offset + n) }
 }
 
+/// The optional parts of the fused LSTM cell (Kernels/lstm_cell.cl): all off by default.
+struct LSTMCellExtras {
+    /// > 0: c_t is clamped to [-cellClip, cellClip] (cuDNN's cell clipping).
+    var cellClip: Double = 0
+    /// Peephole weights [3H] (p_i, p_f, p_o).
+    var peephole: BufferView? = nil
+    /// Recurrent-dropout mask [B, H] (0 or 1/(1-p)).
+    var recurrentMask: BufferView? = nil
+    /// With `recurrentMask`, forward only: hm [T+1, B, H] receives h_t * mask (the next recurrent gemm's input).
+    var maskedStates: BufferView? = nil
+    /// Forward only: false leaves y alone (projection, where hs receives m_t = o * tanh(c_t)).
+    var writeOutput = true
+}
+
 /// The primitives the layers are written against. Each has an OpenCL kernel and a CPU twin with the
 /// same name and argument order (Kernels/*.cl and CPU/CPUKernels.swift); see those for the math.
 /// All matrices are row-major. Calls only enqueue work: nothing waits on the host until `read`.
@@ -38,14 +52,14 @@ protocol Backend: AnyObject, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
-    /// One forward step of the fused LSTM cell; `cellClip` > 0 clamps c_t (0: off). Kernels/lstm_cell.cl.
+    /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, cellClip: Double) throws
-    /// One backward step of the fused LSTM cell (the same `cellClip`). Kernels/lstm_cell.cl.
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws
+    /// One backward step of the fused LSTM cell (the same `extras`). Kernels/lstm_cell.cl.
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, cellClip: Double) throws
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws
     /// x[0..<n) = value. Kernels/elementwise.cl.
     func fill(_ x: BufferView, count: Int, value: Double) throws
     /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.

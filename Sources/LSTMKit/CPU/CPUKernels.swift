@@ -33,17 +33,21 @@ enum CPUKernels {
     }
 
     /// Kernels/lstm_cell.cl `lstm_cell_forward`. gx: [T, B, 4H] by time; r: [B, 4H]; hs, cs: [T+1, B, H] by
-    /// step; gates: [T, B, 4H] by step; y: [T, B, ldy] by time. Bias pointers are nil when the layer has none.
+    /// step; gates: [T, B, 4H] by step; y: [T, B, ldy] by time (nil: not written, projection). Bias pointers are
+    /// nil when the layer has none; peep: [3H] (p_i, p_f, p_o) or nil; rmask: [B, H] recurrent-dropout mask or
+    /// nil, and then hm: [T+1, B, H] receives h * mask.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func lstm_cell_forward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<S>, _ r: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
         _ hs: UnsafeMutablePointer<S>, _ cs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>,
-        _ y: UnsafeMutablePointer<S>, _ ldy: Int, _ cellClip: S
+        _ y: UnsafeMutablePointer<S>?, _ ldy: Int, _ cellClip: S,
+        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?, _ hm: UnsafeMutablePointer<S>?
     ) {
         if S.self == Float.self {
             return lstm_cell_forward_f32(B, H, T, step, reverse, lengths, cast(gx), cast(r), bias_ih.map(cast), bias_hh.map(cast),
-                                         cast(hs), cast(cs), cast(gates), cast(y), ldy, Float(cellClip))
+                                         cast(hs), cast(cs), cast(gates), y.map(cast), ldy, Float(cellClip),
+                                         peep.map(cast), rmask.map(cast), hm.map(cast))
         }
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -52,7 +56,8 @@ enum CPUKernels {
                 for j in 0..<H {
                     hs[next + j] = hs[prev + j]
                     cs[next + j] = cs[prev + j]
-                    y[(step * B + b) * ldy + j] = 0
+                    if rmask != nil { hm![next + j] = hm![prev + j] }
+                    y?[(step * B + b) * ldy + j] = 0
                 }
                 continue
             }
@@ -65,30 +70,37 @@ enum CPUKernels {
                     a.0 += bi[j] + bh[j]; a.1 += bi[H + j] + bh[H + j]
                     a.2 += bi[2 * H + j] + bh[2 * H + j]; a.3 += bi[3 * H + j] + bh[3 * H + j]
                 }
-                let i = lstmkitSigmoid(a.0), f = lstmkitSigmoid(a.1), g = lstmkitTanh(a.2), o = lstmkitSigmoid(a.3)
-                var c = f * cs[prev + j] + i * g
+                let cp = cs[prev + j]
+                if let p = peep { a.0 += p[j] * cp; a.1 += p[H + j] * cp }
+                let i = lstmkitSigmoid(a.0), f = lstmkitSigmoid(a.1), g = lstmkitTanh(a.2)
+                var c = f * cp + i * g
                 if cellClip > 0 { c = Swift.min(Swift.max(c, -cellClip), cellClip) }
+                if let p = peep { a.3 += p[2 * H + j] * c }
+                let o = lstmkitSigmoid(a.3)
                 let h = o * lstmkitTanh(c)
                 cs[next + j] = c
                 hs[next + j] = h
                 gs[j] = i; gs[H + j] = f; gs[2 * H + j] = g; gs[3 * H + j] = o
-                y[(t * B + b) * ldy + j] = h
+                y?[(t * B + b) * ldy + j] = h
+                if let m = rmask { hm![next + j] = h * m[b * H + j] }
             }
         }
     }
 
     /// Kernels/lstm_cell.cl `lstm_cell_backward`. dh, dc: [B, H], read as the gradient w.r.t. step+1's state
     /// and left as the gradient w.r.t. step's state (dh without the recurrent gemm term, which follows).
+    /// peep and rmask as in `lstm_cell_forward`; the carried dh is multiplied by the mask where step+1 < len.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func lstm_cell_backward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<S>, _ cs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<S>, _ dc: UnsafeMutablePointer<S>,
-        _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>, _ cellClip: S
+        _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>, _ cellClip: S,
+        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?
     ) {
         if S.self == Float.self {
             return lstm_cell_backward_f32(B, H, T, step, reverse, lengths, cast(gates), cast(cs), cast(dy), lddy,
-                                          cast(dh), cast(dc), cast(dgs), cast(dgt), Float(cellClip))
+                                          cast(dh), cast(dc), cast(dgs), cast(dgt), Float(cellClip), peep.map(cast), rmask.map(cast))
         }
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -107,17 +119,22 @@ enum CPUKernels {
                 let cPrev = cs[step * B * H + sb]
                 let c = cs[(step + 1) * B * H + sb]
                 let tc = lstmkitTanh(c)
-                let dht = dh[sb] + dy[(t * B + b) * lddy + j]
+                var dhv = dh[sb]
+                if let m = rmask, step + 1 < len { dhv *= m[sb] }  // the gemm's dG[step+1] . W_hh part
+                let dht = dhv + dy[(t * B + b) * lddy + j]
+                let dO = dht * tc * o * (1 - o)
                 var dct = dc[sb] + dht * o * (1 - tc * tc)
+                if let p = peep { dct += dO * p[2 * H + j] }
                 if cellClip > 0 && Swift.abs(c) >= cellClip { dct = 0 }  // clipped: no gradient to the unclipped c
                 let di = dct * g * i * (1 - i)
                 let df = dct * cPrev * f * (1 - f)
                 let dg = dct * i * (1 - g * g)
-                let dO = dht * tc * o * (1 - o)
                 gs[j] = di; gs[H + j] = df; gs[2 * H + j] = dg; gs[3 * H + j] = dO
                 if reverse { gt[j] = di; gt[H + j] = df; gt[2 * H + j] = dg; gt[3 * H + j] = dO }
                 dh[sb] = 0
-                dc[sb] = dct * f
+                var dcp = dct * f
+                if let p = peep { dcp += di * p[j] + df * p[H + j] }
+                dc[sb] = dcp
             }
         }
     }
@@ -191,7 +208,8 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ bias_ih: UnsafePointer<Float>?, _ bias_hh: UnsafePointer<Float>?,
         _ hs: UnsafeMutablePointer<Float>, _ cs: UnsafeMutablePointer<Float>, _ gates: UnsafeMutablePointer<Float>,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ cellClip: Float
+        _ y: UnsafeMutablePointer<Float>?, _ ldy: Int, _ cellClip: Float,
+        _ peep: UnsafePointer<Float>?, _ rmask: UnsafePointer<Float>?, _ hm: UnsafeMutablePointer<Float>?
     ) {
         forRows(B, work: B * H) { rows in
             for b in rows {
@@ -200,13 +218,15 @@ enum CPUKernels {
                 if step >= len {
                     (hs + next).update(from: hs + prev, count: H)
                     (cs + next).update(from: cs + prev, count: H)
-                    (y + (step * B + b) * ldy).update(repeating: 0, count: H)
+                    if rmask != nil { (hm! + next).update(from: hm! + prev, count: H) }
+                    (y.map { $0 + (step * B + b) * ldy })?.update(repeating: 0, count: H)
                     continue
                 }
                 let t = reverse ? len - 1 - step : step
                 let gxr = gx + (t * B + b) * 4 * H, rr = r + b * 4 * H
                 let gs = gates + (step * B + b) * 4 * H
-                let yr = y + (t * B + b) * ldy
+                let yr = y.map { $0 + (t * B + b) * ldy }
+                let mrow = rmask.map { $0 + b * H }
                 var j = 0
                 while j < H {
                     let n = min(16, H - j)
@@ -218,14 +238,19 @@ enum CPUKernels {
                         a0 += load(bi, j, n) + load(bh, j, n); a1 += load(bi, H + j, n) + load(bh, H + j, n)
                         a2 += load(bi, 2 * H + j, n) + load(bh, 2 * H + j, n); a3 += load(bi, 3 * H + j, n) + load(bh, 3 * H + j, n)
                     }
-                    let i = lstmkitSigmoid16(a0), f = lstmkitSigmoid16(a1), g = lstmkitTanh16(a2), o = lstmkitSigmoid16(a3)
-                    var c = f * load(cs, prev + j, n) + i * g
+                    let cp = load(cs, prev + j, n)
+                    if let p = peep { a0 += load(p, j, n) * cp; a1 += load(p, H + j, n) * cp }
+                    let i = lstmkitSigmoid16(a0), f = lstmkitSigmoid16(a1), g = lstmkitTanh16(a2)
+                    var c = f * cp + i * g
                     if cellClip > 0 { c = c.clamped(lowerBound: SIMD16(repeating: -cellClip), upperBound: SIMD16(repeating: cellClip)) }
+                    if let p = peep { a3 += load(p, 2 * H + j, n) * c }
+                    let o = lstmkitSigmoid16(a3)
                     let h = o * lstmkitTanh16(c)
                     store(c, cs, next + j, n)
                     store(h, hs, next + j, n)
                     store(i, gs, j, n); store(f, gs, H + j, n); store(g, gs, 2 * H + j, n); store(o, gs, 3 * H + j, n)
-                    store(h, yr, j, n)
+                    if let yr { store(h, yr, j, n) }
+                    if let mrow { store(h * load(mrow, j, n), hm!, next + j, n) }
                     j += 16
                 }
             }
@@ -237,7 +262,8 @@ enum CPUKernels {
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<Float>, _ cs: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<Float>, _ dc: UnsafeMutablePointer<Float>,
-        _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>, _ cellClip: Float
+        _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>, _ cellClip: Float,
+        _ peep: UnsafePointer<Float>?, _ rmask: UnsafePointer<Float>?
     ) {
         forRows(B, work: B * H) { rows in
             for b in rows {
@@ -254,6 +280,7 @@ enum CPUKernels {
                 let cPrevRow = cs + (step * B + b) * H, cRow = cs + ((step + 1) * B + b) * H
                 let dyr = dy + (t * B + b) * lddy
                 let dhr = dh + b * H, dcr = dc + b * H
+                let mrow = step + 1 < len ? rmask.map { $0 + b * H } : nil  // the gemm's dG[step+1] . W_hh part
                 var j = 0
                 while j < H {
                     let n = min(16, H - j)
@@ -261,19 +288,24 @@ enum CPUKernels {
                     let cPrev = load(cPrevRow, j, n)
                     let c = load(cRow, j, n)
                     let tc = lstmkitTanh16(c)
-                    let dht = load(dhr, j, n) + load(dyr, j, n)
+                    var dhv = load(dhr, j, n)
+                    if let mrow { dhv *= load(mrow, j, n) }
+                    let dht = dhv + load(dyr, j, n)
+                    let dO = dht * tc * o * (1 - o)
                     var dct = load(dcr, j, n) + dht * o * (1 - tc * tc)
+                    if let p = peep { dct += dO * load(p, 2 * H + j, n) }
                     if cellClip > 0 {
                         dct.replace(with: 0, where: (c .>= SIMD16(repeating: cellClip)) .| (c .<= SIMD16(repeating: -cellClip)))
                     }
                     let di = dct * g * i * (1 - i)
                     let df = dct * cPrev * f * (1 - f)
                     let dg = dct * i * (1 - g * g)
-                    let dO = dht * tc * o * (1 - o)
                     store(di, gs, j, n); store(df, gs, H + j, n); store(dg, gs, 2 * H + j, n); store(dO, gs, 3 * H + j, n)
                     if reverse { store(di, gt, j, n); store(df, gt, H + j, n); store(dg, gt, 2 * H + j, n); store(dO, gt, 3 * H + j, n) }
                     store(SIMD16(repeating: 0), dhr, j, n)
-                    store(dct * f, dcr, j, n)
+                    var dcp = dct * f
+                    if let p = peep { dcp += di * load(p, j, n) + df * load(p, H + j, n) }
+                    store(dcp, dcr, j, n)
                     j += 16
                 }
             }

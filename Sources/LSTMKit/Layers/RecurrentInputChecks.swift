@@ -37,9 +37,10 @@ struct RecurrentInputChecks {
         return lengths
     }
 
-    func state(_ t: Tensor, _ what: String, batch B: Int) throws {
+    /// A state tensor `[L*D, B, width]` (width: the hidden size, or an LSTM's projection size for h).
+    func state(_ t: Tensor, _ what: String, batch B: Int, width: Int? = nil) throws {
         try device(t, what)
-        let expected = [stateCount, B, hiddenSize]
+        let expected = [stateCount, B, width ?? hiddenSize]
         guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
     }
 }

@@ -43,8 +43,18 @@ struct OpenCLTuning {
     var columnVW = 16
     /// The LSTM transposes W_ih and W_hh once per forward and runs its gemms as NN (the fast form here).
     var prefersNN = true
+    /// gemm family: .blocked (gemm.cl, CPUs) or .local (gemm_local.cl with `localTile`, GPUs). OpenCLTuning+GPU.swift.
+    var gemmKind = GemmKind.blocked
+    var localTile = LocalTile()
+    /// lstm_persistent.cl: forwards with batch <= persistentMaxBatch (0: never) and hidden <= persistentMaxHidden
+    /// run one launch per layer and direction (`usePersistent`); W_hh goes to local memory when it fits
+    /// persistentLocalBytes; persistentGroup work-items per batch row.
+    var persistentMaxBatch = 0, persistentMaxHidden = 256, persistentLocalBytes = 0, persistentGroup = 256
 
-    static func forDevice(_ info: OpenCLDeviceInfo) -> OpenCLTuning {
+    /// The device-type defaults, then the entry `lstm-bench --autotune` stored for this device (`TuningStore`, nil:
+    /// none), then the LSTMKIT_* variables of `environment` (the later wins). Bad values: one warning, ignored.
+    static func forDevice(_ info: OpenCLDeviceInfo, store: TuningStore? = .standard,
+                          environment: [String: String] = ProcessInfo.processInfo.environment) -> OpenCLTuning {
         var t = OpenCLTuning()
         if info.isGPU {
             // Not measured here (no GPU on the benchmark machine): small blocks, 16 x 16 work-groups.
@@ -53,25 +63,13 @@ struct OpenCLTuning {
             t.gemmLocal = [16, 16]
             t.gemmKChunk = 0
             t.cellVW = 1; t.columnVW = 1
+            t.gemmKind = .local; t.persistentMaxBatch = 16; t.persistentLocalBytes = 48 << 10
         } else {
             t.nativeExp = true
         }
-        let env = ProcessInfo.processInfo.environment
-        func value(_ name: String) -> Int? { env["LSTMKIT_" + name].flatMap { Int($0) } }
-        // Overrides for tuning runs (the lstm-bench work log sweeps these).
-        func block(_ name: String, _ b: inout Block) {
-            // LSTMKIT_GEMM_NN=TMxTN/VW/GROUP, e.g. 8x16/16/8 (GROUP 0: the runtime chooses)
-            guard let spec = env["LSTMKIT_GEMM_" + name] else { return }
-            let v = spec.split(whereSeparator: { "x/".contains($0) }).compactMap { Int($0) }
-            if v.count >= 3 { b.tm = v[0]; b.tn = v[1]; b.vw = v[2] }
-            if v.count >= 4 { b.group = v[3] > 0 ? v[3] : nil }
-        }
-        block("NN", &t.nn); block("TN", &t.tn); block("NT", &t.dot)
-        if let v = value("GEMM_KCHUNK") { t.gemmKChunk = v }
-        if let v = value("NATIVE_EXP") { t.nativeExp = v != 0 }
-        if let v = value("CELL_VW") { t.cellVW = v }
-        if let v = value("COLUMN_VW") { t.columnVW = v }
-        if let v = value("PREFER_NN") { t.prefersNN = v != 0 }
+        // Overrides (TuningStore.swift parses both sources): LSTMKIT_GEMM_NN=TMxTN/VW/GROUP, e.g. 8x16/16/8.
+        t.applyStoredAndEnvironment(info, store: store, environment: environment)
+        t.applyGPUKernelEnvironment(environment)  // LSTMKIT_GEMM_KIND, LSTMKIT_PERSISTENT_* (OpenCLTuning+GPU.swift)
         return t
     }
 
@@ -90,7 +88,7 @@ struct OpenCLTuning {
     var defines: [String: String] {
         ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
          "GEMM_LOCAL": gemmLocal.map { "\($0)" } ?? "-", "NATIVE_EXP": nativeExp ? "1" : "0", "CELL_VW": "\(cellVW)",
-         "COLUMN_VW": "\(columnVW)", "PREFER_NN": prefersNN ? "1" : "0"]
+         "COLUMN_VW": "\(columnVW)", "PREFER_NN": prefersNN ? "1" : "0"].merging(gpuKernelDefines) { old, _ in old }
     }
 }
 
@@ -103,14 +101,17 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
     /// The kernels this backend launches, looked up once and cached here (no string work per launch).
     private enum KernelID: Int, CaseIterable {
         case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward, fill, transpose01, columnSum, dropout
+        case gemmLocalNN, gemmLocalNT, gemmLocalTN, gemmLocalTT  // gemm_local.cl (tuning.gemmKind == .local)
     }
-    private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT"]
+    private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT",
+                                     "gemm_local_NN", "gemm_local_NT", "gemm_local_TN", "gemm_local_TT"]
     private var kernelCache = [cl_kernel?](repeating: nil, count: KernelID.allCases.count)
     private let kernelCacheLock = NSLock()
 
-    init(context: OpenCLContext) {
+    /// `tuning` nil: `OpenCLTuning.forDevice` (lstm-bench's autotune passes candidates).
+    init(context: OpenCLContext, tuning: OpenCLTuning? = nil) {
         self.context = context
-        tuning = OpenCLTuning.forDevice(context.info)
+        self.tuning = tuning ?? OpenCLTuning.forDevice(context.info)
     }
 
     private func kernel(_ id: KernelID) throws -> cl_kernel {
@@ -121,6 +122,9 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
         case .gemmNN, .gemmNT, .gemmTN, .gemmTT:
             let t = id.rawValue - KernelID.gemmNN.rawValue
             k = try context.kernel("gemm", file: "gemm.cl", defines: tuning.gemmDefines(transA: t >= 2, transB: t % 2 == 1))
+        case .gemmLocalNN, .gemmLocalNT, .gemmLocalTN, .gemmLocalTT:
+            let t = id.rawValue - KernelID.gemmLocalNN.rawValue
+            k = try context.kernel("gemm", file: "gemm_local.cl", defines: tuning.gemmLocalDefines(transA: t >= 2, transB: t % 2 == 1))
         case .cellForward: k = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl", defines: tuning.cellDefines)
         case .cellBackward: k = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl", defines: tuning.cellDefines)
         case .fill: k = try context.kernel("fill", file: "elementwise.cl", defines: tuning.elementwiseDefines)
@@ -175,11 +179,15 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws {
         if m == 0 || n == 0 { return }
         let variant = (transA ? 2 : 0) + (transB ? 1 : 0)
-        let kernel = try kernel(KernelID(rawValue: KernelID.gemmNN.rawValue + variant)!)
+        let tiled = tuning.gemmKind == .local  // gemm_local.cl: one work-group per TSM x TSN tile
+        let kernel = try kernel(KernelID(rawValue: (tiled ? KernelID.gemmLocalNN : .gemmNN).rawValue + variant)!)
         let block = tuning.block(transA: transA, transB: transB)
-        let global = [(n + block.tn - 1) / block.tn, (m + block.tm - 1) / block.tm]
+        var global = [(n + block.tn - 1) / block.tn, (m + block.tm - 1) / block.tm]
         var local = tuning.gemmLocal
-        if local == nil, let size = block.group {
+        if tiled {
+            let range = tuning.localTile.ndRange(m: m, n: n)
+            global = range.global; local = range.local
+        } else if local == nil, let size = block.group {
             // The rows of one column panel in one group (they read the same panel of B), then columns.
             var rows = 1
             while rows * 2 <= min(global[1], size) { rows *= 2 }
@@ -197,37 +205,46 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
                 .mem(mem(a.buffer)), .int(offA), .int(lda),
                 .mem(mem(b.buffer)), .int(offB), .int(ldb),
                 .float(index == 0 ? beta : 1), .mem(mem(c.buffer)), .int(c.offset), .int(ldc),
-            ], global: global, local: local, label: Self.gemmLabels[variant])
+            ], global: global, local: local, label: Self.gemmLabels[variant + (tiled ? 4 : 0)])
             k0 += kk
         }
     }
 
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, cellClip: Double) throws {
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
         // The step buffers are whole allocations; the kernel indexes them by step.
         precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
+        precondition((extras.recurrentMask?.offset ?? 0) == 0 && (extras.maskedStates?.offset ?? 0) == 0)
         let kernel = try kernel(.cellForward)
         let biasMem = biasIH.map { mem($0.buffer) } ?? mem(gx.buffer)  // any valid buffer when there is no bias
+        let any = mem(gx.buffer)  // stands in for an absent optional buffer (never read)
         try context.launch(kernel, [
             .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
             .mem(mem(gx.buffer)), .mem(mem(r.buffer)),
             .mem(biasMem), .int(biasIH?.offset ?? 0),
             .mem(biasHH.map { mem($0.buffer) } ?? biasMem), .int(biasHH?.offset ?? 0), .int(biasIH == nil ? 0 : 1),
             .mem(mem(hs.buffer)), .mem(mem(cs.buffer)), .mem(mem(gates.buffer)),
-            .mem(mem(y.buffer)), .int(y.offset), .int(ldy), .float(cellClip),
+            .mem(mem(y.buffer)), .int(y.offset), .int(ldy), .float(extras.cellClip),
+            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
+            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
+            .mem(extras.maskedStates.map { mem($0.buffer) } ?? any), .int(extras.writeOutput ? 1 : 0),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, cellClip: Double) throws {
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws {
         precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
+        precondition((extras.recurrentMask?.offset ?? 0) == 0)
         let kernel = try kernel(.cellBackward)
+        let any = mem(gates.buffer)  // stands in for an absent optional buffer (never read)
         try context.launch(kernel, [
             .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
             .mem(mem(gates.buffer)), .mem(mem(cs.buffer)), .mem(mem(dy.buffer)), .int(dy.offset), .int(lddy),
-            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(cellClip),
+            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(extras.cellClip),
+            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
+            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 

@@ -21,9 +21,11 @@ extension StateDictLayer {
     /// must be present with its exact shape, and no other tensor may appear. Nothing is changed on error,
     /// so a state dict made for another variant (a GRU's for an LSTM, say) is rejected whole.
     public func loadStateDict(_ entries: [String: SafeTensors.Entry]) throws {
+        let theirs = Self.variant(of: entries.keys), ours = Self.variant(of: parameterNames)
+        let otherVariant = theirs == ours ? "" : " (the state dict was made for another variant, \(theirs); this layer is \(ours))"
         for name in parameterNames {
             guard let e = entries[name] else {
-                throw LSTMKitError.stateDict(tensor: name, reason: "missing (this layer expects \(parameterNames.count) tensors)")
+                throw LSTMKitError.stateDict(tensor: name, reason: "missing (this layer expects \(parameterNames.count) tensors)" + otherVariant)
             }
             let shape = parameters[name]!.shape
             guard e.shape == shape else {
@@ -31,9 +33,21 @@ extension StateDictLayer {
             }
         }
         if let extra = entries.keys.sorted().first(where: { parameters[$0] == nil }) {
-            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: this layer has no such parameter")
+            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: this layer has no such parameter" + otherVariant)
         }
         for name in parameterNames { try parameters[name]!.assign(entries[name]!.values) }
+    }
+
+    /// Which LSTM variant a list of parameter names belongs to ("plain", or e.g. "projection, peephole").
+    static func variant(of names: some Sequence<String>) -> String {
+        var projection = false, peephole = false, layerNorm = false
+        for n in names {
+            projection = projection || n.hasPrefix("weight_hr")
+            peephole = peephole || n.hasPrefix("peephole_")
+            layerNorm = layerNorm || n.hasPrefix("ln_")
+        }
+        let parts = [(projection, "projection"), (peephole, "peephole"), (layerNorm, "layer norm")].filter(\.0).map(\.1)
+        return parts.isEmpty ? "plain" : parts.joined(separator: ", ")
     }
 
     /// Saves the parameters as safetensors with PyTorch's names (F32, or F64 on a Float64 device),

@@ -35,6 +35,10 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var returnState: Bool?
     public var stateful: Bool?
     public var cellClip: Double?
+    public var projSize: Int?
+    public var peephole: Bool?
+    public var layerNorm: Bool?
+    public var recurrentDropout: Double?
     public var mergeMode: String?
     public var layer: [LayerSpec]?
     public init(type: String) { self.type = type }

@@ -18,8 +18,10 @@ public class RecurrentLayer: Layer {
     public let returnSequences: Bool
     public let returnState: Bool
     public let stateful: Bool
+    /// The LSTM variants (`LSTMLayer`'s arguments; a GRU has none).
+    public let options: LSTMOptions
     /// LSTM cell clipping (nil: off).
-    public let cellClip: Double?
+    public var cellClip: Double? { options.cellClip }
     /// Set by `Bidirectional`: how the two directions merge (nil: one direction).
     let merge: MergeMode?
     public private(set) var core: RecurrentCore?
@@ -28,10 +30,10 @@ public class RecurrentLayer: Layer {
     private var carried: [Tensor]?
     private var lastOutput: Tensor?   // what merge backward needs (the unmerged output)
 
-    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, cellClip: Double? = nil,
+    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions = LSTMOptions(),
          merge: MergeMode?) {
         self.cell = cell
-        self.cellClip = cellClip
+        self.options = options
         self.units = units
         self.returnSequences = returnSequences
         self.returnState = returnState
@@ -42,18 +44,24 @@ public class RecurrentLayer: Layer {
     /// The same layer, running in both directions (for `Bidirectional`).
     func bidirectional(_ merge: MergeMode) -> RecurrentLayer {
         RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
-                       cellClip: cellClip, merge: merge)
+                       options: options, merge: merge)
     }
 
     public var spec: LayerSpec {
         var s = LayerSpec(type: cell == .lstm ? "LSTM" : "GRU")
         s.units = units; s.returnSequences = returnSequences; s.returnState = returnState; s.stateful = stateful
-        s.cellClip = cellClip
+        s.cellClip = options.cellClip
+        if options.projSize > 0 { s.projSize = options.projSize }
+        if options.peephole { s.peephole = true }
+        if options.layerNorm { s.layerNorm = true }
+        if options.recurrentDropout > 0 { s.recurrentDropout = options.recurrentDropout }
         return s
     }
 
     private var directions: Int { merge == nil ? 1 : 2 }
-    private var outputWidth: Int { merge == .concat ? 2 * units : units }
+    /// The width of h per direction: the projection size, if any, else `units`.
+    private var hiddenWidth: Int { options.projSize > 0 ? options.projSize : units }
+    private var outputWidth: Int { merge == .concat ? 2 * hiddenWidth : hiddenWidth }
 
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
         guard inputShape.count == 2 else {
@@ -61,7 +69,8 @@ public class RecurrentLayer: Layer {
         }
         switch cell {
         case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
-                                    cellClip: cellClip, device: device, seed: seed)
+                                    projSize: options.projSize, peephole: options.peephole, layerNorm: options.layerNorm,
+                                    cellClip: options.cellClip, recurrentDropout: options.recurrentDropout, device: device, seed: seed)
         case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
         }
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
@@ -89,13 +98,14 @@ public class RecurrentLayer: Layer {
         core.training = training
         let (y, states) = try core.forward(x.tensor, lengths: x.lengths, initialStates: stateful ? carried : nil)
         if stateful { carried = states }
-        let H = units, D = directions
-        // h_n, c_n: [D, B, H] -> [B, D*H]
+        let D = directions
+        // h_n [D, B, R], c_n [D, B, H] -> [B, D*R], [B, D*H]
         func lastStep(_ s: Tensor) throws -> Tensor {
-            if D == 1 { return Tensor(shape: [B, H], view: s.view, device: device) }
-            let out = try be.allocate(B * 2 * H)
-            try be.transpose01(d0: 2, d1: B, features: H, src: s.view, dst: BufferView(out))
-            return Tensor(shape: [B, 2 * H], view: BufferView(out), device: device)
+            let W = s.shape[2]
+            if D == 1 { return Tensor(shape: [B, W], view: s.view, device: device) }
+            let out = try be.allocate(B * 2 * W)
+            try be.transpose01(d0: 2, d1: B, features: W, src: s.view, dst: BufferView(out))
+            return Tensor(shape: [B, 2 * W], view: BufferView(out), device: device)
         }
         var out = returnSequences ? y : try lastStep(states[0])
         lastOutput = out
@@ -109,12 +119,13 @@ public class RecurrentLayer: Layer {
         return try mergeDirections(t, merge)
     }
 
+    /// [..., 2W] (the two directions side by side) -> [..., W].
     private func mergeDirections(_ t: Tensor, _ mode: MergeMode) throws -> Tensor {
         let device = t.device
-        let rows = t.count / (2 * units)
-        let out = try device.training.allocate(rows * units)
-        try device.training.mergeDirections(mode: mode.kernelMode, rows: rows, hidden: units, y: t.view.buffer, out: out)
-        return Tensor(shape: Array(t.shape.dropLast()) + [units], view: BufferView(out), device: device)
+        let W = t.shape.last! / 2, rows = t.count / (2 * W)
+        let out = try device.training.allocate(rows * W)
+        try device.training.mergeDirections(mode: mode.kernelMode, rows: rows, hidden: W, y: t.view.buffer, out: out)
+        return Tensor(shape: Array(t.shape.dropLast()) + [W], view: BufferView(out), device: device)
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? {
@@ -122,9 +133,9 @@ public class RecurrentLayer: Layer {
         let device = core.device, be = device.training
         var d = dy
         if let merge, merge != .concat {
-            let rows = lastOutput.count / (2 * units)
+            let rows = lastOutput.count / (2 * hiddenWidth)
             let b = try be.allocate(lastOutput.count)
-            try be.mergeDirectionsBackward(mode: merge.kernelMode, rows: rows, hidden: units, y: lastOutput.view.buffer,
+            try be.mergeDirectionsBackward(mode: merge.kernelMode, rows: rows, hidden: hiddenWidth, y: lastOutput.view.buffer,
                                            dOut: dy.view.buffer, dY: b)
             d = Tensor(shape: lastOutput.shape, view: BufferView(b), device: device)
         }
@@ -132,7 +143,7 @@ public class RecurrentLayer: Layer {
             throw LSTMKitError.shapeMismatch(what: "\(cell) output gradient", expected: "\(lastOutput.shape)", got: dy.shape)
         }
         if returnSequences { return try core.backward(gradOutput: d, gradStates: []) }
-        let B = d.shape[0], H = units, D = directions
+        let B = d.shape[0], H = hiddenWidth, D = directions
         var gradH = d
         if D == 2 {
             let b = try be.allocate(2 * B * H)
@@ -145,12 +156,38 @@ public class RecurrentLayer: Layer {
     }
 }
 
+/// The LSTM variants a Keras-style `LSTMLayer` can run (see `LSTM` for the equations). Invalid values are
+/// reported as typed errors when the layer is built.
+public struct LSTMOptions: Equatable, Sendable {
+    /// PyTorch's `proj_size`: 0 (off) or P < units; the layer's output and h then have P columns.
+    public var projSize = 0
+    /// Peephole connections.
+    public var peephole = false
+    /// Layer-normalised gates and cell (Ba et al. 2016).
+    public var layerNorm = false
+    /// Cell clipping to [-cellClip, cellClip] (cuDNN); nil: off.
+    public var cellClip: Double? = nil
+    /// Keras `recurrent_dropout`: dropout on h_{t-1}, one mask per sequence, in training only.
+    public var recurrentDropout = 0.0
+    public init(projSize: Int = 0, peephole: Bool = false, layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0) {
+        self.projSize = projSize; self.peephole = peephole; self.layerNorm = layerNorm
+        self.cellClip = cellClip; self.recurrentDropout = recurrentDropout
+    }
+}
+
 /// Keras `LSTM`: a recurrent layer over the `LSTM` core (see `RecurrentLayer`).
 public final class LSTMLayer: RecurrentLayer {
-    /// `cellClip` (> 0) clamps the cell state to [-cellClip, cellClip] (cuDNN's cell clipping); nil: off.
-    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false, cellClip: Double? = nil) {
+    /// - Parameters:
+    ///   - recurrentDropout: Keras' `recurrent_dropout` (one mask per sequence on h_{t-1}, training only).
+    ///   - cellClip: > 0 clamps the cell state to [-cellClip, cellClip] (cuDNN's cell clipping); nil: off.
+    ///   - projSize: PyTorch's `proj_size` (the output has projSize columns); 0: off.
+    ///   - peephole: peephole connections; layerNorm: layer-normalised gates and cell.
+    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
+                recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false,
+                layerNorm: Bool = false) {
         super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
-                   cellClip: cellClip, merge: nil)
+                   options: LSTMOptions(projSize: projSize, peephole: peephole, layerNorm: layerNorm, cellClip: cellClip,
+                                        recurrentDropout: recurrentDropout), merge: nil)
     }
     /// The final (h, c) of the last forward, each `[B, units]`.
     public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }

@@ -102,7 +102,9 @@ extension Sequential {
         case "Embedding": return Embedding(inputDim: try need(s.inputDim, "inputDim"), outputDim: try need(s.outputDim, "outputDim"), maskZero: s.maskZero ?? false)
         case "Dropout": return Dropout(try need(s.rate, "rate"))
         case "LSTM": return LSTMLayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
-                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false, cellClip: s.cellClip)
+                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false,
+                                      recurrentDropout: s.recurrentDropout ?? 0, cellClip: s.cellClip, projSize: s.projSize ?? 0,
+                                      peephole: s.peephole ?? false, layerNorm: s.layerNorm ?? false)
         case "GRU": return GRULayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
                                     returnState: s.returnState ?? false, stateful: s.stateful ?? false)
         case "Bidirectional":

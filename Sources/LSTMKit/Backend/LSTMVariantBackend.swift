@@ -1,0 +1,45 @@
+/// The parameters a layer-normalised cell step reads (all views into the layer's flat parameter buffer).
+struct LayerNormCellParameters {
+    let biasIH, biasHH: BufferView?
+    /// LN_hh weight and bias [4H], LN_c weight and bias [H].
+    let hhWeight, hhBias, cWeight, cBias: BufferView
+}
+
+/// The primitives of the LSTM variants: peephole gradients, projection and layer norm
+/// (Kernels/lstm_variants.cl; CPU twins of the same names and argument order in CPU/CPUVariantKernels.swift).
+/// B = batch, T = time steps, H = hidden size, P = projection size.
+protocol LSTMVariantBackend {
+    /// dpeep [3H] += the peephole gradients over `rows` = T*B rows of dgs [T, B, 4H] and cs [T+1, B, H] (by step).
+    func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws
+    /// After the projection gemm of one step: carries h past a sequence's end, writes y and hm. hs, hm: [T+1, B, P].
+    func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                               hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws
+    /// Before the projection's backward gemm of one step: dhs[step] = mask * dh + dy[t] (0 on padding), dh = 0
+    /// (unchanged on padding). dh: [B, P]; dhs: [T, B, P] by step.
+    func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                                dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws
+    /// y = LN(x) row by row (rows of n), stats [rows, 2] = mean, rstd.
+    func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws
+    /// dx = the gradient through LN of dy (rows of n).
+    func layerNormBackward(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, weight: BufferView, dx: BufferView) throws
+    /// dWeight += sum dy * xhat, dBias += sum dy; row `row`'s mean is stats[row * statsStride + statsOffset].
+    func layerNormParamGrad(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, statsStride: Int, statsOffset: Int,
+                            dWeight: BufferView, dBias: BufferView) throws
+    /// One forward step of the layer-normalised cell. gxn: [T, B, 4H] by time (LN_ih already applied);
+    /// r: [T, B, 4H] by step; stats: [T, B, 4] by step.
+    func lstmLayerNormCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                                  gxn: BufferView, r: BufferView, params: LayerNormCellParameters,
+                                  hs: BufferView, cs: BufferView, gates: BufferView, stats: BufferView,
+                                  y: BufferView, ldy: Int, extras: LSTMCellExtras) throws
+    /// One backward step of the layer-normalised cell: dgs = dL/dr by step, dAs = dL/da by step, dAt = dL/da by time
+    /// (written when reverse), dcn [T, B, H] = dL/dLN_c(c) by step.
+    func lstmLayerNormCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                                   params: LayerNormCellParameters, gates: BufferView, cs: BufferView, r: BufferView,
+                                   stats: BufferView, dy: BufferView, lddy: Int, dh: BufferView, dc: BufferView,
+                                   dgs: BufferView, dAs: BufferView, dAt: BufferView, dcn: BufferView, extras: LSTMCellExtras) throws
+}
+
+extension Device {
+    /// The LSTM-variant primitives of this device's backend (both backends implement them).
+    var variants: Backend & LSTMVariantBackend { backend as! Backend & LSTMVariantBackend }
+}
