@@ -28,9 +28,11 @@
 //
 // Tuning defines:
 //   LN_WG (power of two): work-items per batch row in the layer-norm kernels. Default 64.
+//   PVW (1, 4, 8, 16): units per work-item (one floatPVW vector) in the column reductions lstm_peephole_grad and
+//     layer_norm_param_grad. Default 4; the host passes the column-sum width (16 on CPU devices, 1 on GPUs).
 //   LSTMKIT_NATIVE_EXP (0/1): as lstm_cell.cl.
-// NDRange: lstm_peephole_grad (3H); lstm_projection_* (P, B); layer_norm_forward/backward and lstm_ln_cell_*:
-// global (LN_WG, rows), local (LN_WG, 1); layer_norm_param_grad (N).
+// NDRange: lstm_peephole_grad ceil(H / PVW); lstm_projection_* (P, B); layer_norm_forward/backward and
+// lstm_ln_cell_*: global (LN_WG, rows), local (LN_WG, 1); layer_norm_param_grad ceil(N / PVW).
 // Benchmark: lstm-bench --peephole / --proj / --layer-norm (profile lines name these kernels).
 
 #ifndef LN_WG
@@ -44,7 +46,30 @@
 #else
 #define LSTMKIT_EXP exp
 #endif
+#ifndef PVW
+#define PVW 4
+#endif
 #define LN_EPS 1e-5f
+
+#if PVW == 1
+#define PVEC float
+#define PLOAD(p) (*(p))
+#define PSTORE(v, p) (*(p) = (v))
+#elif PVW == 4
+#define PVEC float4
+#define PLOAD(p) vload4(0, p)
+#define PSTORE(v, p) vstore4(v, 0, p)
+#elif PVW == 8
+#define PVEC float8
+#define PLOAD(p) vload8(0, p)
+#define PSTORE(v, p) vstore8(v, 0, p)
+#elif PVW == 16
+#define PVEC float16
+#define PLOAD(p) vload16(0, p)
+#define PSTORE(v, p) vstore16(v, 0, p)
+#else
+#error "PVW must be 1, 4, 8 or 16"
+#endif
 
 inline float lstmkit_sigmoid(float x) { return 1.0f / (1.0f + LSTMKIT_EXP(-x)); }
 inline float lstmkit_tanh(float x) {
@@ -59,14 +84,34 @@ __kernel void lstm_peephole_grad(const int rows, const int B, const int H,
                                  __global const float *dgs, __global const float *cs,
                                  __global float *dpeep, const int offDpeep)
 {
-    const int k = (int)get_global_id(0);
-    if (k >= 3 * H) return;
-    const int q = k / H, j = k % H;
-    const int col = (q == 2 ? 3 : q) * H + j;              // gate column: i, f, o
-    __global const float *c = cs + (q == 2 ? (size_t)B * H : 0) + j;  // c_t for o, c_{t-1} for i and f
-    float acc = 0.0f;
-    for (int row = 0; row < rows; ++row) acc += dgs[(size_t)row * 4 * H + col] * c[(size_t)row * H];
-    dpeep[offDpeep + k] += acc;
+    const int j0 = (int)get_global_id(0) * PVW;
+    if (j0 >= H) return;
+    __global float *dp = dpeep + offDpeep;
+    if (j0 + PVW <= H) {
+        PVEC ai = (PVEC)(0.0f), af = (PVEC)(0.0f), ao = (PVEC)(0.0f);
+        for (int row = 0; row < rows; ++row) {
+            __global const float *g = dgs + (size_t)row * 4 * H + j0;
+            const PVEC cPrev = PLOAD(cs + (size_t)row * H + j0), c = PLOAD(cs + (size_t)(row + B) * H + j0);
+            ai += PLOAD(g) * cPrev;
+            af += PLOAD(g + H) * cPrev;
+            ao += PLOAD(g + 3 * H) * c;
+        }
+        PSTORE(PLOAD(dp + j0) + ai, dp + j0);
+        PSTORE(PLOAD(dp + H + j0) + af, dp + H + j0);
+        PSTORE(PLOAD(dp + 2 * H + j0) + ao, dp + 2 * H + j0);
+        return;
+    }
+    for (int j = j0; j < H; ++j) {  // tail: H % PVW units
+        float ai = 0.0f, af = 0.0f, ao = 0.0f;
+        for (int row = 0; row < rows; ++row) {
+            __global const float *g = dgs + (size_t)row * 4 * H + j;
+            const float cPrev = cs[(size_t)row * H + j], c = cs[(size_t)(row + B) * H + j];
+            ai += g[0] * cPrev;
+            af += g[H] * cPrev;
+            ao += g[3 * H] * c;
+        }
+        dp[j] += ai; dp[H + j] += af; dp[2 * H + j] += ao;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -178,17 +223,32 @@ __kernel void layer_norm_param_grad(const int rows, const int N, __global const 
                                     __global const float *stats, const int stride, const int offS,
                                     __global float *grads, const int offDw, const int offDb)
 {
-    const int k = (int)get_global_id(0);
-    if (k >= N) return;
-    float sw = 0.0f, sb = 0.0f;
-    for (int row = 0; row < rows; ++row) {
-        const float d = dy[(size_t)row * N + k];
-        const float mean = stats[(size_t)row * stride + offS], rstd = stats[(size_t)row * stride + offS + 1];
-        sw += d * ((x[offX + (size_t)row * N + k] - mean) * rstd);
-        sb += d;
+    const int k0 = (int)get_global_id(0) * PVW;
+    if (k0 >= N) return;
+    __global const float *xs = x + offX;
+    if (k0 + PVW <= N) {
+        PVEC sw = (PVEC)(0.0f), sb = (PVEC)(0.0f);
+        for (int row = 0; row < rows; ++row) {
+            const PVEC d = PLOAD(dy + (size_t)row * N + k0);
+            const float mean = stats[(size_t)row * stride + offS], rstd = stats[(size_t)row * stride + offS + 1];
+            sw += d * ((PLOAD(xs + (size_t)row * N + k0) - mean) * rstd);
+            sb += d;
+        }
+        PSTORE(PLOAD(grads + offDw + k0) + sw, grads + offDw + k0);
+        PSTORE(PLOAD(grads + offDb + k0) + sb, grads + offDb + k0);
+        return;
     }
-    grads[offDw + k] += sw;
-    grads[offDb + k] += sb;
+    for (int k = k0; k < N; ++k) {  // tail: N % PVW columns
+        float sw = 0.0f, sb = 0.0f;
+        for (int row = 0; row < rows; ++row) {
+            const float d = dy[(size_t)row * N + k];
+            const float mean = stats[(size_t)row * stride + offS], rstd = stats[(size_t)row * stride + offS + 1];
+            sw += d * ((xs[(size_t)row * N + k] - mean) * rstd);
+            sb += d;
+        }
+        grads[offDw + k] += sw;
+        grads[offDb + k] += sb;
+    }
 }
 
 // One forward step of the layer-normalised cell for one batch row per work-group. `params` holds the biases,

@@ -79,10 +79,11 @@ final class Workload {
         self.device = device
         let c = config
         lstm = try LSTM(inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional,
-                        device: device, seed: 42)
+                        projSize: c.projSize, peephole: c.peephole, layerNorm: c.layerNorm, cellClip: c.cellClip,
+                        recurrentDropout: c.recurrentDropout, device: device, seed: 42)
         x = try Tensor(shape: [c.seq, c.batch, c.input], values: seededValues(c.seq * c.batch * c.input, seed: 7), device: device)
-        let outCount = c.seq * c.batch * c.directions * c.hidden
-        dy = try Tensor(shape: [c.seq, c.batch, c.directions * c.hidden], values: seededValues(outCount, seed: 8, scale: 0.01),
+        let outCount = c.seq * c.batch * c.directions * c.outputSize
+        dy = try Tensor(shape: [c.seq, c.batch, c.directions * c.outputSize], values: seededValues(outCount, seed: 8, scale: 0.01),
                         device: device)
         let target = try Tensor(shape: dy.shape, values: seededValues(outCount, seed: 9), device: device)
         trainer = try TrainingStep(lstm: lstm, target: target)

@@ -7,21 +7,37 @@ struct BenchConfig: Codable, Sendable {
     var hidden: Int
     var layers: Int
     var bidirectional: Bool
+    /// The LSTM variant (all off: the plain PyTorch LSTM).
+    var projSize = 0
+    var peephole = false
+    var layerNorm = false
+    var cellClip: Double? = nil
+    var recurrentDropout = 0.0
 
     var directions: Int { bidirectional ? 2 : 1 }
+    /// The width of h: the projection size, if any, else H.
+    var outputSize: Int { projSize > 0 ? projSize : hidden }
 
-    /// FLOPs of one forward pass: 2 * T * B * 4H * (I_l + H) per layer and direction (the gemms only).
+    /// FLOPs of one forward pass: 2 * T * B * 4H * (I_l + R) per layer and direction, plus 2 * T * B * H * P for a
+    /// projection (the gemms only; R = P with a projection, else H).
     var forwardFlops: Double {
         var total = 0.0
+        let (T, B, H, R) = (Double(seq), Double(batch), Double(hidden), Double(outputSize))
         for l in 0..<layers {
-            let inSize = l == 0 ? input : directions * hidden
-            total += 2 * Double(seq) * Double(batch) * Double(4 * hidden) * Double(inSize + hidden) * Double(directions)
+            let inSize = Double(l == 0 ? input : directions * outputSize)
+            total += (2 * T * B * 4 * H * (inSize + R) + (projSize > 0 ? 2 * T * B * H * R : 0)) * Double(directions)
         }
         return total
     }
 
     var shape: String {
-        "B=\(batch) T=\(seq) I=\(input) H=\(hidden) layers=\(layers)\(bidirectional ? " bidirectional" : "")"
+        var s = "B=\(batch) T=\(seq) I=\(input) H=\(hidden) layers=\(layers)\(bidirectional ? " bidirectional" : "")"
+        if projSize > 0 { s += " proj=\(projSize)" }
+        if peephole { s += " peephole" }
+        if layerNorm { s += " layer-norm" }
+        if let c = cellClip { s += " cell-clip=\(c)" }
+        if recurrentDropout > 0 { s += " recurrent-dropout=\(recurrentDropout)" }
+        return s
     }
 
     /// The presets of issue 5 (B, T, I, H, layers).

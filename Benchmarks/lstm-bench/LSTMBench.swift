@@ -33,6 +33,11 @@ struct LSTMBench: ParsableCommand {
     @Option(help: "Custom hidden size.") var hidden: Int?
     @Option(help: "Custom number of layers.") var layers: Int?
     @Flag(help: "Custom: bidirectional.") var bidirectional = false
+    @Option(help: "LSTM variant (any preset): PyTorch's proj_size P < H.") var proj: Int = 0
+    @Flag(help: "LSTM variant: peephole connections.") var peephole = false
+    @Flag(help: "LSTM variant: layer-normalised gates and cell.") var layerNorm = false
+    @Option(help: "LSTM variant: cell clipping value (> 0).") var cellClip: Double?
+    @Option(help: "LSTM variant: recurrent dropout probability (training modes only).") var recurrentDropout: Double = 0
 
     @Option(help: "cpu, opencl, opencl:N, opencl:P:D, or all (the CPU and every OpenCL device).")
     var device: String = "all"
@@ -51,6 +56,14 @@ struct LSTMBench: ParsableCommand {
     @Flag(help: "With --autotune: print the winner, do not store it.") var dryRun = false
 
     func configs() throws -> [BenchConfig] {
+        try shapes().map { c in
+            var v = c
+            (v.projSize, v.peephole, v.layerNorm, v.cellClip, v.recurrentDropout) = (proj, peephole, layerNorm, cellClip, recurrentDropout)
+            return v
+        }
+    }
+
+    func shapes() throws -> [BenchConfig] {
         if batch != nil || seq != nil || input != nil || hidden != nil || layers != nil {
             return [BenchConfig(name: "custom", batch: batch ?? 32, seq: seq ?? 50, input: input ?? 32, hidden: hidden ?? 128,
                                 layers: layers ?? 1, bidirectional: bidirectional)]
@@ -105,9 +118,13 @@ struct LSTMBench: ParsableCommand {
                 var forwardError = 0.0, gradientError = 0.0
                 if !noCheck {
                     (forwardError, gradientError) = try checkAgainst(reference, config: config, device: d)
-                    let ok = forwardError <= 1e-3 && gradientError <= 1e-3
+                    // Layer norm at initialisation amplifies any perturbation along the sequence (a 1e-7 input change
+                    // reaches 9e-6 after 100 steps in Float64, against 3e-8 without it; Benchmarks/WORKLOG.md), so float32
+                    // rounding alone moves its results by ~1e-3 over T = 100: its bound is 1e-2.
+                    let bound = config.layerNorm ? 1e-2 : 1e-3
+                    let ok = forwardError <= bound && gradientError <= bound
                     say(String(format: "check vs %@: forward %.2e, gradients %.2e (max |diff| / max |ref|)  %@",
-                                 reference.description, forwardError, gradientError, ok ? "OK" : "*** FAILED (> 1e-3) ***"))
+                                 reference.description, forwardError, gradientError, ok ? "OK" : "*** FAILED (> \(bound)) ***"))
                     if !ok { failures.append("\(config.name) on \(d): forward \(forwardError), gradients \(gradientError)") }
                 }
                 let w = try Workload(config, on: d)

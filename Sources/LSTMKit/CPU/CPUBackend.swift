@@ -33,7 +33,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         return p.map { ($0.key, $0.value.launches, $0.value.seconds) }.sorted { $0.seconds > $1.seconds }
     }
     /// Runs `body`, and when profiling is on adds its wall time under `label`.
-    @inline(__always) private func timed(_ label: @autoclosure () -> String, _ body: () -> Void) {
+    @inline(__always) func timed(_ label: @autoclosure () -> String, _ body: () -> Void) {
         if profile == nil { return body() }
         let start = DispatchTime.now().uptimeNanoseconds
         body()

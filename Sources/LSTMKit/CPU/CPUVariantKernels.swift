@@ -9,14 +9,19 @@ enum CPUVariantKernels {
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func lstm_peephole_grad<S: CPUScalar>(_ rows: Int, _ B: Int, _ H: Int, _ dgs: UnsafePointer<S>, _ cs: UnsafePointer<S>,
                                                  _ dpeep: UnsafeMutablePointer<S>) {
-        for k in 0..<(3 * H) {
-            let q = k / H, j = k % H
-            let col = (q == 2 ? 3 : q) * H + j
-            let c = cs + (q == 2 ? B * H : 0) + j
-            var acc: S = 0
-            for row in 0..<rows { acc += dgs[row * 4 * H + col] * c[row * H] }
-            dpeep[k] += acc
+        // Rows outer, units inner: contiguous reads (the kernel's per-unit loop, reordered; sums in the same row order).
+        let acc = UnsafeMutablePointer<S>.allocate(capacity: 3 * H)
+        defer { acc.deallocate() }
+        acc.update(repeating: 0, count: 3 * H)
+        for row in 0..<rows {
+            let g = dgs + row * 4 * H, cPrev = cs + row * H, c = cs + (row + B) * H
+            for j in 0..<H {
+                acc[j] += g[j] * cPrev[j]
+                acc[H + j] += g[H + j] * cPrev[j]
+                acc[2 * H + j] += g[3 * H + j] * c[j]
+            }
         }
+        for k in 0..<(3 * H) { dpeep[k] += acc[k] }
     }
 
     /// `lstm_projection_forward`: hs, hm [T+1, B, P] by step; y [T, B, ldy] by time; rmask [B, P] or nil.
@@ -103,16 +108,19 @@ enum CPUVariantKernels {
     static func layer_norm_param_grad<S: CPUScalar>(_ rows: Int, _ N: Int, _ dy: UnsafePointer<S>, _ x: UnsafePointer<S>,
                                                     _ stats: UnsafePointer<S>, _ stride: Int, _ offS: Int,
                                                     _ dw: UnsafeMutablePointer<S>, _ db: UnsafeMutablePointer<S>) {
-        for k in 0..<N {
-            var sw: S = 0, sb: S = 0
-            for row in 0..<rows {
-                let d = dy[row * N + k]
-                sw += d * ((x[row * N + k] - stats[row * stride + offS]) * stats[row * stride + offS + 1])
-                sb += d
+        // Rows outer, columns inner: contiguous reads (the kernel's per-column loop, reordered; same row order).
+        let acc = UnsafeMutablePointer<S>.allocate(capacity: 2 * N)
+        defer { acc.deallocate() }
+        acc.update(repeating: 0, count: 2 * N)
+        for row in 0..<rows {
+            let mean = stats[row * stride + offS], rstd = stats[row * stride + offS + 1]
+            let d = dy + row * N, xr = x + row * N
+            for k in 0..<N {
+                acc[k] += d[k] * ((xr[k] - mean) * rstd)
+                acc[N + k] += d[k]
             }
-            dw[k] += sw
-            db[k] += sb
         }
+        for k in 0..<N { dw[k] += acc[k]; db[k] += acc[N + k] }
     }
 
     /// `lstm_ln_cell_forward`. gxn [T, B, 4H] by time; r, gates [T, B, 4H] by step; hs, cs, hm [T+1, B, H] by step;
@@ -250,43 +258,57 @@ extension CPUBackend: LSTMVariantBackend {
     private func lens(_ b: DeviceBuffer) -> UnsafePointer<Int32> { UnsafePointer((b as! CPUBuffer<Int32>).pointer) }
 
     func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws {
-        CPUVariantKernels.lstm_peephole_grad(rows, batch, hidden, v(dgs), v(cs), v(dpeep))
+        timed("lstm_peephole_grad") { CPUVariantKernels.lstm_peephole_grad(rows, batch, hidden, v(dgs), v(cs), v(dpeep)) }
     }
     func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                                hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws {
-        CPUVariantKernels.lstm_projection_forward(batch, proj, steps, step, reverse, lens(lengths), v(hs), v(y), ldy,
-                                                  c(recurrentMask), maskedStates.map(v))
+        timed("lstm_projection_forward") {
+            CPUVariantKernels.lstm_projection_forward(batch, proj, steps, step, reverse, lens(lengths), v(hs), v(y), ldy,
+                                                      c(recurrentMask), maskedStates.map(v))
+        }
     }
     func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                                 dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws {
-        CPUVariantKernels.lstm_projection_backward(batch, proj, steps, step, reverse, lens(lengths), v(dy), lddy, v(dh), v(dhs),
-                                                   c(recurrentMask))
+        timed("lstm_projection_backward") {
+            CPUVariantKernels.lstm_projection_backward(batch, proj, steps, step, reverse, lens(lengths), v(dy), lddy, v(dh), v(dhs),
+                                                       c(recurrentMask))
+        }
     }
     func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws {
-        CPUVariantKernels.layer_norm_forward(rows, n, v(x), v(weight), v(bias), v(y), v(stats))
+        timed("layer_norm_forward") {
+            CPUVariantKernels.layer_norm_forward(rows, n, v(x), v(weight), v(bias), v(y), v(stats))
+        }
     }
     func layerNormBackward(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, weight: BufferView, dx: BufferView) throws {
-        CPUVariantKernels.layer_norm_backward(rows, n, v(dy), v(x), v(stats), v(weight), v(dx))
+        timed("layer_norm_backward") {
+            CPUVariantKernels.layer_norm_backward(rows, n, v(dy), v(x), v(stats), v(weight), v(dx))
+        }
     }
     func layerNormParamGrad(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, statsStride: Int, statsOffset: Int,
                             dWeight: BufferView, dBias: BufferView) throws {
-        CPUVariantKernels.layer_norm_param_grad(rows, n, v(dy), v(x), v(stats), statsStride, statsOffset, v(dWeight), v(dBias))
+        timed("layer_norm_param_grad") {
+            CPUVariantKernels.layer_norm_param_grad(rows, n, v(dy), v(x), v(stats), statsStride, statsOffset, v(dWeight), v(dBias))
+        }
     }
     func lstmLayerNormCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                                   gxn: BufferView, r: BufferView, params p: LayerNormCellParameters,
                                   hs: BufferView, cs: BufferView, gates: BufferView, stats: BufferView,
                                   y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
-        CPUVariantKernels.lstm_ln_cell_forward(batch, hidden, steps, step, reverse, lens(lengths), v(gxn), v(r), c(p.biasIH), c(p.biasHH),
-                                               v(p.hhWeight), v(p.hhBias), v(p.cWeight), v(p.cBias), c(extras.peephole),
-                                               v(hs), v(cs), v(gates), v(stats), extras.writeOutput ? v(y) : nil, ldy, S(extras.cellClip),
-                                               c(extras.recurrentMask), extras.maskedStates.map(v))
+        timed("lstm_ln_cell_forward") {
+            CPUVariantKernels.lstm_ln_cell_forward(batch, hidden, steps, step, reverse, lens(lengths), v(gxn), v(r), c(p.biasIH), c(p.biasHH),
+                                                   v(p.hhWeight), v(p.hhBias), v(p.cWeight), v(p.cBias), c(extras.peephole),
+                                                   v(hs), v(cs), v(gates), v(stats), extras.writeOutput ? v(y) : nil, ldy, S(extras.cellClip),
+                                                   c(extras.recurrentMask), extras.maskedStates.map(v))
+        }
     }
     func lstmLayerNormCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                                    params p: LayerNormCellParameters, gates: BufferView, cs: BufferView, r: BufferView,
                                    stats: BufferView, dy: BufferView, lddy: Int, dh: BufferView, dc: BufferView,
                                    dgs: BufferView, dAs: BufferView, dAt: BufferView, dcn: BufferView, extras: LSTMCellExtras) throws {
-        CPUVariantKernels.lstm_ln_cell_backward(batch, hidden, steps, step, reverse, lens(lengths), v(p.hhWeight), v(p.cWeight), v(p.cBias),
-                                                c(extras.peephole), v(gates), v(cs), v(r), v(stats), v(dy), lddy, v(dh), v(dc),
-                                                v(dgs), v(dAs), v(dAt), v(dcn), S(extras.cellClip), c(extras.recurrentMask))
+        timed("lstm_ln_cell_backward") {
+            CPUVariantKernels.lstm_ln_cell_backward(batch, hidden, steps, step, reverse, lens(lengths), v(p.hhWeight), v(p.cWeight), v(p.cBias),
+                                                    c(extras.peephole), v(gates), v(cs), v(r), v(stats), v(dy), lddy, v(dh), v(dc),
+                                                    v(dgs), v(dAs), v(dAt), v(dcn), S(extras.cellClip), c(extras.recurrentMask))
+        }
     }
 }

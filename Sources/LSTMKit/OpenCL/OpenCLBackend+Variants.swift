@@ -18,14 +18,14 @@ extension OpenCLBackend: LSTMVariantBackend {
         return g
     }
     private func run(_ name: String, _ args: [KernelArg], global: [Int], local: [Int]? = nil, group: Int = 1) throws {
-        let defines = ["LSTMKIT_NATIVE_EXP": tuning.nativeExp ? "1" : "0", "LN_WG": "\(group)"]
+        let defines = ["LSTMKIT_NATIVE_EXP": tuning.nativeExp ? "1" : "0", "LN_WG": "\(group)", "PVW": "\(tuning.columnVW)"]
         try context.launch(try context.kernel(name, file: "lstm_variants.cl", defines: defines), args, global: global, local: local)
     }
 
     func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws {
         precondition(dgs.offset == 0 && cs.offset == 0)
         try run("lstm_peephole_grad", [.int(rows), .int(batch), .int(hidden), g(dgs.buffer), g(cs.buffer), g(dpeep.buffer), .int(dpeep.offset)],
-                global: [3 * hidden])
+                global: [(hidden + tuning.columnVW - 1) / tuning.columnVW])
     }
 
     func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
@@ -67,7 +67,7 @@ extension OpenCLBackend: LSTMVariantBackend {
         precondition(dy.offset == 0 && stats.offset == 0 && dWeight.buffer === dBias.buffer)
         try run("layer_norm_param_grad", [.int(rows), .int(n), g(dy.buffer), g(x.buffer), .int(x.offset), g(stats.buffer),
                                           .int(statsStride), .int(statsOffset), g(dWeight.buffer), .int(dWeight.offset), .int(dBias.offset)],
-                global: [n])
+                global: [(n + tuning.columnVW - 1) / tuning.columnVW])
     }
 
     func lstmLayerNormCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
