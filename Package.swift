@@ -23,9 +23,15 @@ let package = Package(
             sources: ["kernels.c"],
             publicHeadersPath: "include"
         ),
+        // Small-M float32 gemm (AVX2 + FMA, checked at run time) for the CPU path's per-step recurrent products.
+        .target(
+            name: "CSmallGemm",
+            path: "Sources/CSmallGemm",
+            publicHeadersPath: "include"
+        ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels"],
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm"],
             path: "Sources/LSTMKit"
         ),
         .executableTarget(

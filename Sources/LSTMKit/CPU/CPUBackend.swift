@@ -1,4 +1,5 @@
 import CBLAS
+import CSmallGemm
 import Dispatch
 import Foundation
 import Synchronization
@@ -79,34 +80,47 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         timed("copy") { ptr(dst).update(from: ptr(src), count: count) }
     }
 
+    /// C = alpha * op(A) . op(B) + beta * C: cblas (OpenBLAS), split over the pool threads when big enough.
+    ///
+    /// Float32 products with a small M and A not transposed (the per-step recurrent gemms r = h . W_hh^T and
+    /// dh += dG . W_hh of batches up to 32) run CSmallGemm's AVX2/FMA kernels instead, when the CPU has those:
+    /// they read W where it lies, where OpenBLAS packs all of it on every call (preset D, two threads: NT 1.4x,
+    /// NN 1.2x faster; Benchmarks/WORKLOG.md, "Small-M CPU gemm"). Only for alpha 1, beta 0 or 1, M <= 32
+    /// (at 64 no faster) and K >= 128 (slower at small K); LSTMKIT_CPU_SMALL_GEMM=0 turns it off. Float64: cblas.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws {
         if m == 0 || n == 0 { return }
+        let small = S.self == Float.self && !transA && alpha == 1 && (beta == 0 || beta == 1) && m <= 32 && k >= 128
+            && lstmkit_small_gemm_enabled() != 0
+        /// One m x n part of the product, the pointers already advanced to it.
+        func gemmPart(m: Int, n: Int, _ pa: UnsafeMutablePointer<S>, _ pb: UnsafeMutablePointer<S>, _ pc: UnsafeMutablePointer<S>) {
+            guard small else {
+                return S.cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: S(alpha),
+                                   a: pa, lda: lda, b: pb, ldb: ldb, beta: S(beta), c: pc, ldc: ldc)
+            }
+            let (fa, fb) = (UnsafeRawPointer(pa).assumingMemoryBound(to: Float.self), UnsafeRawPointer(pb).assumingMemoryBound(to: Float.self))
+            let fc = UnsafeMutableRawPointer(pc).assumingMemoryBound(to: Float.self)
+            if transB { lstmkit_sgemm_small_nt(m, 0, n, k, fa, lda, fb, ldb, Float(beta), fc, ldc) }
+            else { lstmkit_sgemm_small_nn(m, 0, n, k, fa, lda, fb, ldb, Float(beta), fc, ldc) }
+        }
         timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N")) {
             let (pa, pb, pc) = (ptr(a), ptr(b), ptr(c))
             let pool = CPUWorkerPool.shared
-            // Big enough to split: one single-threaded cblas call per thread, along the dimension whose operand
+            // Big enough to split: one single-threaded call per thread, along the dimension whose operand
             // is the bigger one (each thread then reads only its part of it), at multiples of 16.
             let splitN = n >= m
             let length = splitN ? n : m
             let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(pool.threads, length / 16) : 1
-            if parts <= 1 {
-                return S.cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: S(alpha),
-                                   a: pa, lda: lda, b: pb, ldb: ldb, beta: S(beta), c: pc, ldc: ldc)
-            }
+            if parts <= 1 { return gemmPart(m: m, n: n, pa, pb, pc) }
             let box = UncheckedSendable((pa, pb, pc))
             pool.run(parts) { part in
                 let (pa, pb, pc) = box.value
                 let start = length * part / parts / 16 * 16, end = part == parts - 1 ? length : length * (part + 1) / parts / 16 * 16
                 if end <= start { return }
                 if splitN {
-                    S.cblasGemm(transA: transA, transB: transB, m: m, n: end - start, k: k, alpha: S(alpha),
-                                a: pa, lda: lda, b: pb + (transB ? start * ldb : start), ldb: ldb,
-                                beta: S(beta), c: pc + start, ldc: ldc)
+                    gemmPart(m: m, n: end - start, pa, pb + (transB ? start * ldb : start), pc + start)
                 } else {
-                    S.cblasGemm(transA: transA, transB: transB, m: end - start, n: n, k: k, alpha: S(alpha),
-                                a: pa + (transA ? start : start * lda), lda: lda, b: pb, ldb: ldb,
-                                beta: S(beta), c: pc + start * ldc, ldc: ldc)
+                    gemmPart(m: end - start, n: n, pa + (transA ? start : start * lda), pb, pc + start * ldc)
                 }
             }
         }

@@ -1,0 +1,26 @@
+#ifndef LSTMKIT_SMALL_GEMM_H
+#define LSTMKIT_SMALL_GEMM_H
+#include <stddef.h>
+
+/// Small-M single-precision gemm for the CPU path's per-time-step recurrent products (see small_gemm.c).
+/// Row-major float32, alpha = 1, C = beta * C + product, C is not read when beta == 0.
+/// Only columns [n0, n1) of C are written, so callers can split N over threads.
+/// Call only when lstmkit_small_gemm_available() returned 1 (the kernels use AVX2 + FMA instructions).
+
+/// 1 when this CPU has AVX2 and FMA (checked once, at run time), else 0.
+int lstmkit_small_gemm_available(void);
+
+/// lstmkit_small_gemm_available(), and the environment does not set LSTMKIT_CPU_SMALL_GEMM=0 (read once).
+/// CPUBackend.gemm uses the small gemm only while this is 1.
+int lstmkit_small_gemm_enabled(void);
+
+/// NT: C[M, n0..<n1] = beta * C + A[M, K] . B[N, K]^T  (C[i][j] = sum_p A[i][p] * B[j][p]).
+void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,
+                            const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                            float beta, float *c, ptrdiff_t ldc);
+
+/// NN: C[M, n0..<n1] = beta * C + A[M, K] . B[K, N]  (C[i][j] = sum_p A[i][p] * B[p][j]).
+void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,
+                            const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                            float beta, float *c, ptrdiff_t ldc);
+#endif

@@ -1,0 +1,223 @@
+// Small-M float32 gemm for LSTMKit's CPU path (AVX2 + FMA, chosen at run time).
+//
+// What it computes (row-major, alpha = 1, beta any value; C is not read when beta == 0):
+//   NT  C[M, N] = beta * C + A[M, K] . B[N, K]^T   forward recurrent product  r = h . W_hh^T
+//   NN  C[M, N] = beta * C + A[M, K] . B[K, N]     backward recurrent product dh += dG . W_hh
+// with any leading dimensions lda, ldb, ldc (>= the row widths), over the columns [n0, n1) of C only, so
+// the Swift side (CPUBackend.gemm) splits N over its two pool threads exactly as it splits cblas calls.
+//
+// Why: in the LSTM loop M is the batch (16-64) and B is the 4H x H recurrent weight (4 MB for H = 512).
+// OpenBLAS packs all of B on every call, which for M = 16 costs about as much as the arithmetic. These
+// kernels read A and B where they lie, without packing:
+//   NT  dot-product form. A register tile of NT_MR rows of A by NT_NR rows of B (4 x 3: 12 ymm
+//       accumulators), 8 floats along K per step (one load per A row and per B row, 12 FMAs), the K % 8
+//       tail with masked loads, horizontal sums at the end. Loop order: B row blocks outside, A row blocks
+//       inside, so a block of B (3 rows x K) stays in L1 while every row of A (small: M x K) passes it.
+//   NN  broadcast form. A register tile of NN_MR = 6 rows x 16 columns of C (12 ymm accumulators): per
+//       k, two loads of B's row k, six broadcasts of A[i][k], 12 FMAs. Columns by panels of 16 (a last
+//       panel of 1-15 with masked loads/stores). Loop order: K chunks of NN_KC rows of B outside, column
+//       panels, then row blocks of A inside: a chunk's rows of B are read left to right (prefetch-friendly;
+//       panels of all K rows, 2 KB apart, ran 20% slower than cblas with two threads reading W from L3),
+//       each panel chunk (NN_KC x 64 bytes) stays in L1 while the row blocks of A pass it, and C (small) is
+//       loaded, updated and stored once per chunk.
+//   Row edges (M % tile) use the same code with fewer rows (each (rows, columns) variant is a separate,
+//   fully unrolled function).
+//
+// How it is benchmarked: two C harnesses (not in the tree; see Benchmarks/WORKLOG.md, "Small-M CPU gemm") on
+// the LSTM shapes against cblas_sgemm (OpenBLAS, one thread): one thread, best of 200, checked against cblas;
+// and two threads each computing half of N as CPUWorkerPool does, cblas and these kernels alternating call
+// by call, median of 1000. Then lstm-bench --device cpu with LSTMKIT_CPU_SMALL_GEMM=0 / 1, interleaved.
+// Accuracy: each C entry is a float32 sum over K in a different order than OpenBLAS's, so results differ
+// from cblas by rounding only (Tests/LSTMKitTests/SmallGemmTests.swift).
+#include "small_gemm.h"
+#include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TARGET __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+// Tile sizes (measured on Zen 4, see the header comment): NT 4 rows of A x 3 rows of B; NN 6 rows x 16
+// columns, K chunks of 256. (3 x 4 for NT spills registers and runs at half the speed; K chunks for NT, which
+// would keep A in L1, did not help.)
+#define NT_MR 4
+#define NT_NR 3
+#define NN_MR 6
+#define NN_KC 256
+
+int lstmkit_small_gemm_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int lstmkit_small_gemm_enabled(void) {
+    static _Atomic int cached = -1;  // computed once (two threads racing here compute the same value)
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        const char *env = getenv("LSTMKIT_CPU_SMALL_GEMM");
+        v = lstmkit_small_gemm_available() && !(env && strcmp(env, "0") == 0);
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+// mask_table + 8 - r: the first r lanes on (r = 0...8).
+static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+TARGET INLINE __m256i lanes(ptrdiff_t r) { return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - r)); }
+
+TARGET INLINE float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// MARK: NT
+
+// One MR x NR tile: C[i][j] = beta * C[i][j] + dot(A row i, B row j) over [0, k).
+TARGET INLINE void nt_tile(const int MR, const int NR, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                           const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+    __m256 acc[NT_MR][NT_NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps();
+    ptrdiff_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        __m256 bv[NT_NR];
+        for (int j = 0; j < NR; j++) bv[j] = _mm256_loadu_ps(b + j * ldb + p);
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_loadu_ps(a + i * lda + p);
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    if (p < k) {  // K % 8 tail: masked loads (masked-off lanes read as 0 and touch no memory)
+        __m256i mask = lanes(k - p);
+        __m256 bv[NT_NR];
+        for (int j = 0; j < NR; j++) bv[j] = _mm256_maskload_ps(b + j * ldb + p, mask);
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_maskload_ps(a + i * lda + p, mask);
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) {
+            float s = hsum(acc[i][j]);
+            float *cp = c + i * ldc + j;
+            *cp = beta == 0.0f ? s : beta * *cp + s;
+        }
+}
+
+typedef void (*nt_fn)(ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t, float, float *, ptrdiff_t);
+#define NT_VARIANT(MR, NR)                                                                                   \
+    TARGET static void nt_##MR##_##NR(ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,          \
+                                      ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {                 \
+        nt_tile(MR, NR, k, a, lda, b, ldb, beta, c, ldc);                                                   \
+    }
+NT_VARIANT(1, 1) NT_VARIANT(1, 2) NT_VARIANT(1, 3)
+NT_VARIANT(2, 1) NT_VARIANT(2, 2) NT_VARIANT(2, 3)
+NT_VARIANT(3, 1) NT_VARIANT(3, 2) NT_VARIANT(3, 3)
+NT_VARIANT(4, 1) NT_VARIANT(4, 2) NT_VARIANT(4, 3)
+// [rows - 1][B rows - 1]
+static const nt_fn nt_variants[NT_MR][NT_NR] = {
+    {nt_1_1, nt_1_2, nt_1_3}, {nt_2_1, nt_2_2, nt_2_3}, {nt_3_1, nt_3_2, nt_3_3}, {nt_4_1, nt_4_2, nt_4_3}};
+
+TARGET void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,
+                                   const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                   float beta, float *c, ptrdiff_t ldc) {
+    for (ptrdiff_t j = n0; j < n1; j += NT_NR) {
+        ptrdiff_t nr = n1 - j < NT_NR ? n1 - j : NT_NR;
+        for (ptrdiff_t i = 0; i < m; i += NT_MR) {
+            ptrdiff_t mr = m - i < NT_MR ? m - i : NT_MR;
+            nt_variants[mr - 1][nr - 1](k, a + i * lda, lda, b + j * ldb, ldb, beta, c + i * ldc + j, ldc);
+        }
+    }
+}
+
+// MARK: NN
+
+// One MR x (8 * NV) tile over K chunk [0, k); MASKED: the last vector's lanes are `mask` (a right edge).
+TARGET INLINE void nn_tile(const int MR, const int NV, const int MASKED, __m256i mask, ptrdiff_t k,
+                           const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                           float beta, float *c, ptrdiff_t ldc) {
+    __m256 acc[NN_MR][2];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m256 bv[2];
+        for (int v = 0; v < NV; v++)
+            bv[v] = MASKED && v == NV - 1 ? _mm256_maskload_ps(b + p * ldb + 8 * v, mask)
+                                          : _mm256_loadu_ps(b + p * ldb + 8 * v);
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i * lda + p);
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    __m256 bt = _mm256_set1_ps(beta);
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NV; v++) {
+            float *cp = c + i * ldc + 8 * v;
+            int edge = MASKED && v == NV - 1;
+            __m256 r = acc[i][v];
+            if (beta != 0.0f) r = _mm256_fmadd_ps(bt, edge ? _mm256_maskload_ps(cp, mask) : _mm256_loadu_ps(cp), r);
+            if (edge) _mm256_maskstore_ps(cp, mask, r);
+            else _mm256_storeu_ps(cp, r);
+        }
+}
+
+typedef void (*nn_fn)(__m256i, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t, float, float *,
+                      ptrdiff_t);
+#define NN_VARIANT(MR)                                                                                       \
+    TARGET static void nn_##MR##_full(__m256i mask, ptrdiff_t k, const float *a, ptrdiff_t lda,             \
+                                      const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { \
+        nn_tile(MR, 2, 0, mask, k, a, lda, b, ldb, beta, c, ldc);                                           \
+    }                                                                                                        \
+    TARGET static void nn_##MR##_wide(__m256i mask, ptrdiff_t k, const float *a, ptrdiff_t lda,             \
+                                      const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { \
+        nn_tile(MR, 2, 1, mask, k, a, lda, b, ldb, beta, c, ldc);                                           \
+    }                                                                                                        \
+    TARGET static void nn_##MR##_narrow(__m256i mask, ptrdiff_t k, const float *a, ptrdiff_t lda,           \
+                                        const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { \
+        nn_tile(MR, 1, 1, mask, k, a, lda, b, ldb, beta, c, ldc);                                           \
+    }
+NN_VARIANT(1) NN_VARIANT(2) NN_VARIANT(3) NN_VARIANT(4) NN_VARIANT(5) NN_VARIANT(6)
+// [rows - 1][0: 16 columns, 1: 9-15 columns, 2: 1-8 columns]
+static const nn_fn nn_variants[6][3] = {
+    {nn_1_full, nn_1_wide, nn_1_narrow}, {nn_2_full, nn_2_wide, nn_2_narrow},
+    {nn_3_full, nn_3_wide, nn_3_narrow}, {nn_4_full, nn_4_wide, nn_4_narrow},
+    {nn_5_full, nn_5_wide, nn_5_narrow}, {nn_6_full, nn_6_wide, nn_6_narrow}};
+_Static_assert(NN_MR <= 6, "nn_variants covers up to 6 rows");
+
+TARGET void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,
+                                   const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                   float beta, float *c, ptrdiff_t ldc) {
+    ptrdiff_t p0 = 0;
+    do {  // at least once, so that k == 0 still writes beta * C
+        ptrdiff_t kk = k - p0 < NN_KC ? k - p0 : NN_KC;
+        float bt = p0 == 0 ? beta : 1.0f;
+        for (ptrdiff_t j = n0; j < n1; j += 16) {
+            ptrdiff_t w = n1 - j < 16 ? n1 - j : 16;
+            int kind = w == 16 ? 0 : w > 8 ? 1 : 2;
+            __m256i mask = lanes(w == 16 ? 8 : w > 8 ? w - 8 : w);
+            for (ptrdiff_t i = 0; i < m; i += NN_MR) {
+                ptrdiff_t mr = m - i < NN_MR ? m - i : NN_MR;
+                nn_variants[mr - 1][kind](mask, kk, a + i * lda + p0, lda, b + p0 * ldb + j, ldb, bt,
+                                          c + i * ldc + j, ldc);
+            }
+        }
+        p0 += kk;
+    } while (p0 < k);
+}
+
+#else  // not x86: no kernels; lstmkit_small_gemm_enabled() is 0, so the Swift side always takes cblas.
+int lstmkit_small_gemm_available(void) { return 0; }
+int lstmkit_small_gemm_enabled(void) { return 0; }
+void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                            const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { abort(); }
+void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                            const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { abort(); }
+#endif

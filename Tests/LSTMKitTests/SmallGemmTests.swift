@@ -1,0 +1,152 @@
+import CSmallGemm
+import Foundation
+import XCTest
+@testable import LSTMKit
+
+/// Sources/CSmallGemm (the AVX2/FMA small-M sgemm behind CPUBackend<Float>.gemm) against cblas dgemm
+/// (CPUBackend<Double>.gemm) on the same float32 inputs.
+///
+/// Tolerance: each C entry is a float32 sum of K products, accumulated in another order than the reference, so
+/// the error is rounding only: about eps32 * sqrt(K) * sum_p |A[i][p] * B[p][j]| for random signs (K * eps32 *
+/// that sum at worst). The check allows 1e-5 * sqrt(K) (~170 * eps32 * sqrt(K)) relative to that magnitude
+/// (plus |beta * C| for beta 1): far above rounding, far below any indexing mistake, which is off by about the
+/// size of a whole entry (sqrt(K) / 3 here, the magnitude being about K / 4).
+final class SmallGemmTests: XCTestCase {
+    /// One product through the C kernels directly, columns [n0, n1) only (the rest of C and the padding past each
+    /// row's width must stay untouched), checked against cblas dgemm.
+    private func check(nt: Bool, m: Int, n: Int, k: Int, beta: Float, n0: Int = 0, n1: Int? = nil,
+                       pad: Int = 3, seed: UInt64) throws {
+        let n1 = n1 ?? n
+        let (lda, ldb, ldc) = (k + pad, (nt ? k : n) + pad + 1, n + pad + 2)
+        let a = randomValues(m * lda, seed: seed).map(Float.init)
+        let b = randomValues((nt ? n : k) * ldb, seed: seed + 1).map(Float.init)
+        // beta 0: C starts as NaN (must not be read); beta 1: values to add to.
+        let c0: [Float] = beta == 0 ? Array(repeating: .nan, count: m * ldc) : randomValues(m * ldc, seed: seed + 2).map(Float.init)
+        var c = c0
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    (nt ? lstmkit_sgemm_small_nt : lstmkit_sgemm_small_nn)(
+                        m, n0, n1, k, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, ldc)
+                }
+            }
+        }
+        // Reference: dgemm on the same float32 values, and the magnitude sum_p |a * b| (+ |beta * C|).
+        let backend = CPUBackend<Double>()
+        let (ba, bb, bc, bm) = (try backend.allocate(a.count), try backend.allocate(b.count),
+                                try backend.allocate(m * ldc), try backend.allocate(m * ldc))
+        try backend.write(a.map(Double.init), to: BufferView(ba))
+        try backend.write(b.map(Double.init), to: BufferView(bb))
+        try backend.write(c0.map { beta == 0 ? 0 : Double($0) }, to: BufferView(bc))
+        try backend.write(c0.map { beta == 0 ? 0 : abs(Double($0)) }, to: BufferView(bm))
+        try backend.gemm(transA: false, transB: nt, m: m, n: n, k: k, alpha: 1, a: BufferView(ba), lda: lda,
+                         b: BufferView(bb), ldb: ldb, beta: Double(beta), c: BufferView(bc), ldc: ldc)
+        try backend.write(a.map { abs(Double($0)) }, to: BufferView(ba))
+        try backend.write(b.map { abs(Double($0)) }, to: BufferView(bb))
+        try backend.gemm(transA: false, transB: nt, m: m, n: n, k: k, alpha: 1, a: BufferView(ba), lda: lda,
+                         b: BufferView(bb), ldb: ldb, beta: Double(beta), c: BufferView(bm), ldc: ldc)
+        let expected = try backend.readDoubles(BufferView(bc), count: m * ldc)
+        let magnitude = try backend.readDoubles(BufferView(bm), count: m * ldc)
+
+        let what = "\(nt ? "NT" : "NN") m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta)"
+        var bad: [String] = []
+        for i in 0..<m {
+            for j in 0..<ldc {
+                let got = c[i * ldc + j], index = i * ldc + j
+                if j >= n0 && j < n1 {
+                    let tolerance = 1e-5 * Double(k).squareRoot() * magnitude[index] + 1e-30
+                    if !(abs(Double(got) - expected[index]) <= tolerance) {
+                        bad.append("C[\(i)][\(j)] = \(got), expected \(expected[index]) (tolerance \(tolerance))")
+                    }
+                } else if !(got.bitPattern == c0[index].bitPattern) {
+                    bad.append("C[\(i)][\(j)] outside the columns written: \(got), was \(c0[index])")
+                }
+                if bad.count >= 5 { break }
+            }
+        }
+        XCTAssert(bad.isEmpty, "\(what):\n  " + bad.joined(separator: "\n  "))
+    }
+
+    private func requireKernels() throws {
+        try XCTSkipUnless(lstmkit_small_gemm_available() != 0, "CPU without AVX2 + FMA: CPUBackend uses cblas only")
+    }
+
+    func testNTAgainstCBLAS() throws {
+        try requireKernels()
+        var seed: UInt64 = 1
+        for m in [1, 3, 5, 16, 17, 32, 33] {
+            for n in [1, 7, 130, 2048] {
+                for k in [1, 9, 512] {
+                    for beta: Float in [0, 1] {
+                        try check(nt: true, m: m, n: n, k: k, beta: beta, seed: seed)
+                        seed += 3
+                    }
+                }
+            }
+        }
+    }
+
+    func testNNAgainstCBLAS() throws {
+        try requireKernels()
+        var seed: UInt64 = 1000
+        for m in [1, 5, 7, 16, 17, 32, 33] {
+            for n in [1, 7, 9, 130, 2048] {
+                for k in [1, 9, 512] {
+                    for beta: Float in [0, 1] {
+                        try check(nt: false, m: m, n: n, k: k, beta: beta, seed: seed)
+                        seed += 3
+                    }
+                }
+            }
+        }
+    }
+
+    /// K = 0 (C = beta * C), long K (NN's K chunks of 256 with a partial last one), and column ranges as the
+    /// two pool threads get them (and unaligned ones): only [n0, n1) changes.
+    func testEdgesAndColumnRanges() throws {
+        try requireKernels()
+        for nt in [true, false] {
+            try check(nt: nt, m: 3, n: 10, k: 0, beta: 0, seed: 1)
+            try check(nt: nt, m: 3, n: 10, k: 0, beta: 1, seed: 2)
+            try check(nt: nt, m: 16, n: 40, k: 2048 + 37, beta: 1, seed: 3)
+            try check(nt: nt, m: 16, n: 2048, k: 512, beta: 0, n0: 0, n1: 1024, seed: 4)
+            try check(nt: nt, m: 16, n: 2048, k: 512, beta: 1, n0: 1024, n1: 2048, seed: 5)
+            try check(nt: nt, m: 7, n: 130, k: 33, beta: 1, n0: 5, n1: 123, seed: 6)
+            try check(nt: nt, m: 7, n: 130, k: 33, beta: 0, n0: 64, n1: 64, seed: 7)
+        }
+    }
+
+    /// CPUBackend<Float>.gemm (which takes the small kernels for these shapes, split over the pool threads)
+    /// against CPUBackend<Double>.gemm, with leading dimensions past the widths and offsets into the buffers.
+    func testCPUBackendGemmMatchesFloat64() throws {
+        let single = CPUBackend<Float>(), double = CPUBackend<Double>()
+        let shapes: [(m: Int, n: Int, k: Int)] = [(16, 2048, 512), (32, 512, 128), (17, 130, 512), (1, 7, 200),
+                                                  (16, 512, 2048), (32, 128, 512), (33, 2048, 512), (5, 1024, 9)]
+        var seed: UInt64 = 77
+        for (m, n, k) in shapes {
+            for transB in [true, false] {
+                for beta in [0.0, 1.0] {
+                    let (lda, ldb, ldc, offset) = (k + 5, (transB ? k : n) + 3, n + 1, 11)
+                    let a = randomValues(offset + m * lda, seed: seed).map { Double(Float($0)) }
+                    let b = randomValues(offset + (transB ? n : k) * ldb, seed: seed + 1).map { Double(Float($0)) }
+                    let c = randomValues(offset + m * ldc, seed: seed + 2).map { Double(Float($0)) }
+                    seed += 3
+                    var results: [[Double]] = []
+                    for backend in [single as any Backend, double as any Backend] {
+                        let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
+                        try backend.write(a, to: BufferView(ba))
+                        try backend.write(b, to: BufferView(bb))
+                        try backend.write(c, to: BufferView(bc))
+                        try backend.gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                         a: BufferView(ba, offset), lda: lda, b: BufferView(bb, offset), ldb: ldb,
+                                         beta: beta, c: BufferView(bc, offset), ldc: ldc)
+                        results.append(try backend.readDoubles(BufferView(bc), count: c.count))
+                    }
+                    // Entries are sums of k products of values in [-1, 1): magnitude <= k (+1); see the class comment.
+                    assertClose(results[0], results[1], atol: 1e-5 * Double(k).squareRoot() * Double(k + 1) / 4,
+                                "gemm m \(m) n \(n) k \(k) transB \(transB) beta \(beta)")
+                }
+            }
+        }
+    }
+}
