@@ -59,17 +59,23 @@ def time_repeats(fn, warmup, min_repeats, max_repeats, budget):
     return times
 
 
-def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget):
+def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget, device="cpu"):
+    """device "cpu" (2 threads, the comparison of BENCHMARKS.md) or "cuda" (cuDNN fp32, TF32 off; every timed
+    call ends with torch.cuda.synchronize(), as lstm-bench waits for its device)."""
     import torch
     torch.set_num_threads(2)
     torch.manual_seed(0)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     results = {}
     for name in names:
         B, T, I, H, layers = PRESETS[name]
-        lstm = torch.nn.LSTM(I, H, layers)
-        x = torch.randn(T, B, I)
-        dy = torch.randn(T, B, H) * 0.01
-        target = torch.randn(T, B, H)
+        lstm = torch.nn.LSTM(I, H, layers).to(device)
+        x = torch.randn(T, B, I, device=device)
+        dy = torch.randn(T, B, H, device=device) * 0.01
+        target = torch.randn(T, B, H, device=device)
         opt = torch.optim.Adam(lstm.parameters(), lr=1e-3)
 
         def forward():
@@ -77,10 +83,12 @@ def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget):
             with torch.no_grad():
                 lstm(x)
             lstm.train()
+            sync()
 
         def fwdbwd():
             y, _ = lstm(x)
             y.backward(dy)
+            sync()
 
         def train():
             opt.zero_grad()
@@ -88,6 +96,7 @@ def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget):
             loss = torch.nn.functional.mse_loss(y, target)
             loss.backward()
             opt.step()
+            sync()
 
         fns = {"forward": forward, "fwdbwd": fwdbwd, "train": train}
         flops = forward_flops(B, T, I, H, layers)
@@ -305,6 +314,8 @@ def main():
     p.add_argument("--max-repeats", type=int, default=30)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--out-json", help="write PyTorch's results here")
+    p.add_argument("--torch-device", default="cpu", choices=["cpu", "cuda"],
+                   help="where PyTorch runs: cpu (2 threads; BENCHMARKS.md) or cuda (cuDNN fp32, for a GPU machine)")
     p.add_argument("--markdown", help="write BENCHMARKS.md here (needs --json)")
     args = p.parse_args()
     args.command = "python3 " + " ".join(sys.argv)
@@ -338,7 +349,8 @@ def main():
                 parts.append(json.load(f))
         torch_results = merge_torch(parts)
     else:
-        torch_results = bench_pytorch(names, modes, args.warmup, args.min_repeats, args.max_repeats, args.budget)
+        torch_results = bench_pytorch(names, modes, args.warmup, args.min_repeats, args.max_repeats, args.budget,
+                                      args.torch_device)
     if args.out_json:
         with open(args.out_json, "w") as f:
             json.dump(torch_results, f, indent=2, sort_keys=True)
