@@ -161,43 +161,10 @@ final class GPUKernelTests: XCTestCase {
     }
 
     private func checkLSTMLayer(on device: Device, _ label: String) throws {
-        let cases = [
+        try OpenCLParityTests.compareLayers([
             OpenCLParityTests.Case(I: 19, H: 37, L: 2, B: 3, T: 9, bidirectional: true, batchFirst: true, lengths: [9, 4, 1], dropout: 0.3),
             OpenCLParityTests.Case(I: 64, H: 130, L: 1, B: 5, T: 12, lengths: [12, 11, 3, 7, 1], cellClip: 0.25),
-        ]
-        for (n, c) in cases.enumerated() {
-            let D = c.bidirectional ? 2 : 1
-            let inputShape = c.batchFirst ? [c.B, c.T, c.I] : [c.T, c.B, c.I]
-            let seed = UInt64(900 + n)
-            let x = randomValues(c.B * c.T * c.I, seed: seed)
-            let st = c.L * D * c.B * c.H
-            let (h0, c0) = (randomValues(st, seed: seed + 1), randomValues(st, seed: seed + 2))
-            let (gOut, gH, gC) = (randomValues(c.B * c.T * D * c.H, seed: seed + 3), randomValues(st, seed: seed + 4),
-                                  randomValues(st, seed: seed + 5))
-            var runs: [LSTMRun] = []
-            var names: [String] = []
-            for dev in [Device.cpu, device] {
-                let lstm = try LSTM(inputSize: c.I, hiddenSize: c.H, numLayers: c.L, batchFirst: c.batchFirst,
-                                    dropout: c.dropout, bidirectional: c.bidirectional, cellClip: c.cellClip, device: dev, seed: seed)
-                names = lstm.parameterNames
-                runs.append(try runLSTM(lstm, input: x, inputShape: inputShape, lengths: c.lengths, h0: h0, c0: c0,
-                                        gOut: gOut, gH: gH, gC: gC))
-            }
-            let (cpu, cl) = (runs[0], runs[1])
-            let tag = "\(label), case \(n) \(c)"
-            assertClose(cl.output, cpu.output, atol: 1e-5, "\(tag): output")
-            assertClose(cl.hn, cpu.hn, atol: 1e-5, "\(tag): h_n")
-            assertClose(cl.cn, cpu.cn, atol: 1e-5, "\(tag): c_n")
-            var worstGrad = 0.0
-            var gradPairs = [(cl.dInput, cpu.dInput, "d input"), (cl.dh0, cpu.dh0, "d h0"), (cl.dc0, cpu.dc0, "d c0")]
-            gradPairs += names.map { (cl.grads[$0]!, cpu.grads[$0]!, "d " + $0) }
-            for (a, b, what) in gradPairs {
-                assertClose(a, b, atol: 1e-4 * maxAbs(b), "\(tag): \(what)")
-                worstGrad = max(worstGrad, maxAbsDiff(a, b) / max(maxAbs(b), .leastNormalMagnitude))
-            }
-            let worst = max(maxAbsDiff(cl.output, cpu.output), maxAbsDiff(cl.hn, cpu.hn), maxAbsDiff(cl.cn, cpu.cn))
-            print("\(tag): max forward error \(worst), max gradient error / max|grad| \(worstGrad)")
-        }
+        ], on: device, seedBase: 900, label: label)
     }
 
     // MARK: lstm_persistent.cl

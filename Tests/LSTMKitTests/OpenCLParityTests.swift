@@ -91,10 +91,18 @@ final class OpenCLParityTests: XCTestCase {
             Case(I: 64, H: 130, L: 1, B: 16, T: 20),
             Case(I: 5, H: 37, L: 2, B: 4, T: 10, bidirectional: true, lengths: [10, 7, 2, 5], cellClip: 0.25),  // vector + tail paths
         ]
+        try Self.compareLayers(cases, on: device, seedBase: 200, label: "parity")
+    }
+
+    /// Runs each case's LSTM forward and backward on the CPU and on `device` (same seeded weights and inputs) and
+    /// asserts outputs within 1e-5 and gradients within 1e-4 of each tensor's largest magnitude (float32 sums in
+    /// another order over K <= 4H; see the class comment). Shared with GPUKernelTests' tuned devices.
+    static func compareLayers(_ cases: [Case], on device: Device, seedBase: UInt64, label: String,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
         for (n, c) in cases.enumerated() {
             let D = c.bidirectional ? 2 : 1
             let inputShape = c.batchFirst ? [c.B, c.T, c.I] : [c.T, c.B, c.I]
-            let seed = UInt64(200 + n)
+            let seed = seedBase + UInt64(n)
             let x = randomValues(c.B * c.T * c.I, seed: seed)
             let st = c.L * D * c.B * c.H
             let (h0, c0) = (randomValues(st, seed: seed + 1), randomValues(st, seed: seed + 2))
@@ -110,7 +118,7 @@ final class OpenCLParityTests: XCTestCase {
                                         gOut: gOut, gH: gH, gC: gC))
             }
             let (cpu, cl) = (runs[0], runs[1])
-            let tag = "case \(n) \(c)"
+            let tag = "\(label) case \(n) \(c)"
             assertClose(cl.output, cpu.output, atol: 1e-5, "\(tag): output")
             assertClose(cl.hn, cpu.hn, atol: 1e-5, "\(tag): h_n")
             assertClose(cl.cn, cpu.cn, atol: 1e-5, "\(tag): c_n")
@@ -122,7 +130,7 @@ final class OpenCLParityTests: XCTestCase {
                 worstGrad = max(worstGrad, maxAbsDiff(a, b) / max(maxAbs(b), .leastNormalMagnitude))
             }
             worst = max(worst, maxAbsDiff(cl.hn, cpu.hn), maxAbsDiff(cl.cn, cpu.cn))
-            print("parity \(tag): max forward error \(worst), max gradient error / max|grad| \(worstGrad)")
+            print("\(tag): max forward error \(worst), max gradient error / max|grad| \(worstGrad)")
         }
     }
 }

@@ -148,25 +148,9 @@ final class TuningStoreTests: XCTestCase {
             XCTAssertIdentical(device.openCL, base.openCL, "the context and its programs are shared")
 
             // batch-first, bidirectional, two layers, lengths, H = 37 (vector and tail paths of CVW 4 and 8).
-            let (I, H, L, B, T) = (19, 37, 2, 3, 9)
-            let lengths = [9, 4, 1], st = L * 2 * B * H
-            let x = randomValues(B * T * I, seed: 300)
-            let (h0, c0) = (randomValues(st, seed: 301), randomValues(st, seed: 302))
-            let (gOut, gH, gC) = (randomValues(B * T * 2 * H, seed: 303), randomValues(st, seed: 304), randomValues(st, seed: 305))
-            var runs: [LSTMRun] = [], names: [String] = []
-            for dev in [Device.cpu, device] {
-                let lstm = try LSTM(inputSize: I, hiddenSize: H, numLayers: L, batchFirst: true, bidirectional: true, device: dev, seed: 7)
-                names = lstm.parameterNames
-                runs.append(try runLSTM(lstm, input: x, inputShape: [B, T, I], lengths: lengths, h0: h0, c0: c0, gOut: gOut, gH: gH, gC: gC))
-            }
-            let (cpu, cl) = (runs[0], runs[1])
-            let tag = "\(overrides)"
-            assertClose(cl.output, cpu.output, atol: 1e-5, "\(tag): output")
-            assertClose(cl.hn, cpu.hn, atol: 1e-5, "\(tag): h_n")
-            assertClose(cl.cn, cpu.cn, atol: 1e-5, "\(tag): c_n")
-            var pairs = [(cl.dInput, cpu.dInput, "d input"), (cl.dh0, cpu.dh0, "d h0"), (cl.dc0, cpu.dc0, "d c0")]
-            pairs += names.map { (cl.grads[$0]!, cpu.grads[$0]!, "d " + $0) }
-            for (a, b, what) in pairs { assertClose(a, b, atol: 1e-4 * maxAbs(b), "\(tag): \(what)") }
+            try OpenCLParityTests.compareLayers([OpenCLParityTests.Case(I: 19, H: 37, L: 2, B: 3, T: 9, bidirectional: true,
+                                                                        batchFirst: true, lengths: [9, 4, 1])],
+                                                on: device, seedBase: 300, label: "tuned \(overrides)")
         }
 
         // An invalid override is refused (not silently replaced by a default) when asked for explicitly.
