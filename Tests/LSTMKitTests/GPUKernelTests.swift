@@ -53,7 +53,7 @@ final class GPUKernelTests: XCTestCase {
 
         let forced = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [
             "LSTMKIT_GEMM_KIND": "local", "LSTMKIT_PERSISTENT_MAX_BATCH": "64", "LSTMKIT_GEMM_TILE": "32x16x8/4x2",
-            "LSTMKIT_PERSISTENT_LOCAL_BYTES": "65536", "LSTMKIT_PERSISTENT_WG": "128",
+            "LSTMKIT_PERSISTENT_LOCAL_BYTES": "65536", "LSTMKIT_PERSISTENT_WG": "128", "LSTMKIT_LN_WG": "16",
         ])
         XCTAssertEqual(forced.gemmKind, .local)
         XCTAssertEqual(forced.persistentMaxBatch, 64)
@@ -61,14 +61,17 @@ final class GPUKernelTests: XCTestCase {
         XCTAssertEqual("\(forced.localTile)", "32x16x8/4x2")
         XCTAssertEqual(forced.persistentLocalBytes, 65536)
         XCTAssertEqual(forced.persistentGroup, 128)
+        XCTAssertEqual(forced.layerNormGroup, 16)
         let back = OpenCLTuning.forDevice(info(gpu: true), store: nil, environment: ["LSTMKIT_GEMM_KIND": "blocked"])
         XCTAssertEqual(back.gemmKind, .blocked)
         // Bad values are ignored (with a warning on stderr).
         let bad = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [
             "LSTMKIT_GEMM_KIND": "fast", "LSTMKIT_PERSISTENT_MAX_BATCH": "-1", "LSTMKIT_GEMM_TILE": "64x64x16/3x4",
+            "LSTMKIT_LN_WG": "12",
         ])
         XCTAssertEqual(bad.gemmKind, .blocked)
         XCTAssertEqual(bad.persistentMaxBatch, 0)
+        XCTAssertEqual(bad.layerNormGroup, 64)
         XCTAssertEqual("\(bad.localTile)", "64x64x16/4x4")
 
         XCTAssertNil(OpenCLTuning.LocalTile(spec: "64x64x16"))
@@ -91,45 +94,14 @@ final class GPUKernelTests: XCTestCase {
 
     func testLocalGemmAllTransposesOffsetsAndBeta() throws {
         let base = try openCLDeviceOrSkip()
-        let cpu = Device.cpu.backend
         let tiles = [OpenCLTuning.LocalTile(), OpenCLTuning.LocalTile(tsm: 32, tsn: 16, tsk: 8, wptm: 4, wptn: 2)]
         var seed: UInt64 = 7000
         for tile in tiles {
             let device = tunedDevice(base) { $0.gemmKind = .local; $0.localTile = tile }
             let cl = device.backend as! OpenCLBackend
             try cl.setProfiling(true)
-            var worst = 0.0
-            for (m, n, k) in [(1, 1, 1), (3, 5, 7), (65, 130, 33), (128, 512, 256)] {
-                for transA in [false, true] {
-                    for transB in [false, true] {
-                        for (alpha, beta) in [(1.0, 0.0), (0.75, 1.0)] {
-                            seed += 1
-                            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 1, ldc = n + 2
-                            let aRows = transA ? k : m, bRows = transB ? n : k
-                            let (offA, offB, offC) = (5, 2, 7)
-                            let a = randomValues(offA + aRows * lda, seed: seed).map(Float.init)
-                            let b = randomValues(offB + bRows * ldb, seed: seed + 1000).map(Float.init)
-                            let c = randomValues(offC + m * ldc, seed: seed + 2000).map(Float.init)
-                            // beta 0 must not read C: the OpenCL run gets NaN inside C's window.
-                            var cNaN = c
-                            if beta == 0 { for i in 0..<m { for j in 0..<n { cNaN[offC + i * ldc + j] = .nan } } }
-                            var results: [[Double]] = []
-                            for (be, c0) in [(cpu, c), (cl as Backend, cNaN)] {
-                                let (ba, bb, bc) = (try be.allocate(a.count), try be.allocate(b.count), try be.allocate(c.count))
-                                try be.write(a, to: BufferView(ba)); try be.write(b, to: BufferView(bb)); try be.write(c0, to: BufferView(bc))
-                                try be.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                            a: BufferView(ba, offA), lda: lda, b: BufferView(bb, offB), ldb: ldb,
-                                            beta: beta, c: BufferView(bc, offC), ldc: ldc)
-                                results.append(try be.readDoubles(BufferView(bc), count: c.count))
-                            }
-                            // The whole buffer: elements outside C's [m, n] window must be untouched.
-                            assertClose(results[1], results[0], atol: 1e-5 * Double(k).squareRoot(), rtol: 1e-5,
-                                        "gemm_local \(tile) m\(m) n\(n) k\(k) tA\(transA) tB\(transB) alpha\(alpha) beta\(beta)")
-                            worst = max(worst, maxAbsDiff(results[1], results[0]))
-                        }
-                    }
-                }
-            }
+            let worst = try OpenCLParityTests.compareGemm(cl, shapes: [(1, 1, 1), (3, 5, 7), (65, 130, 33), (128, 512, 256)],
+                                                          scalars: [(1.0, 0.0), (0.75, 1.0)], seed: &seed, label: "gemm_local \(tile)")
             let labels = Set(try cl.takeProfile().map(\.label))
             try cl.setProfiling(false)
             XCTAssertEqual(labels.filter { $0.hasPrefix("gemm") }.sorted(),

@@ -13,13 +13,24 @@ import XCTest
 /// kernels (fill, transpose, column sums) involve no reassociation, and are held to bit equality or 1e-6.
 final class OpenCLParityTests: XCTestCase {
     func testGemmAllTransposesOffsetsAndBeta() throws {
-        let cl = try openCLDeviceOrSkip().backend
-        let cpu = Device.cpu.backend
         var seed: UInt64 = 100
-        for (m, n, k) in [(1, 1, 1), (7, 5, 3), (13, 33, 17), (64, 100, 37), (5, 257, 130)] {
+        try Self.compareGemm(try openCLDeviceOrSkip().backend, shapes: [(1, 1, 1), (7, 5, 3), (13, 33, 17), (64, 100, 37), (5, 257, 130)],
+                             scalars: [(1.0, 0.0), (0.5, 1.0), (-1.25, 0.5)], seed: &seed, label: "gemm")
+    }
+
+    /// `backend`'s gemm against the CPU's for every shape, both transposes of A and B, and each (alpha, beta), with
+    /// offsets and padded leading dimensions, comparing the whole C buffer (what lies outside C's [m, n] window
+    /// must be untouched). With beta 0 the device's C window holds NaN: C must not be read. Bound: float32 sums
+    /// over K in another order, 1e-5 * sqrt(K) absolute + 1e-5 relative. Returns the largest abs error.
+    @discardableResult
+    static func compareGemm(_ backend: Backend, shapes: [(Int, Int, Int)], scalars: [(Double, Double)], seed: inout UInt64,
+                            label: String) throws -> Double {
+        let cpu = Device.cpu.backend
+        var worst = 0.0
+        for (m, n, k) in shapes {
             for transA in [false, true] {
                 for transB in [false, true] {
-                    for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-1.25, 0.5)] {
+                    for (alpha, beta) in scalars {
                         seed += 1
                         let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 1, ldc = n + 2
                         let aRows = transA ? k : m, bRows = transB ? n : k
@@ -27,22 +38,25 @@ final class OpenCLParityTests: XCTestCase {
                         let a = randomValues(offA + aRows * lda, seed: seed).map(Float.init)
                         let b = randomValues(offB + bRows * ldb, seed: seed + 1000).map(Float.init)
                         let c = randomValues(offC + m * ldc, seed: seed + 2000).map(Float.init)
+                        var cNaN = c
+                        if beta == 0 { for i in 0..<m { for j in 0..<n { cNaN[offC + i * ldc + j] = .nan } } }
                         var results: [[Double]] = []
-                        for be in [cpu, cl] {
+                        for (be, c0) in [(cpu, c), (backend, cNaN)] {
                             let (ba, bb, bc) = (try be.allocate(a.count), try be.allocate(b.count), try be.allocate(c.count))
-                            try be.write(a, to: BufferView(ba)); try be.write(b, to: BufferView(bb)); try be.write(c, to: BufferView(bc))
+                            try be.write(a, to: BufferView(ba)); try be.write(b, to: BufferView(bb)); try be.write(c0, to: BufferView(bc))
                             try be.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                                         a: BufferView(ba, offA), lda: lda, b: BufferView(bb, offB), ldb: ldb,
                                         beta: beta, c: BufferView(bc, offC), ldc: ldc)
                             results.append(try be.readDoubles(BufferView(bc), count: c.count))
                         }
-                        // Elements outside C's [m, n] window (offset, padding columns) must be untouched.
                         assertClose(results[1], results[0], atol: 1e-5 * Double(k).squareRoot(), rtol: 1e-5,
-                                    "gemm m\(m) n\(n) k\(k) tA\(transA) tB\(transB) alpha\(alpha) beta\(beta)")
+                                    "\(label) m\(m) n\(n) k\(k) tA\(transA) tB\(transB) alpha\(alpha) beta\(beta)")
+                        worst = max(worst, maxAbsDiff(results[1], results[0]))
                     }
                 }
             }
         }
+        return worst
     }
 
     func testElementwiseKernels() throws {

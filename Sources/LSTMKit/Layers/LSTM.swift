@@ -291,9 +291,7 @@ public final class LSTM {
                                         recurrentMask: P > 0 ? nil : mask.map { BufferView($0) },
                                         maskedStates: P > 0 ? nil : hm.map { BufferView($0) }, writeOutput: P == 0)
         let cellH = ms ?? hs
-        let lnParams = w.layerNorm.map {
-            LayerNormCellParameters(biasIH: w.bih, biasHH: w.bhh, hhWeight: $0.hhWeight, hhBias: $0.hhBias, cWeight: $0.cWeight, cBias: $0.cBias)
-        }
+        let lnParams = w.layerNormCell
         // Small batches on a GPU: the whole recurrence in one persistent kernel (plain cell and clipping only).
         let persistent = device.persistent
         if w.peephole == nil, lnParams == nil, P == 0, mask == nil, persistent.usePersistentForward(batch: B, hidden: H) {
@@ -414,9 +412,7 @@ public final class LSTM {
         let zeros = P > 0 ? try scratch("zerosH", H) : nil
         if let zeros { try be.fill(BufferView(zeros), count: H, value: 0) }
         let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : mask)
-        let lnParams = w.layerNorm.map {
-            LayerNormCellParameters(biasIH: w.bih, biasHH: w.bhh, hhWeight: $0.hhWeight, hhBias: $0.hhBias, cWeight: $0.cWeight, cBias: $0.cBias)
-        }
+        let lnParams = w.layerNormCell
         for s in (0..<T).reversed() {
             var cellDH = BufferView(dh), cellDY = dy, cellLDY = ldy
             if let dhs, let dm, let zeros, let whr = w.whr {

@@ -24,6 +24,12 @@ struct RecurrentParameters {
         /// Peepholes [3H] (i, f, o) and their gradient.
         let peephole, gpeephole: BufferView?
         let layerNorm, glayerNorm: LayerNorm?
+        /// What the layer-norm cell kernels read (nil without layer norm).
+        var layerNormCell: LayerNormCellParameters? {
+            layerNorm.map {
+                LayerNormCellParameters(biasIH: bih, biasHH: bhh, hhWeight: $0.hhWeight, hhBias: $0.hhBias, cWeight: $0.cWeight, cBias: $0.cBias)
+            }
+        }
     }
 
     let names: [String]

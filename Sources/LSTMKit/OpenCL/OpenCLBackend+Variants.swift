@@ -1,19 +1,13 @@
 import COpenCL
-import Foundation
 
 /// The LSTM-variant primitives on OpenCL: one launch of a Kernels/lstm_variants.cl kernel each.
 extension OpenCLBackend: LSTMVariantBackend {
     private func g(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
 
-    /// Work-items per batch row in the layer-norm kernels (LSTMKIT_LN_WG overrides; a power of two).
-    var layerNormGroup: Int {
-        if let v = ProcessInfo.processInfo.environment["LSTMKIT_LN_WG"].flatMap({ Int($0) }), v > 0, v & (v - 1) == 0 { return v }
-        return 64
-    }
-    /// The layer-norm work-group size for rows of `n` units: `layerNormGroup`, halved until it is at most n, so every
+    /// The layer-norm work-group size for rows of `n` units: `tuning.layerNormGroup`, halved until it is at most n, so every
     /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.)
     private func layerNormGroup(units n: Int) -> Int {
-        var g = layerNormGroup
+        var g = tuning.layerNormGroup
         while g > 1 && g > n { g /= 2 }
         return g
     }

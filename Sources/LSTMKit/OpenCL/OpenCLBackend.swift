@@ -50,6 +50,8 @@ struct OpenCLTuning {
     /// run one launch per layer and direction (`usePersistent`); W_hh goes to local memory when it fits
     /// persistentLocalBytes; persistentGroup work-items per batch row.
     var persistentMaxBatch = 0, persistentMaxHidden = 256, persistentLocalBytes = 0, persistentGroup = 256
+    /// lstm_variants.cl: the largest work-group of the layer-norm kernels (a power of two; LSTMKIT_LN_WG).
+    var layerNormGroup = 64
 
     /// The device-type defaults, then the entry `lstm-bench --autotune` stored for this device (`TuningStore`, nil:
     /// none), then the LSTMKIT_* variables of `environment` (the later wins). Bad values: one warning, ignored.

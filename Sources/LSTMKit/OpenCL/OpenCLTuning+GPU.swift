@@ -67,7 +67,8 @@ extension OpenCLTuning {
 
     /// Reads LSTMKIT_GEMM_KIND (local | blocked), LSTMKIT_GEMM_TILE (TSMxTSNxTSK/WPTMxWPTN),
     /// LSTMKIT_PERSISTENT_MAX_BATCH (0: never), LSTMKIT_PERSISTENT_MAX_HIDDEN, LSTMKIT_PERSISTENT_LOCAL_BYTES (0: W_hh
-    /// never in local memory) and LSTMKIT_PERSISTENT_WG (1...1024). A bad value: one warning on stderr, ignored.
+    /// never in local memory), LSTMKIT_PERSISTENT_WG (1...1024) and LSTMKIT_LN_WG (a power of two, 1...1024; the
+    /// layer-norm kernels, on every device type). A bad value: one warning on stderr, ignored.
     mutating func applyGPUKernelEnvironment(_ environment: [String: String]) {
         func read<T>(_ name: String, _ expected: String, _ parse: (String) -> T?) -> T? {
             guard let text = environment["LSTMKIT_" + name] else { return nil }
@@ -83,12 +84,15 @@ extension OpenCLTuning {
         if let v = read("PERSISTENT_MAX_HIDDEN", "must be 0 or more", count(0...Int(Int32.max))) { persistentMaxHidden = v }
         if let v = read("PERSISTENT_LOCAL_BYTES", "must be 0 or more", count(0...Int(Int32.max))) { persistentLocalBytes = v }
         if let v = read("PERSISTENT_WG", "must be 1...1024", count(1...1024)) { persistentGroup = v }
+        if let v = read("LN_WG", "must be a power of two in 1...1024", { Int($0).flatMap { (1...1024).contains($0) && $0 & ($0 - 1) == 0 ? $0 : nil } }) {
+            layerNormGroup = v
+        }
     }
 
     /// The values of this file's fields, for `defines` (reports).
     var gpuKernelDefines: [String: String] {
         ["GEMM_KIND": gemmKind.rawValue, "GEMM_TILE": "\(localTile)", "PERSISTENT_MAX_BATCH": "\(persistentMaxBatch)",
          "PERSISTENT_MAX_HIDDEN": "\(persistentMaxHidden)", "PERSISTENT_LOCAL_BYTES": "\(persistentLocalBytes)",
-         "PERSISTENT_WG": "\(persistentGroup)"]
+         "PERSISTENT_WG": "\(persistentGroup)", "LN_WG": "\(layerNormGroup)"]
     }
 }
