@@ -29,9 +29,15 @@ let package = Package(
             path: "Sources/CSmallGemm",
             publicHeadersPath: "include"
         ),
+        // The float32 LSTM cell of the CPU path (C vector extensions; AVX-512F, AVX2 or baseline, chosen at run time).
+        .target(
+            name: "CLSTMCell",
+            path: "Sources/CLSTMCell",
+            publicHeadersPath: "include"
+        ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm"],
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell"],
             path: "Sources/LSTMKit"
         ),
         .executableTarget(

@@ -96,7 +96,8 @@ final class Workload {
         try device.synchronize()
     }
 
-    /// Forward and backward with a fixed output gradient (gradients accumulate; that costs the same).
+    /// Forward and backward with a fixed output gradient, the input gradient included (the full 3x-forward
+    /// work; gradients accumulate, which costs the same).
     func forwardBackward() throws {
         lstm.training = true
         _ = try lstm.forward(x)

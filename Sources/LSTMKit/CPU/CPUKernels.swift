@@ -1,11 +1,12 @@
+import CLSTMCell
 import Dispatch
 import Foundation
 
 /// CPU twins of the OpenCL kernels in Kernels/: same names, same argument order, plain loops.
 /// Pointers are already advanced by their offsets. B = batch, T = time steps, H = hidden size.
 ///
-/// Float32 runs the cell kernels on 16 lanes (`lstmkitExp16`, the same exp-based sigmoid/tanh forms) and splits
-/// the batch rows over the cores when a step is big enough; Float64 (gradient checks) runs the plain loops.
+/// Float32 runs the cell kernels in C (Sources/CLSTMCell: 16 lanes, the same exp-based sigmoid/tanh forms) and
+/// splits the batch rows over the cores when a step is big enough; Float64 (gradient checks) runs the plain loops.
 enum CPUKernels {
     /// Below this many elements (B * H) per step a cell kernel runs on one thread: waking the other cores
     /// costs more than it saves. LSTMKIT_CPU_PARALLEL_MIN overrides it (lstm-bench tunes it).
@@ -184,26 +185,14 @@ enum CPUKernels {
         }
     }
 
-    // MARK: Float32 fast paths (16 lanes, rows over the cores)
+    // MARK: Float32: CLSTMCell (C, 16 lanes; AVX-512F, AVX2 or baseline), batch rows over the cores
 
     @inline(__always) private static func cast<S, T>(_ p: UnsafePointer<S>) -> UnsafePointer<T> { UnsafeRawPointer(p).assumingMemoryBound(to: T.self) }
     @inline(__always) private static func cast<S, T>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<T> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: T.self)
     }
 
-    /// Loads lanes [j, j+n) of p (n <= 16; the rest are 0).
-    @inline(__always) private static func load(_ p: UnsafePointer<Float>, _ j: Int, _ n: Int) -> SIMD16<Float> {
-        if n == 16 { return UnsafeRawPointer(p + j).loadUnaligned(as: SIMD16<Float>.self) }
-        var v = SIMD16<Float>(repeating: 0)
-        for l in 0..<n { v[l] = p[j + l] }
-        return v
-    }
-    @inline(__always) private static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ j: Int, _ n: Int) {
-        if n == 16 { return UnsafeMutableRawPointer(p + j).storeBytes(of: v, as: SIMD16<Float>.self) }
-        for l in 0..<n { p[j + l] = v[l] }
-    }
-
-    /// `lstm_cell_forward` in Float32: the same math, 16 hidden units at a time.
+    /// `lstm_cell_forward` in Float32: the same math in Sources/CLSTMCell, the batch rows split over the cores.
     static func lstm_cell_forward_f32(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ bias_ih: UnsafePointer<Float>?, _ bias_hh: UnsafePointer<Float>?,
@@ -211,53 +200,15 @@ enum CPUKernels {
         _ y: UnsafeMutablePointer<Float>?, _ ldy: Int, _ cellClip: Float,
         _ peep: UnsafePointer<Float>?, _ rmask: UnsafePointer<Float>?, _ hm: UnsafeMutablePointer<Float>?
     ) {
+        let box = UncheckedSendable((lengths, gx, r, bias_ih, bias_hh, hs, cs, gates, y, peep, rmask, hm))
         forRows(B, work: B * H) { rows in
-            for b in rows {
-                let len = Int(lengths[b])
-                let prev = (step * B + b) * H, next = prev + B * H
-                if step >= len {
-                    (hs + next).update(from: hs + prev, count: H)
-                    (cs + next).update(from: cs + prev, count: H)
-                    if rmask != nil { (hm! + next).update(from: hm! + prev, count: H) }
-                    (y.map { $0 + (step * B + b) * ldy })?.update(repeating: 0, count: H)
-                    continue
-                }
-                let t = reverse ? len - 1 - step : step
-                let gxr = gx + (t * B + b) * 4 * H, rr = r + b * 4 * H
-                let gs = gates + (step * B + b) * 4 * H
-                let yr = y.map { $0 + (t * B + b) * ldy }
-                let mrow = rmask.map { $0 + b * H }
-                var j = 0
-                while j < H {
-                    let n = min(16, H - j)
-                    var a0 = load(gxr, j, n) + load(rr, j, n)
-                    var a1 = load(gxr, H + j, n) + load(rr, H + j, n)
-                    var a2 = load(gxr, 2 * H + j, n) + load(rr, 2 * H + j, n)
-                    var a3 = load(gxr, 3 * H + j, n) + load(rr, 3 * H + j, n)
-                    if let bi = bias_ih, let bh = bias_hh {
-                        a0 += load(bi, j, n) + load(bh, j, n); a1 += load(bi, H + j, n) + load(bh, H + j, n)
-                        a2 += load(bi, 2 * H + j, n) + load(bh, 2 * H + j, n); a3 += load(bi, 3 * H + j, n) + load(bh, 3 * H + j, n)
-                    }
-                    let cp = load(cs, prev + j, n)
-                    if let p = peep { a0 += load(p, j, n) * cp; a1 += load(p, H + j, n) * cp }
-                    let i = lstmkitSigmoid16(a0), f = lstmkitSigmoid16(a1), g = lstmkitTanh16(a2)
-                    var c = f * cp + i * g
-                    if cellClip > 0 { c = c.clamped(lowerBound: SIMD16(repeating: -cellClip), upperBound: SIMD16(repeating: cellClip)) }
-                    if let p = peep { a3 += load(p, 2 * H + j, n) * c }
-                    let o = lstmkitSigmoid16(a3)
-                    let h = o * lstmkitTanh16(c)
-                    store(c, cs, next + j, n)
-                    store(h, hs, next + j, n)
-                    store(i, gs, j, n); store(f, gs, H + j, n); store(g, gs, 2 * H + j, n); store(o, gs, 3 * H + j, n)
-                    if let yr { store(h, yr, j, n) }
-                    if let mrow { store(h * load(mrow, j, n), hm!, next + j, n) }
-                    j += 16
-                }
-            }
+            let (lengths, gx, r, bias_ih, bias_hh, hs, cs, gates, y, peep, rmask, hm) = box.value
+            lstmkit_cell_forward_f32(rows.lowerBound, rows.upperBound, B, H, step, reverse ? 1 : 0, lengths, gx, r, bias_ih, bias_hh,
+                                     hs, cs, gates, y, ldy, cellClip, peep, rmask, hm)
         }
     }
 
-    /// `lstm_cell_backward` in Float32: the same math, 16 hidden units at a time.
+    /// `lstm_cell_backward` in Float32: the same math in Sources/CLSTMCell, the batch rows split over the cores.
     static func lstm_cell_backward_f32(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<Float>, _ cs: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ lddy: Int,
@@ -265,50 +216,11 @@ enum CPUKernels {
         _ dgs: UnsafeMutablePointer<Float>, _ dgt: UnsafeMutablePointer<Float>, _ cellClip: Float,
         _ peep: UnsafePointer<Float>?, _ rmask: UnsafePointer<Float>?
     ) {
+        let box = UncheckedSendable((lengths, gates, cs, dy, dh, dc, dgs, dgt, peep, rmask))
         forRows(B, work: B * H) { rows in
-            for b in rows {
-                let len = Int(lengths[b])
-                let gs = dgs + (step * B + b) * 4 * H
-                if step >= len {
-                    gs.update(repeating: 0, count: 4 * H)
-                    if reverse { (dgt + (step * B + b) * 4 * H).update(repeating: 0, count: 4 * H) }
-                    continue
-                }
-                let t = reverse ? len - 1 - step : step
-                let ga = gates + (step * B + b) * 4 * H
-                let gt = dgt + (t * B + b) * 4 * H
-                let cPrevRow = cs + (step * B + b) * H, cRow = cs + ((step + 1) * B + b) * H
-                let dyr = dy + (t * B + b) * lddy
-                let dhr = dh + b * H, dcr = dc + b * H
-                let mrow = step + 1 < len ? rmask.map { $0 + b * H } : nil  // the gemm's dG[step+1] . W_hh part
-                var j = 0
-                while j < H {
-                    let n = min(16, H - j)
-                    let i = load(ga, j, n), f = load(ga, H + j, n), g = load(ga, 2 * H + j, n), o = load(ga, 3 * H + j, n)
-                    let cPrev = load(cPrevRow, j, n)
-                    let c = load(cRow, j, n)
-                    let tc = lstmkitTanh16(c)
-                    var dhv = load(dhr, j, n)
-                    if let mrow { dhv *= load(mrow, j, n) }
-                    let dht = dhv + load(dyr, j, n)
-                    let dO = dht * tc * o * (1 - o)
-                    var dct = load(dcr, j, n) + dht * o * (1 - tc * tc)
-                    if let p = peep { dct += dO * load(p, 2 * H + j, n) }
-                    if cellClip > 0 {
-                        dct.replace(with: 0, where: (c .>= SIMD16(repeating: cellClip)) .| (c .<= SIMD16(repeating: -cellClip)))
-                    }
-                    let di = dct * g * i * (1 - i)
-                    let df = dct * cPrev * f * (1 - f)
-                    let dg = dct * i * (1 - g * g)
-                    store(di, gs, j, n); store(df, gs, H + j, n); store(dg, gs, 2 * H + j, n); store(dO, gs, 3 * H + j, n)
-                    if reverse { store(di, gt, j, n); store(df, gt, H + j, n); store(dg, gt, 2 * H + j, n); store(dO, gt, 3 * H + j, n) }
-                    store(SIMD16(repeating: 0), dhr, j, n)
-                    var dcp = dct * f
-                    if let p = peep { dcp += di * load(p, j, n) + df * load(p, H + j, n) }
-                    store(dcp, dcr, j, n)
-                    j += 16
-                }
-            }
+            let (lengths, gates, cs, dy, dh, dc, dgs, dgt, peep, rmask) = box.value
+            lstmkit_cell_backward_f32(rows.lowerBound, rows.upperBound, B, H, step, reverse ? 1 : 0, lengths, gates, cs, dy, lddy,
+                                      dh, dc, dgs, dgt, cellClip, peep, rmask)
         }
     }
 }

@@ -125,6 +125,13 @@ public final class GRU: ParameterOwner {
 
     /// BPTT for the last `forward`: accumulates parameter gradients and returns the gradients w.r.t. the input and h0.
     public func backward(gradOutput: Tensor?, gradH: Tensor? = nil) throws -> (input: Tensor, h0: Tensor) {
+        let g = try backward(gradOutput: gradOutput, gradH: gradH, inputGradient: true)
+        return (g.input!, g.h0)
+    }
+
+    /// `backward(gradOutput:gradH:)`; with `inputGradient: false` the input gradient is not computed (nil), as
+    /// `LSTM.backward(gradOutput:gradH:gradC:inputGradient:)`: the first layer's dX gemm is skipped.
+    public func backward(gradOutput: Tensor?, gradH: Tensor? = nil, inputGradient: Bool) throws -> (input: Tensor?, h0: Tensor) {
         guard let tape else { throw LSTMKitError.noForwardPass }
         let T = tape.steps, B = tape.batch, be = device.gru
         let D = numDirections, H = hiddenSize, G = 3 * H, L = numLayers
@@ -144,10 +151,10 @@ public final class GRU: ParameterOwner {
         }
         let dh0 = try be.allocate(L * D * B * H), dh = try be.allocate(B * H)
         let dgh = try be.allocate(T * B * G), dgx = try be.allocate(T * B * G)
-        var dx = dy.buffer
+        var dx: DeviceBuffer? = nil
         for l in (0..<L).reversed() {
             let inSize = weights[l][0].inputSize, x = tape.layerInputs[l]
-            dx = try be.allocate(T * B * inSize)
+            dx = l > 0 || inputGradient ? try be.allocate(T * B * inSize) : nil
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d, hs = tape.hs[l][d]
                 if let g = gradH { try be.copy(g.view.advanced(by: index * B * H), to: BufferView(dh), count: B * H) }
@@ -168,18 +175,20 @@ public final class GRU: ParameterOwner {
                     try be.columnSum(m: T * B, n: G, x: BufferView(dgx), ld: G, beta: 1, out: gbih)
                     try be.columnSum(m: T * B, n: G, x: BufferView(dgh), ld: G, beta: 1, out: gbhh)
                 }
-                try be.gemm(transA: false, transB: false, m: T * B, n: inSize, k: G, alpha: 1, a: BufferView(dgx), lda: G,
-                            b: w.wih, ldb: inSize, beta: d == 0 ? 0 : 1, c: BufferView(dx), ldc: inSize)
+                if let dx {
+                    try be.gemm(transA: false, transB: false, m: T * B, n: inSize, k: G, alpha: 1, a: BufferView(dgx), lda: G,
+                                b: w.wih, ldb: inSize, beta: d == 0 ? 0 : 1, c: BufferView(dx), ldc: inSize)
+                }
             }
-            if let seed = tape.dropoutSeeds[l] {
+            if let seed = tape.dropoutSeeds[l], let dropped = dx {
                 let undropped = try be.allocate(T * B * inSize)
-                try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dx), y: BufferView(undropped))
+                try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dropped), y: BufferView(undropped))
                 dx = undropped
             }
-            dy = BufferView(dx)
+            if let dx { dy = BufferView(dx) }
         }
         self.tape = nil
-        return (try fromTimeMajor(BufferView(dx), T, B, inputSize), Tensor(shape: [L * D, B, H], view: BufferView(dh0), device: device))
+        return (try dx.map { try fromTimeMajor(BufferView($0), T, B, inputSize) }, Tensor(shape: [L * D, B, H], view: BufferView(dh0), device: device))
     }
 
     public func zeroGrad() throws { try device.backend.fill(flatGradients.view, count: flatGradients.count, value: 0) }

@@ -338,6 +338,16 @@ public final class LSTM {
     /// `zeroGrad()`, as in PyTorch) and returns the gradients w.r.t. the input, h0 and c0.
     public func backward(gradOutput: Tensor?, gradH: Tensor? = nil, gradC: Tensor? = nil)
         throws -> (input: Tensor, h0: Tensor, c0: Tensor) {
+        let g = try backward(gradOutput: gradOutput, gradH: gradH, gradC: gradC, inputGradient: true)
+        return (g.input!, g.h0, g.c0)
+    }
+
+    /// `backward(gradOutput:gradH:gradC:)`, and with `inputGradient: false` the gradient w.r.t. the input is
+    /// not computed (nil): the input is data, as a PyTorch input without `requires_grad`. That skips the
+    /// first layer's dX gemm, [T*B, 4H] x [4H, inputSize] per direction (a sixth of a training step when
+    /// inputSize = hiddenSize). `Sequential` passes false to its first layer with parameters.
+    public func backward(gradOutput: Tensor?, gradH: Tensor? = nil, gradC: Tensor? = nil, inputGradient: Bool)
+        throws -> (input: Tensor?, h0: Tensor, c0: Tensor) {
         guard let tape else { throw LSTMKitError.noForwardPass }
         let T = tape.steps, B = tape.batch
         let be = device.backend
@@ -366,34 +376,35 @@ public final class LSTM {
             dy = BufferView(z)
         }
         let dh0 = try be.allocate(L * D * B * R), dc0 = try be.allocate(L * D * B * H)
-        var dx = dy.buffer
+        var dx: DeviceBuffer? = nil
         for l in (0..<L).reversed() {
             let inSize = weights[l][0].inputSize
-            dx = l == 0 && !batchFirst ? try be.allocate(T * B * inSize) : try scratch("dx\(l)", T * B * inSize)
+            let wanted = l > 0 || inputGradient
+            dx = !wanted ? nil : l == 0 && !batchFirst ? try be.allocate(T * B * inSize) : try scratch("dx\(l)", T * B * inSize)
             for d in 0..<D {
                 let index = l * D + d
                 try backwardDirection(layer: l, direction: d, tape: tape, dy: dy.advanced(by: d * R),
                                       gradH: gradH?.view.advanced(by: index * B * R), gradC: gradC?.view.advanced(by: index * B * H),
                                       dh0: BufferView(dh0, index * B * R), dc0: BufferView(dc0, index * B * H),
-                                      dx: BufferView(dx), accumulate: d == 1)
+                                      dx: dx.map { BufferView($0) }, accumulate: d == 1)
             }
-            if let seed = tape.dropoutSeeds[l] {
+            if let seed = tape.dropoutSeeds[l], let dropped = dx {
                 let undropped = try scratch("undropped\(l)", T * B * inSize)
-                try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dx), y: BufferView(undropped))
+                try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dropped), y: BufferView(undropped))
                 dx = undropped
             }
-            dy = BufferView(dx)
+            if let dx { dy = BufferView(dx) }
         }
         self.tape = nil
-        return (try outputFromTimeMajor(BufferView(dx), steps: T, batch: B, features: inputSize),
+        return (try dx.map { try outputFromTimeMajor(BufferView($0), steps: T, batch: B, features: inputSize) },
                 Tensor(shape: [L * D, B, R], view: BufferView(dh0), device: device),
                 Tensor(shape: [L * D, B, H], view: BufferView(dc0), device: device))
     }
 
     /// BPTT of one layer and direction: the time loop, then the weight gradients over all steps and dX
-    /// (written into dx, or added to it when `accumulate`). dy: this direction's columns, [T, B, ldy = D*R].
+    /// (written into dx, or added to it when `accumulate`; nil: not wanted). dy: this direction's columns, [T, B, ldy = D*R].
     private func backwardDirection(layer l: Int, direction d: Int, tape: Tape, dy: BufferView, gradH: BufferView?, gradC: BufferView?,
-                                   dh0: BufferView, dc0: BufferView, dx: BufferView, accumulate: Bool) throws {
+                                   dh0: BufferView, dc0: BufferView, dx: BufferView?, accumulate: Bool) throws {
         let be = device.backend, w = weights[l][d], t = tape.directions[l][d]
         let T = tape.steps, B = tape.batch, H = hiddenSize, G = 4 * H, R = outputSize, P = projSize
         let inSize = w.inputSize, x = tape.layerInputs[l], reverse = d == 1, ldy = numDirections * R
@@ -477,6 +488,7 @@ public final class LSTM {
                         b: BufferView(ms, B * H), ldb: H, beta: 1, c: gwhr, ldc: H)
         }
         // dx = dG . W_ih (the second direction adds to the first).
+        guard let dx else { return }
         try be.gemm(transA: false, transB: false, m: T * B, n: inSize, k: G, alpha: 1,
                     a: BufferView(dgx), lda: G, b: w.wih, ldb: inSize, beta: accumulate ? 1 : 0, c: dx, ldc: inSize)
     }

@@ -8,6 +8,8 @@ public protocol RecurrentCore: ParameterOwner, StateDictLayer {
     /// Returns the gradient w.r.t. the input (initial-state gradients are dropped: Keras layers start from zeros
     /// or from a carried state whose gradient is cut).
     func backward(gradOutput: Tensor?, gradStates: [Tensor?]) throws -> Tensor
+    /// As above; with `inputGradient: false` the input gradient is skipped and nil is returned.
+    func backward(gradOutput: Tensor?, gradStates: [Tensor?], inputGradient: Bool) throws -> Tensor?
 }
 
 extension LSTM: RecurrentCore {
@@ -17,7 +19,11 @@ extension LSTM: RecurrentCore {
         return (y, [h, c])
     }
     public func backward(gradOutput: Tensor?, gradStates: [Tensor?]) throws -> Tensor {
-        try backward(gradOutput: gradOutput, gradH: gradStates.first ?? nil, gradC: gradStates.count > 1 ? gradStates[1] : nil).input
+        try backward(gradOutput: gradOutput, gradStates: gradStates, inputGradient: true)!
+    }
+    public func backward(gradOutput: Tensor?, gradStates: [Tensor?], inputGradient: Bool) throws -> Tensor? {
+        try backward(gradOutput: gradOutput, gradH: gradStates.first ?? nil, gradC: gradStates.count > 1 ? gradStates[1] : nil,
+                     inputGradient: inputGradient).input
     }
 }
 
@@ -28,6 +34,9 @@ extension GRU: RecurrentCore {
         return (y, [h])
     }
     public func backward(gradOutput: Tensor?, gradStates: [Tensor?]) throws -> Tensor {
-        try backward(gradOutput: gradOutput, gradH: gradStates.first ?? nil).input
+        try backward(gradOutput: gradOutput, gradStates: gradStates, inputGradient: true)!
+    }
+    public func backward(gradOutput: Tensor?, gradStates: [Tensor?], inputGradient: Bool) throws -> Tensor? {
+        try backward(gradOutput: gradOutput, gradH: gradStates.first ?? nil, inputGradient: inputGradient).input
     }
 }

@@ -81,9 +81,13 @@ public final class Dense: Layer {
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, preActivation: false) }
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        try backward(dy, preActivation: false, needsInputGradient: needsInputGradient)
+    }
 
     /// Backward; with `preActivation` the incoming gradient is already w.r.t. the pre-activation (fused loss).
-    func backward(_ dy: Tensor, preActivation: Bool) throws -> Tensor? {
+    /// Without `needsInputGradient` the dX gemm is skipped and nil returned.
+    func backward(_ dy: Tensor, preActivation: Bool, needsInputGradient: Bool = true) throws -> Tensor? {
         guard let x, let y, let device else { throw LSTMKitError.noForwardPass }
         guard dy.shape == y.shape else { throw LSTMKitError.shapeMismatch(what: "Dense output gradient", expected: "\(y.shape)", got: dy.shape) }
         let be = device.training
@@ -98,6 +102,7 @@ public final class Dense: Layer {
         try be.gemm(transA: true, transB: false, m: units, n: inFeatures, k: rows, alpha: 1, a: dz, lda: units,
                     b: x.view, ldb: inFeatures, beta: 1, c: gradWeight, ldc: inFeatures)
         if useBias { try be.columnSum(m: rows, n: units, x: dz, ld: units, beta: 1, out: gradBias) }
+        guard needsInputGradient else { return nil }
         let dx = try be.allocate(rows * inFeatures)
         try be.gemm(transA: false, transB: false, m: rows, n: inFeatures, k: units, alpha: 1, a: dz, lda: units,
                     b: weight, ldb: inFeatures, beta: 0, c: BufferView(dx), ldc: inFeatures)
@@ -119,6 +124,9 @@ public final class TimeDistributed: Layer {
     }
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor { try inner.forward(x, training: training) }
     public func backward(_ dy: Tensor) throws -> Tensor? { try inner.backward(dy) }
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        try inner.backward(dy, needsInputGradient: needsInputGradient)
+    }
     public var parameterBuffers: [ParameterBuffer] { inner.parameterBuffers }
     public var namedParameters: [(name: String, tensor: Tensor)] { inner.namedParameters }
 }

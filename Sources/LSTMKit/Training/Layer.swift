@@ -57,12 +57,20 @@ public protocol Layer: ParameterOwner {
     /// Given dLoss/dOutput of the last `forward`, accumulates parameter gradients and returns dLoss/dInput
     /// (nil when the input is not differentiable, e.g. token ids).
     func backward(_ dy: Tensor) throws -> Tensor?
+    /// `backward(_:)`; when `needsInputGradient` is false nothing below wants dLoss/dInput (the input is the
+    /// model's data), so a layer may skip computing it and return nil. `Sequential` passes false up to its
+    /// first layer with parameters. The default runs `backward(_:)`.
+    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor?
     /// The flat parameter buffers, for the optimizer (empty before `build` or without parameters).
     var parameterBuffers: [ParameterBuffer] { get }
     /// Parameters by name, in a stable order (PyTorch's names where a PyTorch module exists).
     var namedParameters: [(name: String, tensor: Tensor)] { get }
     /// The layer's configuration, for saving the architecture.
     var spec: LayerSpec { get }
+}
+
+extension Layer {
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? { try backward(dy) }
 }
 
 /// Checks that a layer was built on `device` before use.

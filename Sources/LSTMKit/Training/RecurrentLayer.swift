@@ -128,7 +128,9 @@ public class RecurrentLayer: Layer {
         return Tensor(shape: Array(t.shape.dropLast()) + [W], view: BufferView(out), device: device)
     }
 
-    public func backward(_ dy: Tensor) throws -> Tensor? {
+    public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, needsInputGradient: true) }
+
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         guard let core, let lastOutput else { throw LSTMKitError.noForwardPass }
         let device = core.device, be = device.training
         var d = dy
@@ -142,7 +144,7 @@ public class RecurrentLayer: Layer {
         guard d.shape == lastOutput.shape else {
             throw LSTMKitError.shapeMismatch(what: "\(cell) output gradient", expected: "\(lastOutput.shape)", got: dy.shape)
         }
-        if returnSequences { return try core.backward(gradOutput: d, gradStates: []) }
+        if returnSequences { return try core.backward(gradOutput: d, gradStates: [], inputGradient: needsInputGradient) }
         let B = d.shape[0], H = hiddenWidth, D = directions
         var gradH = d
         if D == 2 {
@@ -152,7 +154,7 @@ public class RecurrentLayer: Layer {
         } else {
             gradH = Tensor(shape: [1, B, H], view: d.view, device: device)
         }
-        return try core.backward(gradOutput: nil, gradStates: [gradH])
+        return try core.backward(gradOutput: nil, gradStates: [gradH], inputGradient: needsInputGradient)
     }
 }
 
@@ -232,6 +234,9 @@ public final class Bidirectional: Layer {
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] { try inner.build(inputShape: inputShape, device: device, seed: seed) }
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor { try inner.forward(x, training: training) }
     public func backward(_ dy: Tensor) throws -> Tensor? { try inner.backward(dy) }
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        try inner.backward(dy, needsInputGradient: needsInputGradient)
+    }
     public var parameterBuffers: [ParameterBuffer] { inner.parameterBuffers }
     public var namedParameters: [(name: String, tensor: Tensor)] { inner.namedParameters }
 }

@@ -76,14 +76,20 @@ public final class Sequential: Layer {
         return value
     }
 
-    public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, from: layers.count) }
+    public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, from: layers.count, needsInputGradient: true) }
+    public func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        try backward(dy, from: layers.count, needsInputGradient: needsInputGradient)
+    }
 
     /// Backpropagates `dy` (the gradient of the output of layer `end - 1`) through layers `end-1 ... 0`.
-    private func backward(_ dy: Tensor, from end: Int) throws -> Tensor? {
+    /// Without `needsInputGradient`, the layers up to the first one with parameters are told that nobody
+    /// needs their input gradient (an LSTM first layer then skips its dX gemm).
+    private func backward(_ dy: Tensor, from end: Int, needsInputGradient: Bool) throws -> Tensor? {
+        let firstTrainable = needsInputGradient ? -1 : layers.firstIndex { !$0.parameterBuffers.isEmpty } ?? layers.count
         var grad: Tensor? = dy
-        for layer in layers[..<end].reversed() {
+        for (index, layer) in layers[..<end].enumerated().reversed() {
             guard let g = grad else { break }
-            grad = try layer.backward(g)
+            grad = try layer.backward(g, needsInputGradient: index > firstTrainable)
         }
         return grad
     }
@@ -152,10 +158,11 @@ public final class Sequential: Layer {
         let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y)
         guard stats.loss.isFinite else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
         if let fused {
-            let below = try fused.backward(gradient, preActivation: true)
-            if let below { _ = try backward(below, from: layers.count - 1) }
+            let below = try fused.backward(gradient, preActivation: true,
+                                           needsInputGradient: layers.dropLast().contains { !$0.parameterBuffers.isEmpty })
+            if let below { _ = try backward(below, from: layers.count - 1, needsInputGradient: false) }
         } else {
-            _ = try backward(gradient)
+            _ = try backward(gradient, from: layers.count, needsInputGradient: false)
         }
         return stats
     }
