@@ -53,18 +53,18 @@ extension CPUBackend: TrainingBackend {
     func sgdUpdate(count: Int, p params: DeviceBuffer, grad: DeviceBuffer, velocity: DeviceBuffer, lr: Double, momentum: Double,
                    nesterov: Bool, weightDecay: Double, clip: GradientClip) throws {
         timed("sgd_update") { CPUTrainingKernels.sgd_update(count, p(params), p(grad), p(velocity), S(lr), S(momentum), nesterov, S(weightDecay),
-                                          S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
+            S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
     }
     func adamUpdate(count: Int, p params: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, lr: Double,
                     beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool,
                     stepSize: Double, biasCorrection2Sqrt: Double, clip: GradientClip) throws {
         timed("adam_update") { CPUTrainingKernels.adam_update(count, p(params), p(grad), p(m), p(v), S(lr), S(beta1), S(beta2), S(eps), S(weightDecay),
-                                           decoupled, S(stepSize), S(biasCorrection2Sqrt),
-                                           S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
+            decoupled, S(stepSize), S(biasCorrection2Sqrt),
+            S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
     }
     func rmspropUpdate(count: Int, p params: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, lr: Double, alpha: Double,
                        eps: Double, weightDecay: Double, clip: GradientClip) throws {
         timed("rmsprop_update") { CPUTrainingKernels.rmsprop_update(count, p(params), p(grad), p(squareAvg), S(lr), S(alpha), S(eps), S(weightDecay),
-                                              S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
+            S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
     }
 }

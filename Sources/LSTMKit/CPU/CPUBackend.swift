@@ -106,9 +106,13 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N")) {
             let (pa, pb, pc) = (ptr(a), ptr(b), ptr(c))
             let pool = CPUWorkerPool.shared
-            // Big enough to split: one single-threaded call per thread, along the dimension whose operand
-            // is the bigger one (each thread then reads only its part of it), at multiples of 16.
-            let splitN = n >= m
+            // Big enough to split: one single-threaded call per thread, at multiples of 16, along the dimension
+            // whose operand is the bigger one (each thread then reads only its part of it). Except when op(B)
+            // fits in half a core's L2 (512 KB) and M has two parts: then by rows of A and C, as the cell kernels
+            // split the batch, so that each core reads the h / dG rows it wrote and writes the rows it reads
+            // next, and keeps all of W_hh in its own L2 (preset S: the step's median 7.2 -> 6.7 ms over six
+            // interleaved runs, Benchmarks/WORKLOG.md).
+            let splitN = m >= 32 && n * k * MemoryLayout<S>.size <= 512 * 1024 ? false : n >= m
             let length = splitN ? n : m
             let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(pool.threads, length / 16) : 1
             if parts <= 1 { return gemmPart(m: m, n: n, pa, pb, pc) }
