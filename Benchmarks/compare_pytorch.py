@@ -249,9 +249,13 @@ def write_markdown(path, bench, torch_results, rows, args):
         f"  - `{args.command}` (merges all of it)",
         f"- Training step (both): {bench['results'][0]['trainingStep'] if bench['results'] else ''}; "
         "PyTorch: `opt.zero_grad(); mse_loss(lstm(x), target).backward(); opt.step()` with `Adam(lr=1e-3)`",
-        "- FLOPs: forward 2·T·B·4H·(I+H) per layer and direction; forward+backward and the training step 3x that.",
+        "- Input gradient: x needs none in either framework (PyTorch's x has no `requires_grad`). LSTMKit's training step "
+        "skips it, as `Sequential.fit` does; its forward+backward computes it (the full BPTT). PyTorch's CPU LSTM (oneDNN) "
+        "computes it in both: its step took the same time with `x.requires_grad` True and False (Benchmarks/WORKLOG.md).",
+        "- FLOPs: forward 2·T·B·4H·(I+H) per layer and direction; forward+backward and the training step 3x that "
+        "(nominal for LSTMKit's training step, which skips the first layer's dX gemm, 2·T·B·4H·I of the 3x).",
         "- Times: median over repeats after a warm-up run (min and max in the JSON); % of peak is against the "
-        "device's own 1024³ sgemm through the same gemm primitive, measured in the same run.",
+        "device's own 1024³ sgemm through the same gemm primitive, measured in the same run (its fastest repeat).",
         "",
         "Peak sgemm (1024³), measured at the start of each lstm-bench run (min-max over the runs): " + ", ".join(
             f"{d}: {min(x[d] for x in bench['allPeaks'] if d in x):.1f}-{max(x[d] for x in bench['allPeaks'] if d in x):.1f} GFLOP/s"

@@ -12,7 +12,8 @@ struct LSTMBench: ParsableCommand {
         D 16,25,512,512,1; M2 64,100,256,256,2. Give --batch/--seq/--input/--hidden/--layers for your own shape.
         Each device is first checked against the CPU path (OpenCL vs cpu; cpu vs cpu(float64)); the run fails \
         when the relative error is above 1e-3. FLOPs: forward 2*T*B*4H*(I+H) per layer and direction; \
-        forward+backward and the training step count 3x forward. Peak: a square sgemm through the same backend \
+        forward+backward and the training step count 3x forward (nominal for the training step, which asks for \
+        no input gradient, as fit does). Peak: the fastest of a square sgemm's repeats through the same backend \
         primitive, measured in the same run.
 
         --autotune searches the OpenCL tuning values (GEMM_NN/TN/NT blocks, GEMM_KCHUNK, CELL_VW, COLUMN_VW, \
