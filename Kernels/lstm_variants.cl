@@ -173,6 +173,18 @@ inline float ln_sum(float v, __local float *scratch) {
     return total;
 }
 
+// (mean, 1 / sqrt(variance + LN_EPS)) of x[0 .. n) over the work-group, in two passes (all LN_WG work-items
+// must call it).
+inline float2 ln_moments(__global const float *x, const int n, __local float *scratch) {
+    const int lid = (int)get_local_id(0);
+    float s = 0.0f;
+    for (int k = lid; k < n; k += LN_WG) s += x[k];
+    const float mean = ln_sum(s, scratch) / n;
+    s = 0.0f;
+    for (int k = lid; k < n; k += LN_WG) { const float d = x[k] - mean; s += d * d; }
+    return (float2)(mean, 1.0f / sqrt(ln_sum(s, scratch) / n + LN_EPS));
+}
+
 // y[row] = w * (x[row] - mean) * rstd + b over rows of N; stats[row] = (mean, rstd).
 __kernel void layer_norm_forward(const int rows, const int N, __global const float *x,
                                  __global const float *params, const int offW, const int offB,
@@ -182,12 +194,8 @@ __kernel void layer_norm_forward(const int rows, const int N, __global const flo
     const int lid = (int)get_local_id(0), row = (int)get_group_id(1);
     if (row >= rows) return;
     __global const float *xr = x + (size_t)row * N;
-    float s = 0.0f;
-    for (int k = lid; k < N; k += LN_WG) s += xr[k];
-    const float mean = ln_sum(s, scratch) / N;
-    s = 0.0f;
-    for (int k = lid; k < N; k += LN_WG) { const float d = xr[k] - mean; s += d * d; }
-    const float rstd = 1.0f / sqrt(ln_sum(s, scratch) / N + LN_EPS);
+    const float2 moments = ln_moments(xr, N, scratch);
+    const float mean = moments.x, rstd = moments.y;
     for (int k = lid; k < N; k += LN_WG) y[(size_t)row * N + k] = params[offW + k] * ((xr[k] - mean) * rstd) + params[offB + k];
     if (lid == 0) { stats[2 * row] = mean; stats[2 * row + 1] = rstd; }
 }
@@ -283,12 +291,8 @@ __kernel void lstm_ln_cell_forward(const int B, const int H, const int T, const 
     __global const float *rr = r + ((size_t)step * B + b) * G;
     __global const float *gxr = gxn + ((size_t)t * B + b) * G;
     __global float *gs = gates + ((size_t)step * B + b) * G;
-    float s = 0.0f;
-    for (int k = lid; k < G; k += LN_WG) s += rr[k];
-    const float meanR = ln_sum(s, scratch) / G;
-    s = 0.0f;
-    for (int k = lid; k < G; k += LN_WG) { const float d = rr[k] - meanR; s += d * d; }
-    const float rstdR = 1.0f / sqrt(ln_sum(s, scratch) / G + LN_EPS);
+    const float2 momentsR = ln_moments(rr, G, scratch);
+    const float meanR = momentsR.x, rstdR = momentsR.y;
     float sc = 0.0f;
     for (int j = lid; j < H; j += LN_WG) {
         float a[4];
@@ -308,7 +312,7 @@ __kernel void lstm_ln_cell_forward(const int B, const int H, const int T, const 
         sc += c;
     }
     const float meanC = ln_sum(sc, scratch) / H;
-    s = 0.0f;
+    float s = 0.0f;
     for (int j = lid; j < H; j += LN_WG) { const float d = cs[next + j] - meanC; s += d * d; }
     const float rstdC = 1.0f / sqrt(ln_sum(s, scratch) / H + LN_EPS);
     for (int j = lid; j < H; j += LN_WG) {

@@ -79,11 +79,7 @@ enum CharLM {
 
     /// Loads a charlm run: its config and vocabulary; a run of another task is an error.
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, [String]) {
-        let config = try run.config(option: option)
-        guard config.task == .charlm else {
-            throw CLIError("\(option) \(run.path) holds a \(config.task.title) (task \(config.task.rawValue)), not a character language model: "
-                + "pass a run of `lstm train charlm`")
-        }
+        let config = try run.config(option: option, task: .charlm)
         let vocab: CharVocabulary = try run.readJSON("vocab.json")
         return (config, vocab.characters)
     }

@@ -68,11 +68,7 @@ enum Classifier {
     }
 
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, TokenVocabulary) {
-        let config = try run.config(option: option)
-        guard config.task == .classify else {
-            throw CLIError("\(option) \(run.path) holds a \(config.task.title) (task \(config.task.rawValue)), not a text classifier: "
-                + "pass a run of `lstm train classify`")
-        }
+        let config = try run.config(option: option, task: .classify)
         let vocabulary: TokenVocabulary = try run.readJSON("vocab.json")
         return (config, vocabulary)
     }

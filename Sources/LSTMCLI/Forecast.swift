@@ -47,11 +47,7 @@ enum Forecaster {
     }
 
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, Normalization) {
-        let config = try run.config(option: option)
-        guard config.task == .forecast else {
-            throw CLIError("\(option) \(run.path) holds a \(config.task.title) (task \(config.task.rawValue)), not a forecaster: "
-                + "pass a run of `lstm train forecast`")
-        }
+        let config = try run.config(option: option, task: .forecast)
         let n: Normalization = try run.readJSON("normalization.json")
         return (config, n)
     }

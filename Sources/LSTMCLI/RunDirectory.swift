@@ -100,6 +100,16 @@ struct RunDirectory {
         return config
     }
 
+    /// `config(option:)` of a run that must be of `task` (a one-line error names the task it holds instead).
+    func config(option: String, task: TaskKind) throws -> RunConfig {
+        let config = try config(option: option)
+        guard config.task == task else {
+            throw CLIError("\(option) \(path) holds a \(config.task.title) (task \(config.task.rawValue)), not a \(task.title): "
+                + "pass a run of `lstm train \(task.rawValue)`")
+        }
+        return config
+    }
+
     /// Fails when a fresh run would replace an existing one without --overwrite.
     func checkFreshTarget(overwrite: Bool) throws {
         var isDirectory: ObjCBool = false
