@@ -20,6 +20,14 @@
 //       panels of all K rows, 2 KB apart, ran 20% slower than cblas with two threads reading W from L3),
 //       each panel chunk (NN_KC x 64 bytes) stays in L1 while the row blocks of A pass it, and C (small) is
 //       loaded, updated and stored once per chunk.
+//   Packed  C[M, N] = beta * C + A[M, K] . op(B) with op(B) packed once (lstmkit_pack_b) into panels of 16
+//       columns, each K x 16 contiguous and zero padded. For the LSTM / GRU time loop (StepOperand): the
+//       recurrent weight is the same at every step, so it is packed once per pass and every step's product
+//       reads the panels front to back: no horizontal sums (NT), no 2 KB-strided rows of B (NN, whose rows
+//       alias in L1), no packing per call (cblas). Register tile NN_MR = 6 rows x 16 columns (12 ymm
+//       accumulators): per k, two loads of the panel, six broadcasts of A, 12 FMAs, over all of K; panels
+//       outside, row blocks inside. One thread, data in cache, 106-116 GFLOP/s on the LSTM shapes where the
+//       small NT/NN kernels ran 87-104 and cblas 36-93 (Benchmarks/WORKLOG.md, "Packed step operand").
 //   Row edges (M % tile) use the same code with fewer rows (each (rows, columns) variant is a separate,
 //   fully unrolled function).
 //
@@ -213,6 +221,95 @@ TARGET void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrd
     } while (p0 < k);
 }
 
+// MARK: Packed (op(B) packed once into panels of 16 columns, shared by many gemms)
+
+ptrdiff_t lstmkit_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return (n + 15) / 16 * 16 * k; }
+
+void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t n1,
+                    const float *b, ptrdiff_t ldb, float *bp) {
+    for (ptrdiff_t j = n0; j < n1; j += 16) {
+        float *panel = bp + j / 16 * k * 16;
+        ptrdiff_t w = n - j < 16 ? n - j : 16;
+        if (trans) {  // op(B)[p][j + c] = B[j + c][p]: read B's rows contiguously, write with stride 16
+            for (ptrdiff_t c = 0; c < 16; c++) {
+                if (c < w) for (ptrdiff_t p = 0; p < k; p++) panel[p * 16 + c] = b[(j + c) * ldb + p];
+                else for (ptrdiff_t p = 0; p < k; p++) panel[p * 16 + c] = 0.0f;
+            }
+        } else {
+            for (ptrdiff_t p = 0; p < k; p++) {
+                for (ptrdiff_t c = 0; c < w; c++) panel[p * 16 + c] = b[p * ldb + j + c];
+                for (ptrdiff_t c = w; c < 16; c++) panel[p * 16 + c] = 0.0f;
+            }
+        }
+    }
+}
+
+// One MR x 16 tile over all of K: C[i][0..<w] = beta * C + sum_p A[i][p] * panel[p][0..<16]. The panel (K x 16,
+// contiguous) streams through once per row block; each step: two loads of the panel, MR broadcasts of A, 2 MR FMAs.
+// EDGE: the panel's last columns are padding (w < 16), so C is read and written with masks.
+TARGET INLINE void packed_tile(const int MR, const int EDGE, ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                               const float *panel, float beta, float *c, ptrdiff_t ldc) {
+    __m256 acc[NN_MR][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(panel + p * 16), b1 = _mm256_loadu_ps(panel + p * 16 + 8);
+        for (int i = 0; i < MR; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i * lda + p);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    __m256 bt = _mm256_set1_ps(beta);
+    __m256i m0 = lanes(EDGE ? (w < 8 ? w : 8) : 8), m1 = lanes(EDGE ? (w > 8 ? w - 8 : 0) : 8);
+    for (int i = 0; i < MR; i++) {
+        float *cp = c + i * ldc;
+        __m256 r0 = acc[i][0], r1 = acc[i][1];
+        if (EDGE) {
+            if (beta != 0.0f) {
+                r0 = _mm256_fmadd_ps(bt, _mm256_maskload_ps(cp, m0), r0);
+                r1 = _mm256_fmadd_ps(bt, _mm256_maskload_ps(cp + 8, m1), r1);
+            }
+            _mm256_maskstore_ps(cp, m0, r0);
+            _mm256_maskstore_ps(cp + 8, m1, r1);
+        } else {
+            if (beta != 0.0f) {
+                r0 = _mm256_fmadd_ps(bt, _mm256_loadu_ps(cp), r0);
+                r1 = _mm256_fmadd_ps(bt, _mm256_loadu_ps(cp + 8), r1);
+            }
+            _mm256_storeu_ps(cp, r0);
+            _mm256_storeu_ps(cp + 8, r1);
+        }
+    }
+}
+
+typedef void (*packed_fn)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *, float, float *, ptrdiff_t);
+#define PACKED_VARIANT(MR)                                                                                   \
+    TARGET static void packed_##MR(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *p,  \
+                                   float beta, float *c, ptrdiff_t ldc) {                                    \
+        packed_tile(MR, 0, w, k, a, lda, p, beta, c, ldc);                                                   \
+    }                                                                                                        \
+    TARGET static void packed_##MR##_edge(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda,          \
+                                          const float *p, float beta, float *c, ptrdiff_t ldc) {             \
+        packed_tile(MR, 1, w, k, a, lda, p, beta, c, ldc);                                                   \
+    }
+PACKED_VARIANT(1) PACKED_VARIANT(2) PACKED_VARIANT(3) PACKED_VARIANT(4) PACKED_VARIANT(5) PACKED_VARIANT(6)
+// [rows - 1][0: 16 columns, 1: 1-15 columns]
+static const packed_fn packed_variants[6][2] = {
+    {packed_1, packed_1_edge}, {packed_2, packed_2_edge}, {packed_3, packed_3_edge},
+    {packed_4, packed_4_edge}, {packed_5, packed_5_edge}, {packed_6, packed_6_edge}};
+
+TARGET void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                 const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    for (ptrdiff_t j = n0; j < n1; j += 16) {
+        ptrdiff_t w = n1 - j < 16 ? n1 - j : 16;
+        const float *panel = bp + j / 16 * k * 16;
+        for (ptrdiff_t i = 0; i < m; i += NN_MR) {
+            ptrdiff_t mr = m - i < NN_MR ? m - i : NN_MR;
+            packed_variants[mr - 1][w < 16](w, k, a + i * lda, lda, panel, beta, c + i * ldc + j, ldc);
+        }
+    }
+}
+
 #else  // not x86: no kernels; lstmkit_small_gemm_enabled() is 0, so the Swift side always takes cblas.
 int lstmkit_small_gemm_available(void) { return 0; }
 int lstmkit_small_gemm_enabled(void) { return 0; }
@@ -220,4 +317,9 @@ void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k
                             const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { abort(); }
 void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                             const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) { abort(); }
+ptrdiff_t lstmkit_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return (n + 15) / 16 * 16 * k; }
+void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t n1, const float *b, ptrdiff_t ldb,
+                    float *bp) { abort(); }
+void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
 #endif

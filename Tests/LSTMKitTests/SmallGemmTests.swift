@@ -3,8 +3,8 @@ import Foundation
 import XCTest
 @testable import LSTMKit
 
-/// Sources/CSmallGemm (the AVX2/FMA small-M sgemm behind CPUBackend<Float>.gemm) against cblas dgemm
-/// (CPUBackend<Double>.gemm) on the same float32 inputs.
+/// Sources/CSmallGemm (the AVX2/FMA small-M sgemm behind CPUBackend<Float>.gemm, and the packed gemm behind
+/// gemmPacked / StepOperand) against cblas dgemm (CPUBackend<Double>.gemm) on the same float32 inputs.
 ///
 /// Tolerance: each C entry is a float32 sum of K products, accumulated in another order than the reference, so
 /// the error is rounding only: about eps32 * sqrt(K) * sum_p |A[i][p] * B[p][j]| for random signs (K * eps32 *
@@ -14,7 +14,8 @@ import XCTest
 final class SmallGemmTests: XCTestCase {
     /// One product through the C kernels directly, columns [n0, n1) only (the rest of C and the padding past each
     /// row's width must stay untouched), checked against cblas dgemm.
-    private func check(nt: Bool, m: Int, n: Int, k: Int, beta: Float, n0: Int = 0, n1: Int? = nil,
+    /// `packed`: op(B) (B as `nt` says) packed by lstmkit_pack_b, then lstmkit_sgemm_packed (n0 a multiple of 16).
+    private func check(nt: Bool, packed: Bool = false, m: Int, n: Int, k: Int, beta: Float, n0: Int = 0, n1: Int? = nil,
                        pad: Int = 3, seed: UInt64) throws {
         let n1 = n1 ?? n
         let (lda, ldb, ldc) = (k + pad, (nt ? k : n) + pad + 1, n + pad + 2)
@@ -26,8 +27,15 @@ final class SmallGemmTests: XCTestCase {
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    (nt ? lstmkit_sgemm_small_nt : lstmkit_sgemm_small_nn)(
-                        m, n0, n1, k, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, ldc)
+                    if packed {
+                        // The panels start as NaN: lstmkit_pack_b must write every one of them (padding included).
+                        var bp = [Float](repeating: .nan, count: lstmkit_packed_b_count(k, n))
+                        bp.withUnsafeMutableBufferPointer { lstmkit_pack_b(nt ? 1 : 0, k, n, 0, n, pb.baseAddress!, ldb, $0.baseAddress!) }
+                        lstmkit_sgemm_packed(m, n0, n1, k, pa.baseAddress!, lda, bp, beta, pc.baseAddress!, ldc)
+                    } else {
+                        (nt ? lstmkit_sgemm_small_nt : lstmkit_sgemm_small_nn)(
+                            m, n0, n1, k, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, ldc)
+                    }
                 }
             }
         }
@@ -48,7 +56,7 @@ final class SmallGemmTests: XCTestCase {
         let expected = try backend.readDoubles(BufferView(bc), count: m * ldc)
         let magnitude = try backend.readDoubles(BufferView(bm), count: m * ldc)
 
-        let what = "\(nt ? "NT" : "NN") m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta)"
+        let what = "\(packed ? "packed " : "")\(nt ? "NT" : "NN") m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta)"
         var bad: [String] = []
         for i in 0..<m {
             for j in 0..<ldc {
@@ -113,6 +121,71 @@ final class SmallGemmTests: XCTestCase {
             try check(nt: nt, m: 16, n: 2048, k: 512, beta: 1, n0: 1024, n1: 2048, seed: 5)
             try check(nt: nt, m: 7, n: 130, k: 33, beta: 1, n0: 5, n1: 123, seed: 6)
             try check(nt: nt, m: 7, n: 130, k: 33, beta: 0, n0: 64, n1: 64, seed: 7)
+        }
+    }
+
+    /// The packed gemm over every row-tile edge (1-6 rows, then 6 + 1...), panel edges (N % 16), B as it lies
+    /// in both layouts, K from 1 to past the L1, beta 0 and 1, and column ranges of whole panels as the pool
+    /// threads get them (the last one ending at an edge).
+    func testPackedAgainstCBLAS() throws {
+        try requireKernels()
+        var seed: UInt64 = 5000
+        for m in [1, 2, 3, 4, 5, 6, 7, 13, 32, 64] {
+            for n in [1, 15, 16, 17, 130] {
+                for k in [1, 9, 256, 1030] {
+                    for nt in [true, false] {
+                        try check(nt: nt, packed: true, m: m, n: n, k: k, beta: seed % 2 == 0 ? 0 : 1, seed: seed)
+                        seed += 3
+                    }
+                }
+            }
+        }
+        for nt in [true, false] {
+            try check(nt: nt, packed: true, m: 3, n: 10, k: 0, beta: 1, seed: 8)
+            try check(nt: nt, packed: true, m: 16, n: 2048, k: 512, beta: 0, n0: 0, n1: 1024, seed: 9)
+            try check(nt: nt, packed: true, m: 16, n: 2048, k: 512, beta: 1, n0: 1024, n1: 2048, seed: 10)
+            try check(nt: nt, packed: true, m: 9, n: 130, k: 33, beta: 1, n0: 64, n1: 130, seed: 11)
+            try check(nt: nt, packed: true, m: 9, n: 130, k: 33, beta: 0, n0: 16, n1: 64, seed: 12)
+        }
+    }
+
+    /// StepOperand on CPUBackend<Float> (packed once, then gemmPacked split over the pool threads by rows when
+    /// op(B) fits in 512 KB and M >= 32, else by panels) against CPUBackend<Double>.gemm, with leading dimensions
+    /// past the widths, offsets into the buffers, and two products from one packing (as the time loop does).
+    func testStepOperandMatchesFloat64() throws {
+        try requireKernels()
+        let single = CPUBackend<Float>(), double = CPUBackend<Double>()
+        XCTAssertNotNil(single.packedOperandCount(k: 8, n: 8), "CPUBackend<Float> with AVX2 + FMA packs")
+        XCTAssertNil(double.packedOperandCount(k: 8, n: 8), "CPUBackend<Double> has no packed gemm")
+        // (32, 512, 128): rows; (64, 1024, 256), (16, 2048, 512): panels; (33, 130, 512): rows, an edge panel.
+        let shapes: [(m: Int, n: Int, k: Int)] = [(32, 512, 128), (64, 1024, 256), (16, 2048, 512), (33, 130, 512), (3, 20, 7)]
+        var seed: UInt64 = 900
+        for (m, n, k) in shapes {
+            for transB in [true, false] {
+                let (lda, ldb, ldc, offset) = (k + 5, (transB ? k : n) + 3, n + 1, 11)
+                let a = randomValues(offset + 2 * m * lda, seed: seed).map { Double(Float($0)) }
+                let b = randomValues(offset + (transB ? n : k) * ldb, seed: seed + 1).map { Double(Float($0)) }
+                let c = randomValues(offset + m * ldc, seed: seed + 2).map { Double(Float($0)) }
+                seed += 3
+                var results: [[Double]] = []
+                for backend in [single as any Backend, double as any Backend] {
+                    let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
+                    try backend.write(a, to: BufferView(ba))
+                    try backend.write(b, to: BufferView(bb))
+                    try backend.write(c, to: BufferView(bc))
+                    let step = try StepOperand(backend, b: BufferView(bb, offset), transB: transB, k: k, n: n, ldb: ldb) {
+                        try backend.allocate($0)
+                    }
+                    XCTAssertEqual(step.packed != nil, backend === single)
+                    // C = A0 . op(B), then C += A1 . op(B).
+                    try step.gemm(backend, m: m, a: BufferView(ba, offset), lda: lda, beta: 0, c: BufferView(bc, offset), ldc: ldc)
+                    try step.gemm(backend, m: m, a: BufferView(ba, offset + m * lda), lda: lda, beta: 1, c: BufferView(bc, offset), ldc: ldc)
+                    results.append(try backend.readDoubles(BufferView(bc), count: c.count))
+                }
+                // Entries are sums of 2k products of values in [-1, 1); see the class comment.
+                assertClose(results[0], results[1], atol: 1e-5 * Double(2 * k).squareRoot() * Double(2 * k) / 4,
+                            "StepOperand m \(m) n \(n) k \(k) transB \(transB)")
+            }
         }
     }
 

@@ -23,4 +23,18 @@ void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k
 void lstmkit_sgemm_small_nn(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,
                             const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                             float beta, float *c, ptrdiff_t ldc);
+
+/// Floats that lstmkit_pack_b needs for op(B) [K, N]: ceil(N / 16) * 16 * K.
+ptrdiff_t lstmkit_packed_b_count(ptrdiff_t k, ptrdiff_t n);
+
+/// Packs columns [n0, n1) of op(B) [K, N] (B[N, K] when trans, else B[K, N], leading dimension ldb) into panels
+/// of 16 columns, each K x 16 contiguous: bp[(j / 16) * K * 16 + p * 16 + j % 16] = op(B)[p][j], the last
+/// panel zero padded. n0 is a multiple of 16 (callers split the panels over threads).
+void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t n1,
+                    const float *b, ptrdiff_t ldb, float *bp);
+
+/// Packed: C[M, n0..<n1] = beta * C + A[M, K] . op(B), op(B) [K, N] packed by lstmkit_pack_b. n0 is a multiple
+/// of 16. For a B that many gemms share (the recurrent weight, once per pass, used at every time step).
+void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *bp, float beta, float *c, ptrdiff_t ldc);
 #endif

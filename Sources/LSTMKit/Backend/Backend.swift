@@ -52,6 +52,13 @@ protocol Backend: AnyObject, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
+    /// Floats that `packOperand` needs for op(B) [K, N], or nil when the backend has no packed gemm (OpenCL;
+    /// the CPU in Float64 or without AVX2 + FMA): callers then use `gemm`. See StepOperand.
+    func packedOperandCount(k: Int, n: Int) -> Int?
+    /// Packs op(B) [K, N] (B [N, K] when transB, else [K, N]; leading dimension ldb) into `into` for `gemmPacked`.
+    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws
+    /// C[M, N] = beta * C + A[M, K] . op(B), op(B) [K, N] packed by `packOperand` (CPU: Sources/CSmallGemm).
+    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws
     /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
@@ -77,6 +84,15 @@ extension Backend {
     /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM transposes W_ih and W_hh
     /// once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's cblas runs both alike.
     var prefersNNGemm: Bool { (self as? OpenCLBackend)?.prefersNNGemm ?? false }
+
+    // No packed gemm by default (OpenCL): StepOperand then calls `gemm`.
+    func packedOperandCount(k: Int, n: Int) -> Int? { nil }
+    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
+        preconditionFailure("packOperand on a backend whose packedOperandCount is nil")
+    }
+    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws {
+        preconditionFailure("gemmPacked on a backend whose packedOperandCount is nil")
+    }
 
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {
         let buffer = try allocate(count)

@@ -130,6 +130,52 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         }
     }
 
+    // Packed gemm (Sources/CSmallGemm): op(B) packed once per pass into panels of 16 columns, then every step's
+    // product reads it front to back, with no packing per call (cblas packs B on every call). Panels are split
+    // over the pool threads as `gemm` splits N.
+    func packedOperandCount(k: Int, n: Int) -> Int? {
+        S.self == Float.self && lstmkit_small_gemm_enabled() != 0
+            ? lstmkit_packed_b_count(k, n) : nil
+    }
+
+    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
+        precondition(packedOperandCount(k: k, n: n).map { $0 <= into.count } == true, "packOperand: no packed gemm or buffer too small")
+        timed("pack_operand") {
+            let src = UnsafeRawPointer(ptr(b)).assumingMemoryBound(to: Float.self)
+            let dst = UnsafeMutableRawPointer(ptr(BufferView(into))).assumingMemoryBound(to: Float.self)
+            let box = UncheckedSendable((src, dst))
+            let panels = (n + 15) / 16, parts = k * n >= CPUKernels.gemmSplitMinimum / 64 ? min(CPUWorkerPool.shared.threads, panels) : 1
+            CPUWorkerPool.shared.run(parts) { part in
+                let (src, dst) = box.value
+                lstmkit_pack_b(transB ? 1 : 0, k, n, panels * part / parts * 16, min(n, panels * (part + 1) / parts * 16), src, ldb, dst)
+            }
+        }
+    }
+
+    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws {
+        if m == 0 || n == 0 { return }
+        timed("gemm_packed") {
+            let fa = UnsafeRawPointer(ptr(a)).assumingMemoryBound(to: Float.self)
+            let fb = UnsafeRawPointer(ptr(BufferView(packed))).assumingMemoryBound(to: Float.self)
+            let fc = UnsafeMutableRawPointer(ptr(c)).assumingMemoryBound(to: Float.self)
+            let box = UncheckedSendable((fa, fb, fc))
+            // Split as `gemm` splits: by rows when op(B) fits in half a core's L2 (each core then keeps to the
+            // batch rows its cell kernel reads and writes), else by panels (each core reads half of op(B)).
+            let byRows = m >= 32 && n * k * 4 <= 512 * 1024
+            let panels = (n + 15) / 16, length = byRows ? m : panels
+            let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(CPUWorkerPool.shared.threads, length) : 1
+            CPUWorkerPool.shared.run(parts) { part in
+                let (fa, fb, fc) = box.value
+                let start = length * part / parts, end = length * (part + 1) / parts
+                if byRows {
+                    lstmkit_sgemm_packed(end - start, 0, n, k, fa + start * lda, lda, fb, Float(beta), fc + start * ldc, ldc)
+                } else if end > start {
+                    lstmkit_sgemm_packed(m, start * 16, min(n, end * 16), k, fa, lda, fb, Float(beta), fc, ldc)
+                }
+            }
+        }
+    }
+
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
                          hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {

@@ -106,9 +106,12 @@ public final class GRU: ParameterOwner {
                 let hs = try be.allocate((T + 1) * B * H), gates = try be.allocate(T * B * 4 * H)
                 if let h0 { try be.copy(h0.view.advanced(by: index * B * H), to: BufferView(hs), count: B * H) }
                 else { try be.fill(BufferView(hs), count: B * H, value: 0) }
+                // gh = h . W_hh^T at every step: op(B) = W_hh^T [H, 3H], prepared once (packed on the CPU).
+                let whhStep = try StepOperand(be, b: whh.view, transB: !whh.transposed, k: H, n: G, ldb: whh.transposed ? G : H) {
+                    try be.allocate($0)
+                }
                 for s in 0..<T {
-                    try be.gemm(transA: false, transB: !whh.transposed, m: B, n: G, k: H, alpha: 1, a: BufferView(hs, s * B * H), lda: H,
-                                b: whh.view, ldb: whh.transposed ? G : H, beta: 0, c: BufferView(gh), ldc: G)
+                    try whhStep.gemm(be, m: B, a: BufferView(hs, s * B * H), lda: H, beta: 0, c: BufferView(gh), ldc: G)
                     try be.gruCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
                                           gx: BufferView(gx), gh: BufferView(gh), biasIH: w.bih, biasHH: w.bhh,
                                           hs: BufferView(hs), gates: BufferView(gates), y: BufferView(y, d * H), ldy: D * H)
@@ -159,12 +162,13 @@ public final class GRU: ParameterOwner {
                 let w = weights[l][d], index = l * D + d, hs = tape.hs[l][d]
                 if let g = gradH { try be.copy(g.view.advanced(by: index * B * H), to: BufferView(dh), count: B * H) }
                 else { try be.fill(BufferView(dh), count: B * H, value: 0) }
+                // dh += dG_h . W_hh at every step: op(B) = W_hh [3H, H], prepared once (packed on the CPU).
+                let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: H, ldb: H) { try be.allocate($0) }
                 for s in (0..<T).reversed() {
                     try be.gruCellBackward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: tape.lengths,
                                            gates: BufferView(tape.gates[l][d]), hs: BufferView(hs), dy: dy.advanced(by: d * H), lddy: D * H,
                                            dh: BufferView(dh), dgh: BufferView(dgh), dgx: BufferView(dgx))
-                    try be.gemm(transA: false, transB: false, m: B, n: H, k: G, alpha: 1, a: BufferView(dgh, s * B * G), lda: G,
-                                b: w.whh, ldb: H, beta: 1, c: BufferView(dh), ldc: H)
+                    try whhStep.gemm(be, m: B, a: BufferView(dgh, s * B * G), lda: G, beta: 1, c: BufferView(dh), ldc: H)
                 }
                 try be.copy(BufferView(dh), to: BufferView(dh0, index * B * H), count: B * H)
                 try be.gemm(transA: true, transB: false, m: G, n: inSize, k: T * B, alpha: 1, a: BufferView(dgx), lda: G,

@@ -300,12 +300,17 @@ public final class LSTM {
                                                gates: BufferView(gates), y: y, ldy: ldy, cellClip: cellClip ?? 0)
             return DirectionTape(hs: hs, cs: cs, gates: gates, ms: nil, mask: nil, hm: nil, r: nil, stats: nil, gx: nil, statsIH: nil)
         }
+        // The per-step products' weights, prepared once (packed on the CPU): W_hh^T [R, 4H] and W_hr^T [H, P].
+        let whhStep = try StepOperand(be, b: whh.view, transB: !whh.transposed, k: R, n: G, ldb: whh.transposed ? G : R) {
+            try scratch("whhPacked", $0)
+        }
+        let whrStep = try whr.map { whr in
+            try StepOperand(be, b: whr.view, transB: !whr.transposed, k: H, n: P, ldb: whr.transposed ? P : H) { try scratch("whrPacked", $0) }
+        }
         for s in 0..<T {
             // Recurrent product for all four gates at once: r[B, 4H] = h_{s-1} . W_hh^T.
             let rs = BufferView(r, layerNorm ? s * B * G : 0)
-            try be.gemm(transA: false, transB: !whh.transposed, m: B, n: G, k: R, alpha: 1,
-                        a: BufferView(recurrentInput, s * B * R), lda: R, b: whh.view, ldb: whh.transposed ? G : R,
-                        beta: 0, c: rs, ldc: G)
+            try whhStep.gemm(be, m: B, a: BufferView(recurrentInput, s * B * R), lda: R, beta: 0, c: rs, ldc: G)
             if let lnParams {
                 try device.variants.lstmLayerNormCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengths,
                                                              gxn: BufferView(gxn), r: BufferView(r), params: lnParams,
@@ -317,11 +322,9 @@ public final class LSTM {
                                        hs: BufferView(cellH), cs: BufferView(cs), gates: BufferView(gates),
                                        y: y, ldy: ldy, extras: cellExtras)
             }
-            if let ms, let whr {
+            if let ms, let whrStep {
                 // h_s = m_s . W_hr^T for every row, then padding carries h and the output is written.
-                try be.gemm(transA: false, transB: !whr.transposed, m: B, n: P, k: H, alpha: 1,
-                            a: BufferView(ms, (s + 1) * B * H), lda: H, b: whr.view, ldb: whr.transposed ? P : H,
-                            beta: 0, c: BufferView(hs, (s + 1) * B * P), ldc: P)
+                try whrStep.gemm(be, m: B, a: BufferView(ms, (s + 1) * B * H), lda: H, beta: 0, c: BufferView(hs, (s + 1) * B * P), ldc: P)
                 try device.variants.lstmProjectionForward(batch: B, proj: P, steps: T, step: s, reverse: d == 1, lengths: lengths,
                                                           hs: BufferView(hs), y: y, ldy: ldy, recurrentMask: mask.map { BufferView($0) },
                                                           maskedStates: hm.map { BufferView($0) })
@@ -424,13 +427,15 @@ public final class LSTM {
         if let zeros { try be.fill(BufferView(zeros), count: H, value: 0) }
         let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : mask)
         let lnParams = w.layerNormCell
+        // The per-step products' weights, prepared once (packed on the CPU): W_hh [4H, R] and W_hr [P, H].
+        let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: R, ldb: R) { try scratch("whhPacked", $0) }
+        let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try scratch("whrPacked", $0) } }
         for s in (0..<T).reversed() {
             var cellDH = BufferView(dh), cellDY = dy, cellLDY = ldy
-            if let dhs, let dm, let zeros, let whr = w.whr {
+            if let dhs, let dm, let zeros, let whrStep {
                 try device.variants.lstmProjectionBackward(batch: B, proj: P, steps: T, step: s, reverse: reverse, lengths: tape.lengths,
                                                            dy: dy, lddy: ldy, dh: BufferView(dh), dhs: BufferView(dhs), recurrentMask: mask)
-                try be.gemm(transA: false, transB: false, m: B, n: H, k: P, alpha: 1, a: BufferView(dhs, s * B * P), lda: P,
-                            b: whr, ldb: H, beta: 0, c: BufferView(dm), ldc: H)
+                try whrStep.gemm(be, m: B, a: BufferView(dhs, s * B * P), lda: P, beta: 0, c: BufferView(dm), ldc: H)
                 (cellDH, cellDY, cellLDY) = (BufferView(dm), BufferView(zeros), 0)
             }
             if let lnParams {
@@ -445,8 +450,7 @@ public final class LSTM {
                                         dh: cellDH, dc: BufferView(dc), dgs: BufferView(dgs), dgt: BufferView(daTime), extras: extras)
             }
             // dh_{s-1} += dG[s] . W_hh
-            try be.gemm(transA: false, transB: false, m: B, n: R, k: G, alpha: 1,
-                        a: BufferView(dgs, s * B * G), lda: G, b: w.whh, ldb: R, beta: 1, c: BufferView(dh), ldc: R)
+            try whhStep.gemm(be, m: B, a: BufferView(dgs, s * B * G), lda: G, beta: 1, c: BufferView(dh), ldc: R)
         }
         // h0 fed the first recurrent gemm through the mask (every sequence is valid at step 0).
         if let mask { try device.training.mul(count: B * R, x: BufferView(dh), y: mask, out: dh0) }
