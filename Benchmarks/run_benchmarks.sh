@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds lstm-bench in release; then, ROUNDS times, for each preset runs it (CPU and every OpenCL device) and
-# right after it PyTorch on the same preset (so both see the same machine load); then writes BENCHMARKS.md
+# Builds lstm-bench in release; then, ROUNDS times, for each preset runs it (every OpenCL device, then the CPU,
+# whose training step comes last) and right after it PyTorch on the same preset (training step first), so that
+# the CPU training steps of both are measured seconds apart and see the same machine load; then writes BENCHMARKS.md
 # from all of it: per cell the median of the rounds' medians, and each round's LSTMKit/PyTorch ratio
 # (generated: edit this script or Benchmarks/compare_pytorch.py, not the file).
 #

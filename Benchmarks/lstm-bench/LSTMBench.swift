@@ -40,7 +40,7 @@ struct LSTMBench: ParsableCommand {
     @Option(help: "LSTM variant: cell clipping value (> 0).") var cellClip: Double?
     @Option(help: "LSTM variant: recurrent dropout probability (training modes only).") var recurrentDropout: Double = 0
 
-    @Option(help: "cpu, opencl, opencl:N, opencl:P:D, or all (the CPU and every OpenCL device).")
+    @Option(help: "cpu, opencl, opencl:N, opencl:P:D, or all (every OpenCL device, then the CPU).")
     var device: String = "all"
     @Option(help: "Modes to time, comma-separated: forward, fwdbwd, train.")
     var modes: String = "forward,fwdbwd,train"
@@ -81,7 +81,9 @@ struct LSTMBench: ParsableCommand {
 
     func devices() throws -> [Device] {
         if device.lowercased() == "all" {
-            return try [Device.cpu] + Device.openCLDevices().map { try Device.opencl(platform: $0.platformIndex, device: $0.deviceIndex) }
+            // The CPU last, its training step last of its modes: Benchmarks/run_benchmarks.sh starts PyTorch's
+            // CPU run (training step first) right after it, so the two ratios' sides see the same machine load.
+            return try Device.openCLDevices().map { try Device.opencl(platform: $0.platformIndex, device: $0.deviceIndex) } + [Device.cpu]
         }
         return try device.split(separator: ",").map { try Device.named(String($0)) }
     }
