@@ -154,36 +154,23 @@ final class SmallGemmTests: XCTestCase {
     /// past the widths, offsets into the buffers, and two products from one packing (as the time loop does).
     func testStepOperandMatchesFloat64() throws {
         try requireKernels()
-        let single = CPUBackend<Float>(), double = CPUBackend<Double>()
-        XCTAssertNotNil(single.packedOperandCount(k: 8, n: 8), "CPUBackend<Float> with AVX2 + FMA packs")
-        XCTAssertNil(double.packedOperandCount(k: 8, n: 8), "CPUBackend<Double> has no packed gemm")
+        XCTAssertNotNil(CPUBackend<Float>().packedOperandCount(k: 8, n: 8), "CPUBackend<Float> with AVX2 + FMA packs")
+        XCTAssertNil(CPUBackend<Double>().packedOperandCount(k: 8, n: 8), "CPUBackend<Double> has no packed gemm")
         // (32, 512, 128): rows; (64, 1024, 256), (16, 2048, 512): panels; (33, 130, 512): rows, an edge panel.
         let shapes: [(m: Int, n: Int, k: Int)] = [(32, 512, 128), (64, 1024, 256), (16, 2048, 512), (33, 130, 512), (3, 20, 7)]
         var seed: UInt64 = 900
         for (m, n, k) in shapes {
             for transB in [true, false] {
-                let (lda, ldb, ldc, offset) = (k + 5, (transB ? k : n) + 3, n + 1, 11)
-                let a = randomValues(offset + 2 * m * lda, seed: seed).map { Double(Float($0)) }
-                let b = randomValues(offset + (transB ? n : k) * ldb, seed: seed + 1).map { Double(Float($0)) }
-                let c = randomValues(offset + m * ldc, seed: seed + 2).map { Double(Float($0)) }
-                seed += 3
-                var results: [[Double]] = []
-                for backend in [single as any Backend, double as any Backend] {
-                    let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
-                    try backend.write(a, to: BufferView(ba))
-                    try backend.write(b, to: BufferView(bb))
-                    try backend.write(c, to: BufferView(bc))
-                    let step = try StepOperand(backend, b: BufferView(bb, offset), transB: transB, k: k, n: n, ldb: ldb) {
-                        try backend.allocate($0)
-                    }
-                    XCTAssertEqual(step.packed != nil, backend === single)
+                let results = try onBothBackends(m: m, n: n, k: k, transB: transB, aRows: 2 * m, seed: seed) { backend, a, b, c, ld in
+                    let step = try StepOperand(backend, b: b, transB: transB, k: k, n: n, ldb: ld.ldb) { try backend.allocate($0) }
+                    XCTAssertEqual(step.packed != nil, backend.precision == .float32)
                     // C = A0 . op(B), then C += A1 . op(B).
-                    try step.gemm(backend, m: m, a: BufferView(ba, offset), lda: lda, beta: 0, c: BufferView(bc, offset), ldc: ldc)
-                    try step.gemm(backend, m: m, a: BufferView(ba, offset + m * lda), lda: lda, beta: 1, c: BufferView(bc, offset), ldc: ldc)
-                    results.append(try backend.readDoubles(BufferView(bc), count: c.count))
+                    try step.gemm(backend, m: m, a: a, lda: ld.lda, beta: 0, c: c, ldc: ld.ldc)
+                    try step.gemm(backend, m: m, a: a.advanced(by: m * ld.lda), lda: ld.lda, beta: 1, c: c, ldc: ld.ldc)
                 }
+                seed += 3
                 // Entries are sums of 2k products of values in [-1, 1); see the class comment.
-                assertClose(results[0], results[1], atol: 1e-5 * Double(2 * k).squareRoot() * Double(2 * k) / 4,
+                assertClose(results.single, results.double, atol: 1e-5 * Double(2 * k).squareRoot() * Double(2 * k) / 4,
                             "StepOperand m \(m) n \(n) k \(k) transB \(transB)")
             }
         }
@@ -192,34 +179,46 @@ final class SmallGemmTests: XCTestCase {
     /// CPUBackend<Float>.gemm (which takes the small kernels for these shapes, split over the pool threads)
     /// against CPUBackend<Double>.gemm, with leading dimensions past the widths and offsets into the buffers.
     func testCPUBackendGemmMatchesFloat64() throws {
-        let single = CPUBackend<Float>(), double = CPUBackend<Double>()
         let shapes: [(m: Int, n: Int, k: Int)] = [(16, 2048, 512), (32, 512, 128), (17, 130, 512), (1, 7, 200),
                                                   (16, 512, 2048), (32, 128, 512), (33, 2048, 512), (5, 1024, 9)]
         var seed: UInt64 = 77
         for (m, n, k) in shapes {
             for transB in [true, false] {
                 for beta in [0.0, 1.0] {
-                    let (lda, ldb, ldc, offset) = (k + 5, (transB ? k : n) + 3, n + 1, 11)
-                    let a = randomValues(offset + m * lda, seed: seed).map { Double(Float($0)) }
-                    let b = randomValues(offset + (transB ? n : k) * ldb, seed: seed + 1).map { Double(Float($0)) }
-                    let c = randomValues(offset + m * ldc, seed: seed + 2).map { Double(Float($0)) }
-                    seed += 3
-                    var results: [[Double]] = []
-                    for backend in [single as any Backend, double as any Backend] {
-                        let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
-                        try backend.write(a, to: BufferView(ba))
-                        try backend.write(b, to: BufferView(bb))
-                        try backend.write(c, to: BufferView(bc))
-                        try backend.gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                         a: BufferView(ba, offset), lda: lda, b: BufferView(bb, offset), ldb: ldb,
-                                         beta: beta, c: BufferView(bc, offset), ldc: ldc)
-                        results.append(try backend.readDoubles(BufferView(bc), count: c.count))
+                    let results = try onBothBackends(m: m, n: n, k: k, transB: transB, aRows: m, seed: seed) { backend, a, b, c, ld in
+                        try backend.gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: ld.lda,
+                                         b: b, ldb: ld.ldb, beta: beta, c: c, ldc: ld.ldc)
                     }
+                    seed += 3
                     // Entries are sums of k products of values in [-1, 1): magnitude <= k (+1); see the class comment.
-                    assertClose(results[0], results[1], atol: 1e-5 * Double(k).squareRoot() * Double(k + 1) / 4,
+                    assertClose(results.single, results.double, atol: 1e-5 * Double(k).squareRoot() * Double(k + 1) / 4,
                                 "gemm m \(m) n \(n) k \(k) transB \(transB) beta \(beta)")
                 }
             }
         }
+    }
+
+    /// Leading dimensions (past the widths) and the offset into each buffer that the backend tests use.
+    private typealias Layout = (lda: Int, ldb: Int, ldc: Int, offset: Int)
+
+    /// Runs `body` on CPUBackend<Float> and CPUBackend<Double> with the same random A (`aRows` rows), B
+    /// (op(B) [K, N]) and C, each at `offset` in its buffer, and returns C (the whole buffer) from each.
+    private func onBothBackends(m: Int, n: Int, k: Int, transB: Bool, aRows: Int, seed: UInt64,
+                                _ body: (any Backend, _ a: BufferView, _ b: BufferView, _ c: BufferView, Layout) throws -> Void)
+        throws -> (single: [Double], double: [Double]) {
+        let layout: Layout = (k + 5, (transB ? k : n) + 3, n + 1, 11)
+        let a = randomValues(layout.offset + aRows * layout.lda, seed: seed).map { Double(Float($0)) }
+        let b = randomValues(layout.offset + (transB ? n : k) * layout.ldb, seed: seed + 1).map { Double(Float($0)) }
+        let c = randomValues(layout.offset + m * layout.ldc, seed: seed + 2).map { Double(Float($0)) }
+        var results: [[Double]] = []
+        for backend in [CPUBackend<Float>() as any Backend, CPUBackend<Double>() as any Backend] {
+            let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
+            try backend.write(a, to: BufferView(ba))
+            try backend.write(b, to: BufferView(bb))
+            try backend.write(c, to: BufferView(bc))
+            try body(backend, BufferView(ba, layout.offset), BufferView(bb, layout.offset), BufferView(bc, layout.offset), layout)
+            results.append(try backend.readDoubles(BufferView(bc), count: c.count))
+        }
+        return (results[0], results[1])
     }
 }
