@@ -130,12 +130,11 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         }
     }
 
-    // Packed gemm (Sources/CSmallGemm): op(B) packed once per pass into panels of 16 columns, then every step's
-    // product reads it front to back, with no packing per call (cblas packs B on every call). Panels are split
-    // over the pool threads as `gemm` splits N.
+    // Packed gemm (Sources/CSmallGemm; used through StepOperand): op(B) packed once per pass into panels of 16
+    // columns, then every step's product reads it front to back, with no packing per call (cblas packs B on
+    // every call). Float32 with AVX2 + FMA only; LSTMKIT_CPU_SMALL_GEMM=0 turns it off with the small kernels.
     func packedOperandCount(k: Int, n: Int) -> Int? {
-        S.self == Float.self && lstmkit_small_gemm_enabled() != 0
-            ? lstmkit_packed_b_count(k, n) : nil
+        S.self == Float.self && lstmkit_small_gemm_enabled() != 0 ? lstmkit_packed_b_count(k, n) : nil
     }
 
     func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
