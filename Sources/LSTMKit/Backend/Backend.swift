@@ -81,8 +81,9 @@ protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
-    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM transposes W_ih and W_hh
-    /// once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's cblas runs both alike.
+    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
+    /// (and StepOperand W_hh, W_hr) once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's
+    /// cblas runs both alike.
     var prefersNNGemm: Bool { (self as? OpenCLBackend)?.prefersNNGemm ?? false }
 
     // No packed gemm by default (OpenCL): StepOperand then calls `gemm`.

@@ -1,24 +1,31 @@
 /// The B operand of a product made at every time step, prepared once per pass.
 ///
 /// The recurrent weight is the same at every step: forward r = h . W_hh^T (op(B) = W_hh^T, [K = R, N = 4H]),
-/// backward dh += dG . W_hh (op(B) = W_hh, [K = 4H, N = R]). A backend with a packed gemm (the CPU in Float32:
-/// panels of 16 columns, Sources/CSmallGemm) gets op(B) packed here once, and each step's product then reads
-/// the panels without packing again; any other backend gets plain `gemm` calls on B as it lies.
+/// backward dh += dG . W_hh (op(B) = W_hh, [K = 4H, N = R]). Prepared for the backend once, here:
+/// - a backend with a packed gemm (the CPU in Float32: panels of 16 columns, Sources/CSmallGemm) gets op(B)
+///   packed, and each step's product reads the panels without packing again;
+/// - a backend whose NN gemm is its fast one (`prefersNNGemm`: OpenCL on PoCL) gets a transposed B [K, N]
+///   in place of an NT product;
+/// - any other gets plain `gemm` calls on B as it lies.
 struct StepOperand {
     let b: BufferView, transB: Bool, ldb: Int, k: Int, n: Int
     /// op(B) packed by the backend, or nil: `gemm` on b.
     let packed: DeviceBuffer?
 
     /// - Parameters: op(B) [K, N] (B [N, K] when transB, else [K, N], leading dimension ldb). `scratch` returns
-    ///   a buffer of at least the given count (the layer's workspace), called only when the backend packs.
+    ///   a buffer of at least the given count (the layer's workspace), called only when B is packed or transposed.
     init(_ backend: Backend, b: BufferView, transB: Bool, k: Int, n: Int, ldb: Int, scratch: (Int) throws -> DeviceBuffer) throws {
-        (self.b, self.transB, self.ldb, self.k, self.n) = (b, transB, ldb, k, n)
+        (self.k, self.n) = (k, n)
         if let count = backend.packedOperandCount(k: k, n: n) {
             let buffer = try scratch(count)
             try backend.packOperand(transB: transB, k: k, n: n, b: b, ldb: ldb, into: buffer)
-            packed = buffer
+            (self.b, self.transB, self.ldb, packed) = (b, transB, ldb, buffer)
+        } else if transB, ldb == k, backend.prefersNNGemm {
+            let t = try scratch(n * k)
+            try backend.transpose01(d0: n, d1: k, features: 1, src: b, dst: BufferView(t))
+            (self.b, self.transB, self.ldb, packed) = (BufferView(t), false, n, nil)
         } else {
-            packed = nil
+            (self.b, self.transB, self.ldb, packed) = (b, transB, ldb, nil)
         }
     }
 

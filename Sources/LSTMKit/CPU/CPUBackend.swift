@@ -48,6 +48,10 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     private func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
         (v.buffer as! CPUBuffer<S>).pointer + v.offset
     }
+    /// The Float32 kernels' view of a pointer (only called when S is Float).
+    private func floats(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
     private func indices(_ b: DeviceBuffer) -> UnsafeMutablePointer<Int32> {
         (b as! CPUBuffer<Int32>).pointer
     }
@@ -82,11 +86,11 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
 
     /// C = alpha * op(A) . op(B) + beta * C: cblas (OpenBLAS), split over the pool threads when big enough.
     ///
-    /// Float32 products with a small M and A not transposed (the per-step recurrent gemms r = h . W_hh^T and
-    /// dh += dG . W_hh of batches up to 32) run CSmallGemm's AVX2/FMA kernels instead, when the CPU has those:
-    /// they read W where it lies, where OpenBLAS packs all of it on every call (preset D, two threads: NT 1.4x,
-    /// NN 1.2x faster; Benchmarks/WORKLOG.md, "Small-M CPU gemm"). Only for alpha 1, beta 0 or 1, M <= 32
-    /// (at 64 no faster) and K >= 128 (slower at small K); LSTMKIT_CPU_SMALL_GEMM=0 turns it off. Float64: cblas.
+    /// Float32 products with a small M and A not transposed run CSmallGemm's AVX2/FMA small-M kernels instead,
+    /// when the CPU has those: they read B where it lies, where OpenBLAS packs all of it on every call (preset D,
+    /// two threads: NT 1.4x, NN 1.2x faster; Benchmarks/WORKLOG.md, "Small-M CPU gemm"). Only for alpha 1,
+    /// beta 0 or 1, M <= 32 (at 64 no faster) and K >= 128 (slower at small K); LSTMKIT_CPU_SMALL_GEMM=0 turns it
+    /// off. Float64: cblas. (The time loop's recurrent products take `gemmPacked` through StepOperand instead.)
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws {
         if m == 0 || n == 0 { return }
@@ -98,21 +102,16 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
                 return S.cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: S(alpha),
                                    a: pa, lda: lda, b: pb, ldb: ldb, beta: S(beta), c: pc, ldc: ldc)
             }
-            let (fa, fb) = (UnsafeRawPointer(pa).assumingMemoryBound(to: Float.self), UnsafeRawPointer(pb).assumingMemoryBound(to: Float.self))
-            let fc = UnsafeMutableRawPointer(pc).assumingMemoryBound(to: Float.self)
-            if transB { lstmkit_sgemm_small_nt(m, 0, n, k, fa, lda, fb, ldb, Float(beta), fc, ldc) }
-            else { lstmkit_sgemm_small_nn(m, 0, n, k, fa, lda, fb, ldb, Float(beta), fc, ldc) }
+            if transB { lstmkit_sgemm_small_nt(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
+            else { lstmkit_sgemm_small_nn(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
         }
         timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N")) {
             let (pa, pb, pc) = (ptr(a), ptr(b), ptr(c))
             let pool = CPUWorkerPool.shared
-            // Big enough to split: one single-threaded call per thread, at multiples of 16, along the dimension
-            // whose operand is the bigger one (each thread then reads only its part of it). Except when op(B)
-            // fits in half a core's L2 (512 KB) and M has two parts: then by rows of A and C, as the cell kernels
-            // split the batch, so that each core reads the h / dG rows it wrote and writes the rows it reads
-            // next, and keeps all of W_hh in its own L2 (preset S: the step's median 7.2 -> 6.7 ms over six
-            // interleaved runs, Benchmarks/WORKLOG.md).
-            let splitN = m >= 32 && n * k * MemoryLayout<S>.size <= 512 * 1024 ? false : n >= m
+            // Big enough to split: one single-threaded call per thread, at multiples of 16, by rows when
+            // `splitsByRows`, else along the dimension whose operand is the bigger one (each thread then reads
+            // only its part of it).
+            let splitN = splitsByRows(m: m, n: n, k: k) ? false : n >= m
             let length = splitN ? n : m
             let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(pool.threads, length / 16) : 1
             if parts <= 1 { return gemmPart(m: m, n: n, pa, pb, pc) }
@@ -130,6 +129,15 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         }
     }
 
+    /// Whether a product big enough to split goes to the threads by rows of A and C: when op(B) [K, N] fits in
+    /// half a core's L2 (512 KB) and M has two parts. The cell kernels split the batch the same way, so each
+    /// core reads the h / dG rows it wrote and writes the rows it reads next, and keeps all of W_hh in its own
+    /// L2 (preset S: the step's median 7.2 -> 6.7 ms over six interleaved runs; with the packed gemm split by
+    /// panels instead, S's per-step products took 79 us per step pair against 50: Benchmarks/WORKLOG.md).
+    private func splitsByRows(m: Int, n: Int, k: Int) -> Bool {
+        m >= 32 && n * k * MemoryLayout<S>.size <= 512 * 1024
+    }
+
     // Packed gemm (Sources/CSmallGemm; used through StepOperand): op(B) packed once per pass into panels of 16
     // columns, then every step's product reads it front to back, with no packing per call (cblas packs B on
     // every call). Float32 with AVX2 + FMA only; LSTMKIT_CPU_SMALL_GEMM=0 turns it off with the small kernels.
@@ -140,9 +148,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
         precondition(packedOperandCount(k: k, n: n).map { $0 <= into.count } == true, "packOperand: no packed gemm or buffer too small")
         timed("pack_operand") {
-            let src = UnsafeRawPointer(ptr(b)).assumingMemoryBound(to: Float.self)
-            let dst = UnsafeMutableRawPointer(ptr(BufferView(into))).assumingMemoryBound(to: Float.self)
-            let box = UncheckedSendable((src, dst))
+            let box = UncheckedSendable((floats(ptr(b)), floats(ptr(BufferView(into)))))
             let panels = (n + 15) / 16, parts = k * n >= CPUKernels.gemmSplitMinimum / 64 ? min(CPUWorkerPool.shared.threads, panels) : 1
             CPUWorkerPool.shared.run(parts) { part in
                 let (src, dst) = box.value
@@ -154,13 +160,9 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws {
         if m == 0 || n == 0 { return }
         timed("gemm_packed") {
-            let fa = UnsafeRawPointer(ptr(a)).assumingMemoryBound(to: Float.self)
-            let fb = UnsafeRawPointer(ptr(BufferView(packed))).assumingMemoryBound(to: Float.self)
-            let fc = UnsafeMutableRawPointer(ptr(c)).assumingMemoryBound(to: Float.self)
-            let box = UncheckedSendable((fa, fb, fc))
-            // Split as `gemm` splits: by rows when op(B) fits in half a core's L2 (each core then keeps to the
-            // batch rows its cell kernel reads and writes), else by panels (each core reads half of op(B)).
-            let byRows = m >= 32 && n * k * 4 <= 512 * 1024
+            let box = UncheckedSendable((floats(ptr(a)), floats(ptr(BufferView(packed))), floats(ptr(c))))
+            // By rows when `splitsByRows`, else by panels (each core reads half of op(B)).
+            let byRows = splitsByRows(m: m, n: n, k: k)
             let panels = (n + 15) / 16, length = byRows ? m : panels
             let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(CPUWorkerPool.shared.threads, length) : 1
             CPUWorkerPool.shared.run(parts) { part in

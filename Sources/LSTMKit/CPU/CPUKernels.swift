@@ -33,6 +33,21 @@ enum CPUKernels {
         CPUWorkerPool.shared.run(n, body)
     }
 
+    /// A forward step's padding row (step >= the sequence's length; as the cell kernels): h and c (and hm, when
+    /// not nil) carried from the previous step, the output row zero. hs, cs, hm: [T+1, B, H]; y: [T, B, ldy] or nil.
+    @inline(__always) static func carry_padding_row<S: CPUScalar>(
+        _ B: Int, _ H: Int, _ step: Int, _ b: Int, _ hs: UnsafeMutablePointer<S>, _ cs: UnsafeMutablePointer<S>,
+        _ hm: UnsafeMutablePointer<S>?, _ y: UnsafeMutablePointer<S>?, _ ldy: Int
+    ) {
+        let prev = (step * B + b) * H, next = prev + B * H
+        for j in 0..<H {
+            hs[next + j] = hs[prev + j]
+            cs[next + j] = cs[prev + j]
+            hm?[next + j] = hm![prev + j]
+            y?[(step * B + b) * ldy + j] = 0
+        }
+    }
+
     /// Kernels/lstm_cell.cl `lstm_cell_forward`. gx: [T, B, 4H] by time; r: [B, 4H]; hs, cs: [T+1, B, H] by
     /// step; gates: [T, B, 4H] by step; y: [T, B, ldy] by time (nil: not written, projection). Bias pointers are
     /// nil when the layer has none; peep: [3H] (p_i, p_f, p_o) or nil; rmask: [B, H] recurrent-dropout mask or
@@ -54,12 +69,7 @@ enum CPUKernels {
             let len = Int(lengths[b])
             let prev = (step * B + b) * H, next = prev + B * H
             if step >= len {
-                for j in 0..<H {
-                    hs[next + j] = hs[prev + j]
-                    cs[next + j] = cs[prev + j]
-                    if rmask != nil { hm![next + j] = hm![prev + j] }
-                    y?[(step * B + b) * ldy + j] = 0
-                }
+                carry_padding_row(B, H, step, b, hs, cs, rmask != nil ? hm : nil, y, ldy)
                 continue
             }
             let t = reverse ? len - 1 - step : step

@@ -140,12 +140,7 @@ enum CPUVariantKernels {
             let prev = (step * B + b) * H, next = prev + B * H
             let st = stats + (step * B + b) * 4
             if step >= len {
-                for j in 0..<H {
-                    hs[next + j] = hs[prev + j]
-                    cs[next + j] = cs[prev + j]
-                    if rmask != nil { hm![next + j] = hm![prev + j] }
-                    y?[(step * B + b) * ldy + j] = 0
-                }
+                CPUKernels.carry_padding_row(B, H, step, b, hs, cs, rmask != nil ? hm : nil, y, ldy)
                 st.update(repeating: 0, count: 4)
                 continue
             }

@@ -90,15 +90,12 @@ public final class GRU: ParameterOwner {
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d
                 // gx[T*B, 3H] = x . W_ih^T for all steps. A backend whose NN gemm is its fast one (OpenCL here) gets
-                // W_ih^T and W_hh^T, transposed once per forward, as in LSTM.
-                var whh = (view: w.whh, transposed: false)
+                // W_ih^T, transposed once per forward, as in LSTM.
                 if be.prefersNNGemm {
-                    let wihT = try be.allocate(G * inSize), whhT = try be.allocate(G * H)
+                    let wihT = try be.allocate(G * inSize)
                     try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
-                    try be.transpose01(d0: G, d1: H, features: 1, src: w.whh, dst: BufferView(whhT))
                     try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize,
                                 b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
-                    whh = (BufferView(whhT), true)
                 } else {
                     try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize, b: w.wih, ldb: inSize,
                                 beta: 0, c: BufferView(gx), ldc: G)
@@ -106,10 +103,8 @@ public final class GRU: ParameterOwner {
                 let hs = try be.allocate((T + 1) * B * H), gates = try be.allocate(T * B * 4 * H)
                 if let h0 { try be.copy(h0.view.advanced(by: index * B * H), to: BufferView(hs), count: B * H) }
                 else { try be.fill(BufferView(hs), count: B * H, value: 0) }
-                // gh = h . W_hh^T at every step: op(B) = W_hh^T [H, 3H], prepared once (packed on the CPU).
-                let whhStep = try StepOperand(be, b: whh.view, transB: !whh.transposed, k: H, n: G, ldb: whh.transposed ? G : H) {
-                    try be.allocate($0)
-                }
+                // gh = h . W_hh^T at every step: op(B) = W_hh^T [H, 3H], prepared once (StepOperand).
+                let whhStep = try StepOperand(be, b: w.whh, transB: true, k: H, n: G, ldb: H) { try be.allocate($0) }
                 for s in 0..<T {
                     try whhStep.gemm(be, m: B, a: BufferView(hs, s * B * H), lda: H, beta: 0, c: BufferView(gh), ldc: G)
                     try be.gruCellForward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
@@ -162,7 +157,7 @@ public final class GRU: ParameterOwner {
                 let w = weights[l][d], index = l * D + d, hs = tape.hs[l][d]
                 if let g = gradH { try be.copy(g.view.advanced(by: index * B * H), to: BufferView(dh), count: B * H) }
                 else { try be.fill(BufferView(dh), count: B * H, value: 0) }
-                // dh += dG_h . W_hh at every step: op(B) = W_hh [3H, H], prepared once (packed on the CPU).
+                // dh += dG_h . W_hh at every step: op(B) = W_hh [3H, H], prepared once (StepOperand).
                 let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: H, ldb: H) { try be.allocate($0) }
                 for s in (0..<T).reversed() {
                     try be.gruCellBackward(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: tape.lengths,

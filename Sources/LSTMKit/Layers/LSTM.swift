@@ -232,22 +232,14 @@ public final class LSTM {
                                   lengths: DeviceBuffer, initial: (h: BufferView, c: BufferView)?, y: BufferView) throws -> DirectionTape {
         let be = device.backend, w = weights[l][d], index = l * numDirections + d
         let H = hiddenSize, G = 4 * H, R = outputSize, P = projSize, inSize = w.inputSize, ldy = numDirections * R
-        let preferNN = be.prefersNNGemm
-        // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T (layer norm keeps it for backward).
+        // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T (layer norm keeps it for backward). A backend
+        // whose NN gemm is its fast one gets W_ih^T, transposed once per forward (W_hh and W_hr: StepOperand).
         let gx = try scratch(layerNorm ? "gx\(index)" : "gx", T * B * G)
-        // A backend whose NN gemm is its fast one gets W_ih^T, W_hh^T and W_hr^T, transposed once per forward.
-        func transposed(_ v: BufferView, _ key: String, rows: Int, cols: Int) throws -> BufferView {
-            let t = try scratch(key, rows * cols)
-            try be.transpose01(d0: rows, d1: cols, features: 1, src: v, dst: BufferView(t))
-            return BufferView(t)
-        }
-        var whh = (view: w.whh, transposed: false), whr = w.whr.map { (view: $0, transposed: false) }
-        if preferNN {
-            let wihT = try transposed(w.wih, "wihT\(index)", rows: G, cols: inSize)
+        if be.prefersNNGemm {
+            let wihT = try scratch("wihT\(index)", G * inSize)
+            try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
             try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1,
-                        a: x, lda: inSize, b: wihT, ldb: G, beta: 0, c: BufferView(gx), ldc: G)
-            whh = (try transposed(w.whh, "whhT\(index)", rows: G, cols: R), true)
-            if let v = w.whr { whr = (try transposed(v, "whrT\(index)", rows: P, cols: H), true) }
+                        a: x, lda: inSize, b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
         } else {
             try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1,
                         a: x, lda: inSize, b: w.wih, ldb: inSize, beta: 0, c: BufferView(gx), ldc: G)
@@ -300,12 +292,10 @@ public final class LSTM {
                                                gates: BufferView(gates), y: y, ldy: ldy, cellClip: cellClip ?? 0)
             return DirectionTape(hs: hs, cs: cs, gates: gates, ms: nil, mask: nil, hm: nil, r: nil, stats: nil, gx: nil, statsIH: nil)
         }
-        // The per-step products' weights, prepared once (packed on the CPU): W_hh^T [R, 4H] and W_hr^T [H, P].
-        let whhStep = try StepOperand(be, b: whh.view, transB: !whh.transposed, k: R, n: G, ldb: whh.transposed ? G : R) {
-            try scratch("whhPacked", $0)
-        }
-        let whrStep = try whr.map { whr in
-            try StepOperand(be, b: whr.view, transB: !whr.transposed, k: H, n: P, ldb: whr.transposed ? P : H) { try scratch("whrPacked", $0) }
+        // The per-step products' weights, prepared once: op(B) = W_hh^T [R, 4H] and W_hr^T [H, P].
+        let whhStep = try StepOperand(be, b: w.whh, transB: true, k: R, n: G, ldb: R) { try scratch("whhStep\(index)", $0) }
+        let whrStep = try w.whr.map { whr in
+            try StepOperand(be, b: whr, transB: true, k: H, n: P, ldb: H) { try scratch("whrStep\(index)", $0) }
         }
         for s in 0..<T {
             // Recurrent product for all four gates at once: r[B, 4H] = h_{s-1} . W_hh^T.
@@ -427,9 +417,10 @@ public final class LSTM {
         if let zeros { try be.fill(BufferView(zeros), count: H, value: 0) }
         let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : mask)
         let lnParams = w.layerNormCell
-        // The per-step products' weights, prepared once (packed on the CPU): W_hh [4H, R] and W_hr [P, H].
-        let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: R, ldb: R) { try scratch("whhPacked", $0) }
-        let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try scratch("whrPacked", $0) } }
+        // The per-step products' weights, prepared once: op(B) = W_hh [4H, R] and W_hr [P, H].
+        let index = l * numDirections + d
+        let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: R, ldb: R) { try scratch("whhStep\(index)", $0) }
+        let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try scratch("whrStep\(index)", $0) } }
         for s in (0..<T).reversed() {
             var cellDH = BufferView(dh), cellDY = dy, cellLDY = ldy
             if let dhs, let dm, let zeros, let whrStep {
