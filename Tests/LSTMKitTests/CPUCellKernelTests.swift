@@ -11,7 +11,8 @@ import XCTest
 /// Tolerance: every output is a few float32 operations on float32 inputs of magnitude <= 3 (exp within 1 ulp), so
 /// it is within a few eps32 (1.2e-7) of the Float64 result relative to the operands; 2e-6 + 2e-6 * |ref| is ~16
 /// eps32 of headroom, and an indexing mistake (a wrong gate, row or lane) is off by O(0.1-1).
-/// The builds for the different instruction sets must agree bit for bit (no FMA contraction; the C file's claim).
+/// The builds for the different instruction sets must agree bit for bit (no FMA contraction; the C file's claim),
+/// with the next step's prefetch on and off.
 final class CPUCellKernelTests: XCTestCase {
     struct Case: CustomStringConvertible {
         var B = 3, H = 37, T = 4, step = 1, reverse = false, bias = true, peephole = false, clip = 0.0, mask = false, output = true
@@ -77,25 +78,28 @@ final class CPUCellKernelTests: XCTestCase {
 
     func testEveryInstructionSetMatchesFloat64AndEachOther() throws {
         let best = lstmkit_cell_set_isa(2)
-        defer { _ = lstmkit_cell_set_isa(2) }
+        defer { _ = lstmkit_cell_set_isa(2); _ = lstmkit_cell_set_prefetch(1) }
         print("CLSTMCell: this CPU runs \(String(cString: lstmkit_cell_isa())); testing instruction sets 0...\(best)")
         var worst = 0.0
         for c in cases {
             let reference = run(c, as: Double.self)
             var first: [String: [Double]]? = nil
             for isa in 0...best {
-                XCTAssertEqual(lstmkit_cell_set_isa(Int32(isa)), Int32(isa))
-                let got = run(c, as: Float.self)
-                for (name, ref) in reference.sorted(by: { $0.key < $1.key }) {
-                    assertClose(got[name]!, ref, atol: 2e-6, rtol: 2e-6, "\(name), \(c), isa \(isa)")
-                    worst = max(worst, zip(got[name]!, ref).map { abs($0 - $1) / (2e-6 + 2e-6 * abs($1)) }.max() ?? 0)
-                }
-                if let first {
-                    for (name, v) in got where v != first[name]! {
-                        XCTFail("\(name) differs between instruction set 0 and \(isa) (\(c))")
+                for prefetch: Int32 in [1, 0] {
+                    XCTAssertEqual(lstmkit_cell_set_isa(Int32(isa)), Int32(isa))
+                    XCTAssertEqual(lstmkit_cell_set_prefetch(prefetch), prefetch)
+                    let got = run(c, as: Float.self)
+                    for (name, ref) in reference.sorted(by: { $0.key < $1.key }) {
+                        assertClose(got[name]!, ref, atol: 2e-6, rtol: 2e-6, "\(name), \(c), isa \(isa)")
+                        worst = max(worst, zip(got[name]!, ref).map { abs($0 - $1) / (2e-6 + 2e-6 * abs($1)) }.max() ?? 0)
                     }
-                } else {
-                    first = got
+                    if let first {
+                        for (name, v) in got where v != first[name]! {
+                            XCTFail("\(name) differs between instruction set 0 with prefetch and \(isa), prefetch \(prefetch) (\(c))")
+                        }
+                    } else {
+                        first = got
+                    }
                 }
             }
         }

@@ -30,4 +30,8 @@ const char *lstmkit_cell_isa(void);
 /// For tests and benchmarks: use instruction set `isa` (0 baseline, 1 AVX2 + FMA, 2 AVX-512F), capped at what
 /// this CPU has; returns the one now in use. Call it between kernel calls, not during one.
 int lstmkit_cell_set_isa(int isa);
+
+/// Turns the prefetch of the next step's rows on (1) or off (0), over LSTMKIT_CPU_PREFETCH (tests; the results
+/// are the same either way); returns the setting.
+int lstmkit_cell_set_prefetch(int on);
 #endif
