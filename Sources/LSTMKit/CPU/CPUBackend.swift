@@ -161,16 +161,18 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         if m == 0 || n == 0 { return }
         timed("gemm_packed") {
             let box = UncheckedSendable((floats(ptr(a)), floats(ptr(BufferView(packed))), floats(ptr(c))))
-            // By rows when `splitsByRows`, else by panels (each core reads half of op(B)).
+            // By rows when `splitsByRows` (in whole 6-row tiles), else by panels (each core reads its part of op(B)).
             let byRows = splitsByRows(m: m, n: n, k: k)
-            let panels = (n + 15) / 16, length = byRows ? m : panels
-            let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(CPUWorkerPool.shared.threads, length) : 1
+            let length = byRows ? (m + 5) / 6 : (n + 15) / 16
+            let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(CPUWorkerPool.shared.threads * CPUKernels.chunksPerThread, length) : 1
             CPUWorkerPool.shared.run(parts) { part in
                 let (fa, fb, fc) = box.value
                 let start = length * part / parts, end = length * (part + 1) / parts
+                if end <= start { return }
                 if byRows {
-                    lstmkit_sgemm_packed(end - start, 0, n, k, fa + start * lda, lda, fb, Float(beta), fc + start * ldc, ldc)
-                } else if end > start {
+                    let (r0, r1) = (start * 6, min(m, end * 6))
+                    lstmkit_sgemm_packed(r1 - r0, 0, n, k, fa + r0 * lda, lda, fb, Float(beta), fc + r0 * ldc, ldc)
+                } else {
                     lstmkit_sgemm_packed(m, start * 16, min(n, end * 16), k, fa, lda, fb, Float(beta), fc, ldc)
                 }
             }
@@ -224,6 +226,11 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
 /// GCD threads, and the next small gemm pays a hand-off. With this pool OpenBLAS runs single-threaded and
 /// every parallel primitive (gemm split along M or N, cell rows, column sums) uses the same threads.
 /// LSTMKIT_CPU_THREADS sets the number of threads (default: all cores); 1 leaves OpenBLAS's threading alone.
+///
+/// A job of n chunks gives each thread a contiguous share to run front to back (the same rows at every step, so
+/// each core reads what it wrote); a thread that finishes its share takes the others' remaining chunks from their
+/// back. When every core runs at the same speed nothing moves; when one runs slower (a busy neighbour on a shared
+/// VM, a smaller core) the others finish its share instead of waiting for it.
 final class CPUWorkerPool: @unchecked Sendable {
     static let shared = CPUWorkerPool()
 
@@ -235,12 +242,16 @@ final class CPUWorkerPool: @unchecked Sendable {
     private let wakeups: [DispatchSemaphore]
     private let callerLock = NSLock()
     nonisolated(unsafe) private var job: ((Int) -> Void)?
-    nonisolated(unsafe) private var parts = 0
+    /// Thread i's chunks not yet taken: [low, high) packed as low | high << 32, one cache line per thread.
+    private let shares: UnsafeMutablePointer<Atomic<Int>>
+    private static let shareStride = 8
 
     private init() {
         let env = ProcessInfo.processInfo.environment["LSTMKIT_CPU_THREADS"].flatMap { Int($0) }
         threads = min(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount), 63)
         wakeups = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
+        shares = .allocate(capacity: threads * Self.shareStride)
+        for i in 0..<(threads * Self.shareStride) { (shares + i).initialize(to: Atomic(0)) }
         guard threads > 1 else { return }
         openblas_set_num_threads(1)
         for index in 1..<threads {
@@ -266,24 +277,58 @@ final class CPUWorkerPool: @unchecked Sendable {
                 g = generation.load(ordering: .sequentiallyConsistent)
             }
             seen = g
-            if index < parts, let job { job(index) }
+            runJob(index)
             pending.subtract(1, ordering: .sequentiallyConsistent)
         }
     }
 
-    /// body(0..<n) with n <= threads, part 0 on the caller; returns when every part is done.
+    /// A worker's part of the current job. A function of its own, so that its reference to the job is released
+    /// when it returns, before the worker reports done: `run`'s `withoutActuallyEscaping` traps if the job is
+    /// still referenced when it ends.
+    @inline(never) private func runJob(_ index: Int) {
+        guard let job else { return }
+        runChunks(index, job)
+    }
+
+    /// Takes one chunk of thread `owner`'s share: from the front for the owner, from the back for another thread.
+    private func take(from owner: Int, front: Bool) -> Int? {
+        let share = shares + owner * Self.shareStride
+        var v = share.pointee.load(ordering: .relaxed)
+        while true {
+            let low = v & 0xFFFF_FFFF, high = v >> 32
+            if low >= high { return nil }
+            let next = front ? (low + 1) | high << 32 : low | (high - 1) << 32
+            let (done, now) = share.pointee.compareExchange(expected: v, desired: next, ordering: .acquiringAndReleasing)
+            if done { return front ? low : high - 1 }
+            v = now
+        }
+    }
+
+    /// Thread `index`'s part of a job: its own share, then what is left of the others'.
+    private func runChunks(_ index: Int, _ body: (Int) -> Void) {
+        while let c = take(from: index, front: true) { body(c) }
+        for offset in 1..<threads {
+            let other = (index + offset) % threads
+            while let c = take(from: other, front: false) { body(c) }
+        }
+    }
+
+    /// body(0..<n), every chunk once, on all threads (the caller included); returns when every chunk is done.
+    /// Thread t's own share is chunks [n*t/threads, n*(t+1)/threads).
     func run(_ n: Int, _ body: (Int) -> Void) {
         if n <= 1 || threads == 1 { for i in 0..<max(n, 1) { body(i) }; return }
-        precondition(n <= threads)
+        precondition(n < 1 << 31)
         callerLock.lock(); defer { callerLock.unlock() }
+        for t in 0..<threads {
+            (shares + t * Self.shareStride).pointee.store(n * t / threads | (n * (t + 1) / threads) << 32, ordering: .relaxed)
+        }
         withoutActuallyEscaping(body) { body in
             job = body
-            parts = n
             pending.store(threads - 1, ordering: .sequentiallyConsistent)
             generation.add(1, ordering: .sequentiallyConsistent)
             let sleepers = parked.load(ordering: .sequentiallyConsistent)
             for i in 1..<threads where sleepers & (1 << i) != 0 { wakeups[i].signal() }
-            body(0)
+            runChunks(0, body)
             while pending.load(ordering: .sequentiallyConsistent) > 0 {}
             job = nil
         }

@@ -15,19 +15,25 @@ enum CPUKernels {
         return 4_096
     }()
     static var cores: Int { CPUWorkerPool.shared.threads }
+    /// Chunks per thread of a split kernel (cell rows, the packed gemm's rows or panels, elementwise updates): more
+    /// than one lets a faster core take a slower one's last chunks (`CPUWorkerPool`). LSTMKIT_CPU_CHUNKS overrides.
+    static let chunksPerThread: Int = {
+        max(1, ProcessInfo.processInfo.environment["LSTMKIT_CPU_CHUNKS"].flatMap { Int($0) } ?? 4)
+    }()
     /// Below this many multiply-adds (M*N*K) a gemm runs on one thread (LSTMKIT_CPU_GEMM_SPLIT_MIN overrides).
     static let gemmSplitMinimum: Int = {
         ProcessInfo.processInfo.environment["LSTMKIT_CPU_GEMM_SPLIT_MIN"].flatMap { Int($0) } ?? 1_000_000
     }()
 
-    /// Runs `body` over [0, rows) in contiguous chunks, on all cores when `work` is at least `parallelMinimum`.
+    /// Runs `body` over [0, rows) in contiguous chunks (`chunksPerThread` per core), on all cores when `work` is at
+    /// least `parallelMinimum`.
     @inline(__always) static func forRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = work >= parallelMinimum ? min(cores, rows) : 1
+        let chunks = work >= parallelMinimum ? min(cores * chunksPerThread, rows) : 1
         if chunks <= 1 { return body(0..<rows) }
         parallel(chunks) { c in body((rows * c / chunks)..<(rows * (c + 1) / chunks)) }
     }
 
-    /// body(0..<n) on the CPU worker pool (n <= cores); the caller keeps the chunks disjoint.
+    /// body(0..<n) on the CPU worker pool; the caller keeps the chunks disjoint.
     static func parallel(_ n: Int, _ body: (Int) -> Void) {
         if n <= 1 { return body(0) }
         CPUWorkerPool.shared.run(n, body)

@@ -225,7 +225,7 @@ enum CPUTrainingKernels {
     /// Runs an elementwise update over [0, n): in chunks on all cores when n is large (each element is
     /// independent, so the split does not change a bit of the result).
     @inline(__always) static func forElements(_ n: Int, _ body: (Int, Int) -> Void) {
-        let chunks = n >= 32_768 ? CPUKernels.cores : 1
+        let chunks = n >= 32_768 ? min(CPUKernels.cores * CPUKernels.chunksPerThread, n / 16) : 1
         if chunks <= 1 { return body(0, n) }
         CPUKernels.parallel(chunks) { c in
             let lo = n * c / chunks / 16 * 16, hi = c == chunks - 1 ? n : n * (c + 1) / chunks / 16 * 16
