@@ -3,7 +3,8 @@
 /// The recurrent weight is the same at every step: forward r = h . W_hh^T (op(B) = W_hh^T, [K = R, N = 4H]),
 /// backward dh += dG . W_hh (op(B) = W_hh, [K = 4H, N = R]). Prepared for the backend once, here:
 /// - a backend with a packed gemm (the CPU in Float32: panels of 16 columns, Sources/CSmallGemm) gets op(B)
-///   packed, and each step's product reads the panels without packing again;
+///   packed, and each step's product reads the panels without packing again (unless `packs` is false: the
+///   input projection, one product over all steps, which cblas runs at its best);
 /// - a backend whose NN gemm is its fast one (`prefersNNGemm`: OpenCL on PoCL) gets a transposed B [K, N]
 ///   in place of an NT product;
 /// - any other gets plain `gemm` calls on B as it lies.
@@ -12,11 +13,13 @@ struct StepOperand {
     /// op(B) packed by the backend, or nil: `gemm` on b.
     let packed: DeviceBuffer?
 
-    /// - Parameters: op(B) [K, N] (B [N, K] when transB, else [K, N], leading dimension ldb). `scratch` returns
-    ///   a buffer of at least the given count (the layer's workspace), called only when B is packed or transposed.
-    init(_ backend: Backend, b: BufferView, transB: Bool, k: Int, n: Int, ldb: Int, scratch: (Int) throws -> DeviceBuffer) throws {
+    /// - Parameters: op(B) [K, N] (B [N, K] when transB, else [K, N], leading dimension ldb). `packs`: false
+    ///   keeps B unpacked (it may still be transposed). `scratch` returns a buffer of at least the given count
+    ///   (the layer's workspace), called only when B is packed or transposed.
+    init(_ backend: Backend, b: BufferView, transB: Bool, k: Int, n: Int, ldb: Int, packs: Bool = true,
+         scratch: (Int) throws -> DeviceBuffer) throws {
         (self.k, self.n) = (k, n)
-        if let count = backend.packedOperandCount(k: k, n: n) {
+        if packs, let count = backend.packedOperandCount(k: k, n: n) {
             let buffer = try scratch(count)
             try backend.packOperand(transB: transB, k: k, n: n, b: b, ldb: ldb, into: buffer)
             (self.b, self.transB, self.ldb, packed) = (b, transB, ldb, buffer)

@@ -203,8 +203,9 @@ enum CPUKernels {
 
     // MARK: Float32: CLSTMCell (C, 16 lanes; AVX-512F, AVX2 or baseline), batch rows over the cores
 
-    @inline(__always) private static func cast<S, T>(_ p: UnsafePointer<S>) -> UnsafePointer<T> { UnsafeRawPointer(p).assumingMemoryBound(to: T.self) }
-    @inline(__always) private static func cast<S, T>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<T> {
+    /// A pointer seen as another scalar type (a CPUScalar known to be Float, for the C kernels).
+    @inline(__always) static func cast<S, T>(_ p: UnsafePointer<S>) -> UnsafePointer<T> { UnsafeRawPointer(p).assumingMemoryBound(to: T.self) }
+    @inline(__always) static func cast<S, T>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<T> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: T.self)
     }
 

@@ -268,7 +268,7 @@ enum CPUTrainingKernels {
             let (p, grad, m, v) = box.value
             var lo = lo
             if S.self == Float.self {
-                lo = adam_update_f32(lo, hi, cast(p), cast(grad), cast(m), cast(v), Float(lr), Float(beta1), Float(beta2), Float(eps),
+                lo = adam_update_f32(lo, hi, CPUKernels.cast(p), CPUKernels.cast(grad), CPUKernels.cast(m), CPUKernels.cast(v), Float(lr), Float(beta1), Float(beta2), Float(eps),
                                      Float(weightDecay), decoupled, Float(stepSize), Float(biasCorrection2Sqrt), Float(clipValue),
                                      Float(normScale))
             }
@@ -317,11 +317,6 @@ enum CPUTrainingKernels {
             i += 8
         }
         return i
-    }
-
-    @inline(__always) private static func cast<S, T>(_ p: UnsafePointer<S>) -> UnsafePointer<T> { UnsafeRawPointer(p).assumingMemoryBound(to: T.self) }
-    @inline(__always) private static func cast<S, T>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<T> {
-        UnsafeMutableRawPointer(p).assumingMemoryBound(to: T.self)
     }
 
     /// PyTorch RMSprop (no momentum, not centered).

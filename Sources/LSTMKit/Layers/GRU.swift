@@ -89,17 +89,9 @@ public final class GRU: ParameterOwner {
             var hsL: [DeviceBuffer] = [], gatesL: [DeviceBuffer] = []
             for d in 0..<D {
                 let w = weights[l][d], index = l * D + d
-                // gx[T*B, 3H] = x . W_ih^T for all steps. A backend whose NN gemm is its fast one (OpenCL here) gets
-                // W_ih^T, transposed once per forward, as in LSTM.
-                if be.prefersNNGemm {
-                    let wihT = try be.allocate(G * inSize)
-                    try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
-                    try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize,
-                                b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
-                } else {
-                    try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1, a: x, lda: inSize, b: w.wih, ldb: inSize,
-                                beta: 0, c: BufferView(gx), ldc: G)
-                }
+                // gx[T*B, 3H] = x . W_ih^T for all steps, W_ih prepared as in LSTM (StepOperand, unpacked).
+                let wih = try StepOperand(be, b: w.wih, transB: true, k: inSize, n: G, ldb: inSize, packs: false) { try be.allocate($0) }
+                try wih.gemm(be, m: T * B, a: x, lda: inSize, beta: 0, c: BufferView(gx), ldc: G)
                 let hs = try be.allocate((T + 1) * B * H), gates = try be.allocate(T * B * 4 * H)
                 if let h0 { try be.copy(h0.view.advanced(by: index * B * H), to: BufferView(hs), count: B * H) }
                 else { try be.fill(BufferView(hs), count: B * H, value: 0) }

@@ -232,18 +232,11 @@ public final class LSTM {
                                   lengths: DeviceBuffer, initial: (h: BufferView, c: BufferView)?, y: BufferView) throws -> DirectionTape {
         let be = device.backend, w = weights[l][d], index = l * numDirections + d
         let H = hiddenSize, G = 4 * H, R = outputSize, P = projSize, inSize = w.inputSize, ldy = numDirections * R
-        // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T (layer norm keeps it for backward). A backend
-        // whose NN gemm is its fast one gets W_ih^T, transposed once per forward (W_hh and W_hr: StepOperand).
+        // Input projection for all steps: gx[T*B, 4H] = x . W_ih^T (layer norm keeps it for backward). W_ih as
+        // StepOperand prepares it, unpacked: transposed once per forward for a backend whose NN gemm is its fast one.
         let gx = try scratch(layerNorm ? "gx\(index)" : "gx", T * B * G)
-        if be.prefersNNGemm {
-            let wihT = try scratch("wihT\(index)", G * inSize)
-            try be.transpose01(d0: G, d1: inSize, features: 1, src: w.wih, dst: BufferView(wihT))
-            try be.gemm(transA: false, transB: false, m: T * B, n: G, k: inSize, alpha: 1,
-                        a: x, lda: inSize, b: BufferView(wihT), ldb: G, beta: 0, c: BufferView(gx), ldc: G)
-        } else {
-            try be.gemm(transA: false, transB: true, m: T * B, n: G, k: inSize, alpha: 1,
-                        a: x, lda: inSize, b: w.wih, ldb: inSize, beta: 0, c: BufferView(gx), ldc: G)
-        }
+        let wih = try StepOperand(be, b: w.wih, transB: true, k: inSize, n: G, ldb: inSize, packs: false) { try scratch("wihT\(index)", $0) }
+        try wih.gemm(be, m: T * B, a: x, lda: inSize, beta: 0, c: BufferView(gx), ldc: G)
         var gxn = gx, statsIH: DeviceBuffer? = nil
         if let ln = w.layerNorm {
             gxn = try scratch("gxn", T * B * G)
