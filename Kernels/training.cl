@@ -272,7 +272,8 @@ __kernel void sgd_update(const int n, __global float *p, __global const float *g
 }
 
 __kernel void adam_update(const int n, __global float *p, __global const float *grad, __global float *m, __global float *v,
-                          const float lr, const float beta1, const float beta2, const float eps, const float weight_decay,
+                          const float decay_factor, const float one_minus_beta1, const float beta2, const float one_minus_beta2,
+                          const float eps, const float weight_decay,
                           const int decoupled, const float step_size, const float bias_correction2_sqrt,
                           const float clip_value, __global const float *norms, const int num_norms, const float max_norm)
 {
@@ -280,11 +281,13 @@ __kernel void adam_update(const int n, __global float *p, __global const float *
     if (i >= n) return;
     float g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm);
     float w = p[i];
-    if (decoupled) w *= 1.0f - lr * weight_decay; else g += weight_decay * w;
-    // PyTorch's order of operations: m.lerp_(g, 1-beta1); v.mul_(beta2).addcmul_(g, g, 1-beta2);
-    // denom = sqrt(v) / sqrt(bc2) + eps; p.addcdiv_(m, denom, -step_size), step_size = lr / bc1.
-    const float mi = m[i] + (1.0f - beta1) * (g - m[i]);
-    const float vi = v[i] * beta2 + (1.0f - beta2) * (g * g);
+    if (decoupled) w *= decay_factor; else g += weight_decay * w;
+    // PyTorch's order of operations: p.mul_(1 - lr*wd) (AdamW); m.lerp_(g, 1-beta1); v.mul_(beta2).addcmul_(g, g, 1-beta2),
+    // i.e. v*beta2 + ((1-beta2)*g)*g; denom = sqrt(v) / sqrt(bc2) + eps; p.addcdiv_(m, denom, -step_size), step_size = lr / bc1.
+    // The coefficients decay_factor = 1 - lr*wd, 1 - beta1 and 1 - beta2 come from the host, computed in double and
+    // rounded once, as PyTorch's Python scalars are (1 - 0.999f in float is 0.00099998713, PyTorch's is 0.001f).
+    const float mi = m[i] + one_minus_beta1 * (g - m[i]);
+    const float vi = v[i] * beta2 + one_minus_beta2 * g * g;
     m[i] = mi;
     v[i] = vi;
     const float denom = sqrt(vi) / bias_correction2_sqrt + eps;
@@ -292,13 +295,14 @@ __kernel void adam_update(const int n, __global float *p, __global const float *
 }
 
 __kernel void rmsprop_update(const int n, __global float *p, __global const float *grad, __global float *square_avg,
-                             const float lr, const float alpha, const float eps, const float weight_decay,
+                             const float lr, const float alpha, const float one_minus_alpha, const float eps, const float weight_decay,
                              const float clip_value, __global const float *norms, const int num_norms, const float max_norm)
 {
     const int i = (int)get_global_id(0);
     if (i >= n) return;
     const float g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm) + weight_decay * p[i];
-    const float s = alpha * square_avg[i] + (1.0f - alpha) * g * g;
+    // PyTorch: square_avg.mul_(alpha).addcmul_(g, g, 1 - alpha), with 1 - alpha computed in double on the host.
+    const float s = alpha * square_avg[i] + one_minus_alpha * g * g;
     square_avg[i] = s;
     p[i] -= lr * g / (sqrt(s) + eps);
 }

@@ -136,6 +136,32 @@ def make_training(name, optimizer, steps=20, clip=None, seed=7):
     print(f"train_{name}.safetensors: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
 
 
+def make_optimizer_steps(seed=21, n=4099, steps=3):
+    """One parameter vector updated `steps` times by each optimizer from PyTorch's given gradients.
+
+    Writes optim_steps.safetensors: p0 [n] (small, so p's own rounding stays below the updates), grad.<k> [n] for
+    k < steps, and <optimizer>.p.<k> [n], the parameters after step k, for adam, adamw and rmsprop.
+    """
+    torch.manual_seed(seed)
+    p0 = torch.randn(n) * 1e-3
+    grads = [torch.randn(n) * (10.0 ** -k) for k in range(steps)]
+    t = {"p0": p0.numpy().copy()}
+    for k, g in enumerate(grads):
+        t[f"grad.{k}"] = g.numpy().copy()
+    makers = {"adam": lambda q: torch.optim.Adam(q, lr=0.01),
+              "adamw": lambda q: torch.optim.AdamW(q, lr=0.01, weight_decay=0.1),
+              "rmsprop": lambda q: torch.optim.RMSprop(q, lr=0.01)}
+    for name, make_opt in makers.items():
+        p = torch.nn.Parameter(p0.clone())
+        opt = make_opt([p])
+        for k, g in enumerate(grads):
+            p.grad = g.clone()
+            opt.step()
+            t[f"{name}.p.{k}"] = p.detach().numpy().copy()
+    save_safetensors(os.path.join(HERE, "optim_steps.safetensors"), t)
+    print(f"optim_steps.safetensors: {len(t)} tensors")
+
+
 if __name__ == "__main__":
     torch.use_deterministic_algorithms(True)
     make("one_layer", I=5, H=7, L=1, B=3, T=6, initial_state=True, seed=1)
@@ -154,3 +180,6 @@ if __name__ == "__main__":
     make_training("sgd_momentum", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9))
     make_training("adam", lambda p: torch.optim.Adam(p, lr=0.01))
     make_training("sgd_clip_norm", lambda p: torch.optim.SGD(p, lr=0.5), clip=0.05)
+    make_optimizer_steps()
+    make_training("rmsprop", lambda p: torch.optim.RMSprop(p, lr=0.002))
+    make_training("adamw", lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1))

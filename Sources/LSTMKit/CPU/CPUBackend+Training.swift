@@ -58,13 +58,14 @@ extension CPUBackend: TrainingBackend {
     func adamUpdate(count: Int, p params: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, lr: Double,
                     beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool,
                     stepSize: Double, biasCorrection2Sqrt: Double, clip: GradientClip) throws {
-        timed("adam_update") { CPUTrainingKernels.adam_update(count, p(params), p(grad), p(m), p(v), S(lr), S(beta1), S(beta2), S(eps), S(weightDecay),
+        timed("adam_update") { CPUTrainingKernels.adam_update(count, p(params), p(grad), p(m), p(v), S(1 - lr * weightDecay), S(1 - beta1), S(beta2),
+            S(1 - beta2), S(eps), S(weightDecay),
             decoupled, S(stepSize), S(biasCorrection2Sqrt),
             S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
     }
     func rmspropUpdate(count: Int, p params: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, lr: Double, alpha: Double,
                        eps: Double, weightDecay: Double, clip: GradientClip) throws {
-        timed("rmsprop_update") { CPUTrainingKernels.rmsprop_update(count, p(params), p(grad), p(squareAvg), S(lr), S(alpha), S(eps), S(weightDecay),
+        timed("rmsprop_update") { CPUTrainingKernels.rmsprop_update(count, p(params), p(grad), p(squareAvg), S(lr), S(alpha), S(1 - alpha), S(eps), S(weightDecay),
             S(clip.value), norms(clip), clip.normCount, S(clip.maxNorm)) }
     }
 }

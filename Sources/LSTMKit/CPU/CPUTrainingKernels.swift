@@ -257,9 +257,12 @@ enum CPUTrainingKernels {
     /// PyTorch Adam (or AdamW when decoupled). One pass over the four buffers, split over the cores; with the
     /// norm-clip factor out of the loop the compiler vectorizes it (preset D's 2.1M parameters: 7.8 ms before,
     /// one thread and the factor per element; 3.4 ms after, Benchmarks/WORKLOG.md).
+    /// decayFactor = 1 - lr*wd (AdamW), oneMinusBeta1 and oneMinusBeta2 are computed in Float64 by the caller and
+    /// rounded once, as PyTorch rounds its Python-scalar coefficients (in Float32, 1 - 0.999 is 0.001, not 0.00099998713).
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func adam_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>, _ v: UnsafeMutablePointer<S>,
-                                          _ lr: S, _ beta1: S, _ beta2: S, _ eps: S, _ weightDecay: S, _ decoupled: Bool,
+                                          _ decayFactor: S, _ oneMinusBeta1: S, _ beta2: S, _ oneMinusBeta2: S,
+                                          _ eps: S, _ weightDecay: S, _ decoupled: Bool,
                                           _ stepSize: S, _ biasCorrection2Sqrt: S,
                                           _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
         let normScale = norm_clip_scale(norms, numNorms, maxNorm)
@@ -268,16 +271,17 @@ enum CPUTrainingKernels {
             let (p, grad, m, v) = box.value
             var lo = lo
             if S.self == Float.self {
-                lo = adam_update_f32(lo, hi, CPUKernels.cast(p), CPUKernels.cast(grad), CPUKernels.cast(m), CPUKernels.cast(v), Float(lr), Float(beta1), Float(beta2), Float(eps),
+                lo = adam_update_f32(lo, hi, CPUKernels.cast(p), CPUKernels.cast(grad), CPUKernels.cast(m), CPUKernels.cast(v), Float(decayFactor), Float(oneMinusBeta1), Float(beta2),
+                                     Float(oneMinusBeta2), Float(eps),
                                      Float(weightDecay), decoupled, Float(stepSize), Float(biasCorrection2Sqrt), Float(clipValue),
                                      Float(normScale))
             }
             for i in lo..<hi {
                 var g = clipped_grad(grad[i], clipValue, normScale)
                 var w = p[i]
-                if decoupled { w *= 1 - lr * weightDecay } else { g += weightDecay * w }
-                let mi = m[i] + (1 - beta1) * (g - m[i])
-                let vi = v[i] * beta2 + (1 - beta2) * (g * g)
+                if decoupled { w *= decayFactor } else { g += weightDecay * w }
+                let mi = m[i] + oneMinusBeta1 * (g - m[i])
+                let vi = v[i] * beta2 + oneMinusBeta2 * g * g
                 m[i] = mi
                 v[i] = vi
                 let denom = vi.squareRoot() / biasCorrection2Sqrt + eps
@@ -291,7 +295,8 @@ enum CPUTrainingKernels {
     /// the results are the same bits; the scalar loop compiles to sqrtss / divss one element at a time.
     private static func adam_update_f32(_ lo: Int, _ hi: Int, _ p: UnsafeMutablePointer<Float>, _ grad: UnsafePointer<Float>,
                                         _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
-                                        _ lr: Float, _ beta1: Float, _ beta2: Float, _ eps: Float, _ weightDecay: Float, _ decoupled: Bool,
+                                        _ decayFactor: Float, _ oneMinusBeta1: Float, _ beta2: Float, _ oneMinusBeta2: Float,
+                                        _ eps: Float, _ weightDecay: Float, _ decoupled: Bool,
                                         _ stepSize: Float, _ biasCorrection2Sqrt: Float, _ clipValue: Float, _ normScale: Float) -> Int {
         typealias V = SIMD8<Float>
         func load(_ q: UnsafePointer<Float>, _ i: Int) -> V { UnsafeRawPointer(q + i).loadUnaligned(as: V.self) }
@@ -306,10 +311,10 @@ enum CPUTrainingKernels {
             }
             g = g * normScale
             var w = load(p, i)
-            if decoupled { w *= 1 - lr * weightDecay } else { g += weightDecay * w }
+            if decoupled { w *= decayFactor } else { g += weightDecay * w }
             let m0 = load(m, i)
-            let mi = m0 + (1 - beta1) * (g - m0)
-            let vi = load(v, i) * beta2 + (1 - beta2) * (g * g)
+            let mi = m0 + oneMinusBeta1 * (g - m0)
+            let vi = load(v, i) * beta2 + oneMinusBeta2 * g * g
             store(mi, m, i)
             store(vi, v, i)
             let denom = vi.squareRoot() / biasCorrection2Sqrt + eps
@@ -319,10 +324,10 @@ enum CPUTrainingKernels {
         return i
     }
 
-    /// PyTorch RMSprop (no momentum, not centered).
+    /// PyTorch RMSprop (no momentum, not centered); oneMinusAlpha computed in Float64 by the caller and rounded once.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func rmsprop_update<S: CPUScalar>(_ n: Int, _ p: UnsafeMutablePointer<S>, _ grad: UnsafePointer<S>, _ squareAvg: UnsafeMutablePointer<S>,
-                                             _ lr: S, _ alpha: S, _ eps: S, _ weightDecay: S,
+                                             _ lr: S, _ alpha: S, _ oneMinusAlpha: S, _ eps: S, _ weightDecay: S,
                                              _ clipValue: S, _ norms: UnsafePointer<S>?, _ numNorms: Int, _ maxNorm: S) {
         let normScale = norm_clip_scale(norms, numNorms, maxNorm)
         let box = UncheckedSendable((p, grad, squareAvg))
@@ -330,7 +335,7 @@ enum CPUTrainingKernels {
             let (p, grad, squareAvg) = box.value
             for i in lo..<hi {
                 let g = clipped_grad(grad[i], clipValue, normScale) + weightDecay * p[i]
-                let s = alpha * squareAvg[i] + (1 - alpha) * g * g
+                let s = alpha * squareAvg[i] + oneMinusAlpha * g * g
                 squareAvg[i] = s
                 p[i] -= lr * g / (s.squareRoot() + eps)
             }

@@ -72,13 +72,16 @@ extension OpenCLBackend: TrainingBackend {
     func adamUpdate(count: Int, p: DeviceBuffer, grad: DeviceBuffer, m mBuf: DeviceBuffer, v: DeviceBuffer, lr: Double,
                     beta1: Double, beta2: Double, eps: Double, weightDecay: Double, decoupled: Bool,
                     stepSize: Double, biasCorrection2Sqrt: Double, clip: GradientClip) throws {
-        try run("adam_update", [.int(count), m(p), m(grad), m(mBuf), m(v), .float(lr), .float(beta1), .float(beta2), .float(eps),
+        // 1 - lr*wd, 1 - beta1 and 1 - beta2 in double, rounded once (PyTorch's Python-scalar coefficients).
+        try run("adam_update", [.int(count), m(p), m(grad), m(mBuf), m(v), .float(1 - lr * weightDecay), .float(1 - beta1), .float(beta2),
+                                .float(1 - beta2), .float(eps),
                                 .float(weightDecay), .int(decoupled ? 1 : 0), .float(stepSize), .float(biasCorrection2Sqrt)]
                 + clipArgs(clip, fallback: grad), global: [count])
     }
     func rmspropUpdate(count: Int, p: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, lr: Double, alpha: Double,
                        eps: Double, weightDecay: Double, clip: GradientClip) throws {
-        try run("rmsprop_update", [.int(count), m(p), m(grad), m(squareAvg), .float(lr), .float(alpha), .float(eps), .float(weightDecay)]
+        try run("rmsprop_update", [.int(count), m(p), m(grad), m(squareAvg), .float(lr), .float(alpha), .float(1 - alpha),
+                                   .float(eps), .float(weightDecay)]
                 + clipArgs(clip, fallback: grad), global: [count])
     }
 }
