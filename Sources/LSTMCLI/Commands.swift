@@ -28,6 +28,9 @@ struct TrainCharLMCommand: ParsableCommand {
         let run = RunDirectory(options.out ?? defaultOut(.charlm))
         let source = text ?? (options.resume ? run.recordedSource : nil) ?? ShippedData.prefix + ShippedData.textName
         try options.validateValues()
+        guard (0...CharLM.maxGenerated).contains(sampleLength) else {
+            throw CLIError("--sample-length must be in 0...\(CharLM.maxGenerated) (got \(sampleLength))")
+        }
         let device = try options.deviceOption.resolve()
         let content = try readTextFile(source, option: "--text")
         let result = try CharLM.train(text: content, source: source, options: options, defaults: CharLM.Settings(),
