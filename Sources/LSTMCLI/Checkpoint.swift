@@ -166,10 +166,9 @@ enum CheckpointStore {
     }
 
     /// The steps of `commit`, for tests that stop it at each one (as a crash would).
-    enum Step: Int, CaseIterable, CustomStringConvertible {
+    enum Step: Int, CaseIterable {
         case createdTemporary, wroteModelFiles, wroteSideFiles, wroteManifest, renamed, wrotePointerTemporary, wrotePointer,
              removedOld, wroteDerived
-        var description: String { "\(self)" }
     }
 
     /// Test hook: called after each step of `commit`; a throw stops the commit right there, with no cleanup, as kill -9 would.

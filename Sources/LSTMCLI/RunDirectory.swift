@@ -133,6 +133,7 @@ final class RunDirectory {
         }
         let config: RunConfig = try readJSON("run.json")
         try RunChecks.check(config, file: "\(path)/\(stateName("run.json"))")
+        _ = try history(config: config)  // a damaged history means a damaged run, even where it is not used
         return config
     }
 
