@@ -249,7 +249,8 @@ final class RunLock {
     init(_ dir: URL) throws {
         fd = open(dir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError("cannot open the directory \(dir.path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // A file system without flock (EINVAL, ENOLCK, ENOTSUP) trains unlocked, as before locks existed.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK else {
             close(fd)
             throw CLIError("\(dir.path) is in use by another `lstm train` (it holds the run's lock): wait for it to finish or use another --out")
         }
