@@ -361,6 +361,24 @@ final class RunCheckpointTests: XCTestCase {
         }
         try edit(f, "run.json") { $0.replacingOccurrences(of: "\"layers\" : 1", with: "\"layers\" : -1") }
         expectFailure(["forecast", "--model", f, "--device", "cpu"], "run.json: field layers is -1")
+
+        // A classifier's run.json and vocab.json.
+        let c = path("classify")
+        let csv = try write("c.csv", "text,label\n" + (0..<20).map { $0 % 2 == 0 ? "good film \($0),pos" : "bad film \($0),neg" }.joined(separator: "\n") + "\n")
+        expectSuccess(["train", "classify", "--csv", csv, "--hidden", "4", "--embedding", "3", "--epochs", "1", "--out", c] + cpu)
+        let cPristine = path("c-pristine")
+        try FileManager.default.copyItem(atPath: c, toPath: cPristine)
+        for (file, from, to, fragment) in [("run.json", "\"layers\" : 1", "\"layers\" : -1", "run.json: field layers is -1"),
+                                           ("run.json", "\"level\" : \"word\"", "\"level\" : \"byte\"", "run.json: field level is byte"),
+                                           ("vocab.json", "\"neg\",", "\"pos\",", "vocab.json: field labels[1] is 'pos': a label may appear only once"),
+                                           ("vocab.json", "\"labels\" : [", "\"labels\" : [\"pos\"], \"x\" : [", "a classifier needs at least two labels")] {
+            try edit(c, file) { $0.replacingOccurrences(of: from, with: to) }
+            expectFailure(["evaluate", "--model", c, "--device", "cpu"], fragment)
+            expectFailure(["train", "classify", "--csv", csv, "--out", c, "--resume"] + cpu, fragment)
+            try FileManager.default.removeItem(atPath: c)
+            try FileManager.default.copyItem(atPath: cPristine, toPath: c)
+        }
+        expectSuccess(["evaluate", "--model", c, "--device", "cpu"])
     }
 
     /// Flags whose arithmetic overflowed, absurd sizes and values that JSON cannot hold.
