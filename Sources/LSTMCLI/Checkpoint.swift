@@ -41,6 +41,8 @@ import Darwin
 enum CheckpointStore {
     static let manifestName = "manifest.json"
     static let pointerName = "checkpoint"
+    /// The files every generation holds (besides the task's vocab.json or normalization.json).
+    static let requiredFiles = ["model.json", "model.safetensors", "optimizer.safetensors", "run.json", "history.json"]
     /// The state files of the old layout (everything at the top level).
     static let legacyStateFiles = ["model.json", "model.safetensors", "optimizer.safetensors", "run.json", "history.json",
                                    "vocab.json", "normalization.json"]

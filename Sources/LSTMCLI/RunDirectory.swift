@@ -91,7 +91,7 @@ final class RunDirectory {
     }
 
     /// The verified state of the run (cached), after removing stale temporaries. nil when there is none.
-    func snapshot(required: [String] = ["run.json"]) -> CheckpointStore.Snapshot? {
+    func snapshot(required: [String] = CheckpointStore.requiredFiles) -> CheckpointStore.Snapshot? {
         if let cachedSnapshot { return cachedSnapshot }
         CheckpointStore.removeStaleTemporaries(in: url, lockHeld: lock != nil)
         guard let s = CheckpointStore.latest(in: url, required: required) else { return nil }

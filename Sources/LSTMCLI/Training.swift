@@ -101,9 +101,14 @@ struct TrainingJob {
         }
         // From here on the directory is written to: hold its lock (another `lstm train` on it fails here) and drop
         // what a killed run left behind.
+        let created = !FileManager.default.fileExists(atPath: run.url.path)
         try DurableIO.makeDirectory(run.url)
         run.lock = try RunLock(run.url)
-        defer { run.lock = nil }
+        defer {
+            run.lock = nil
+            // A fresh --out that never got a checkpoint (e.g. a NaN loss in the first epoch) is not left behind.
+            if created, CheckpointStore.entries(run.url).allSatisfy(CheckpointStore.isTemporary) { try? FileManager.default.removeItem(at: run.url) }
+        }
         CheckpointStore.removeStaleTemporaries(in: run.url, lockHeld: true)
         var callbacks: [Callback] = []
         let hasValidation = validationCount > 0

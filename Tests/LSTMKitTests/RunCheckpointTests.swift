@@ -301,6 +301,21 @@ final class RunCheckpointTests: XCTestCase {
         XCTAssertEqual(try RunDirectory(out).config(option: "--model").window, 8)
     }
 
+    /// A NaN loss stops training before the update: a fresh --out is not left behind, a resumed run keeps its checkpoint.
+    func testNaNLossLeavesNoDirectoryAndKeepsTheCheckpoint() throws {
+        let csv = try seriesCSV()
+        let fresh = path("fresh")
+        expectFailure(["train", "forecast", "--csv", csv, "--column", "value", "--window", "6", "--lr", "1e308", "--epochs", "2", "--out", fresh] + cpu,
+                      "loss became")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh))
+        let out = path("run")
+        try trainForecast(out)
+        let before = try snapshot(out)
+        expectFailure(["train", "forecast", "--csv", csv, "--out", out, "--resume", "--lr", "1e308", "--epochs", "2"] + cpu, "loss became")
+        XCTAssertEqual(try snapshot(out), before)
+        XCTAssertEqual(try epochState(out).epochs, 1)
+    }
+
     // MARK: Hostile values
 
     func trainCharLM(_ out: String) throws {
