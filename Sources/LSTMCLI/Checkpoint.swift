@@ -2,8 +2,12 @@ import Foundation
 import LSTMKit
 #if canImport(Glibc)
 import Glibc
+private let systemWrite = Glibc.write
+private let systemRename = Glibc.rename
 #elseif canImport(Darwin)
 import Darwin
+private let systemWrite = Darwin.write
+private let systemRename = Darwin.rename
 #endif
 
 /// Crash-consistent checkpoints of a run directory: one epoch's state is one transaction.
@@ -283,7 +287,7 @@ enum DurableIO {
         try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw failure("write", url)
@@ -311,7 +315,7 @@ enum DurableIO {
     }
 
     static func rename(_ from: URL, to: URL) throws {
-        guard Glibc.rename(from.path, to.path) == 0 else { throw failure("rename \(from.lastPathComponent) to", to) }
+        guard systemRename(from.path, to.path) == 0 else { throw failure("rename \(from.lastPathComponent) to", to) }
     }
 
     static func makeDirectory(_ url: URL) throws {
