@@ -65,7 +65,7 @@ enum CharLM {
             throw CLIError("the text has \(ids.count) characters: it needs more than --seq-length \(t); give a longer text or a smaller --seq-length")
         }
         var xs: [Float] = [], ys: [Float] = []
-        xs.reserveCapacity(n * t); ys.reserveCapacity(n * t)
+        xs.reserveCapacity(n &* t); ys.reserveCapacity(n &* t)  // n * t < ids.count
         for i in 0..<n {
             xs += ids[(i * t)..<(i * t + t)]
             ys += ids[(i * t + 1)..<(i * t + t + 1)]
@@ -77,24 +77,47 @@ enum CharLM {
         Settings(hidden: c.hidden, layers: c.layers, embedding: c.embedding ?? 32, sequenceLength: c.sequenceLength ?? 100, dropout: c.dropout)
     }
 
-    /// Loads a charlm run: its config and vocabulary; a run of another task is an error.
+    /// Loads a charlm run: its config and vocabulary, range-checked; a run of another task is an error.
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, [String]) {
         let config = try run.config(option: option, task: .charlm)
         let vocab: CharVocabulary = try run.readJSON("vocab.json")
+        try RunChecks.check(vocab, file: "\(run.path)/\(run.stateName("vocab.json"))")
         return (config, vocab.characters)
     }
 
+    /// Bytes to train the model on batches of `batch` sequences (checked arithmetic; nil on overflow).
+    static func trainingBytes(vocabularySize v: Int, settings s: Settings, batch: Int) -> Int? {
+        let parameters = RunChecks.add(RunChecks.mul(v, s.embedding), RunChecks.lstmParameters(input: s.embedding, hidden: s.hidden, layers: s.layers, directions: 1),
+                                       RunChecks.mul(s.hidden, v), v)
+        return RunChecks.trainingBytes(parameters: parameters, batch: batch, steps: s.sequenceLength, hidden: s.hidden, layers: s.layers,
+                                       directions: 1, embedding: s.embedding, outputs: v, outputSteps: s.sequenceLength)
+    }
+
+    /// Refuses sizes that cannot fit in the device's memory, before anything is allocated.
+    static func checkMemory(vocabularySize v: Int, settings s: Settings, batch: Int, device: Device, source: String) throws {
+        try RunChecks.checkMemory(bytes: trainingBytes(vocabularySize: v, settings: s, batch: batch), device: device,
+                                  what: "\(source)--hidden \(s.hidden) --layers \(s.layers) --embedding \(s.embedding) --seq-length \(s.sequenceLength) "
+                                      + "--batch-size \(batch) (\(v) characters)",
+                                  fix: "use a smaller --hidden, --layers, --embedding, --seq-length or --batch-size")
+        try RunChecks.checkSizes([("hidden", s.hidden, 1...RunChecks.maxUnits), ("layers", s.layers, 1...RunChecks.maxLayers),
+                                  ("embedding", s.embedding, 1...RunChecks.maxUnits), ("seq-length", s.sequenceLength, 1...RunChecks.maxLength)])
+    }
+
     // MARK: Sampling
+
+    /// The most characters `generate` samples in one call.
+    static let maxGenerated = 10_000_000
 
     /// Samples `length` characters after `prompt` at `temperature` (probabilities raised to 1/temperature),
     /// carrying the LSTM state from character to character (a stateful copy of the model).
     static func generate(run: RunDirectory, option: String = "--model", prompt: String, length: Int, temperature: Double,
                          seed: UInt64, device: Device) throws -> String {
         guard temperature > 0, temperature.isFinite else { throw CLIError("--temperature must be a positive number (got \(temperature))") }
-        guard length >= 0 else { throw CLIError("--length must be 0 or more (got \(length))") }
+        guard (0...maxGenerated).contains(length) else { throw CLIError("--length must be in 0...\(maxGenerated) (got \(length))") }
         let (config, vocabulary) = try open(run, option: option)
         let start = prompt.isEmpty ? (vocabulary.contains("\n") ? "\n" : vocabulary[0]) : prompt
         let promptIds = try encode(start, vocabulary: vocabulary, what: "the prompt", run: run)
+        try checkMemory(vocabularySize: vocabulary.count, settings: settings(config), batch: 1, device: device, source: "\(run.path)/run.json: ")
         let model = try run.loadModel(layers(vocabularySize: vocabulary.count, settings: settings(config), stateful: true),
                                       inputShape: [1], device: device, seed: config.seed, option: option)
         let v = vocabulary.count
@@ -160,13 +183,15 @@ extension CharLM {
             let ids = try encode(text, vocabulary: vocabulary, what: source, run: run)
             let s = settings(config)
             let data = try dataset(ids, sequenceLength: s.sequenceLength)
+            try checkMemory(vocabularySize: vocabulary.count, settings: s, batch: min(o.batchSize ?? config.batchSize, data.x.count), device: device,
+                            source: "\(run.path)/run.json: ")
             model = try run.loadModel(layers(vocabularySize: vocabulary.count, settings: s), inputShape: [s.sequenceLength],
                                       device: device, seed: config.seed, option: "--resume: --out")
             config.source = source
             config.device = device.description
             if let lr = o.lr { config.learningRate = lr }
             if let b = o.batchSize { config.batchSize = b }
-            previous = run.history()
+            previous = try run.history(config: config)
             return try fitAndReport(model: model, data: data, config: config, vocabulary: vocabulary, previous: previous, options: o,
                                     epochs: o.epochs ?? defaultEpochs, validation: o.validationSplit ?? defaultValidation,
                                     run: run, device: device, banner: banner)
@@ -180,6 +205,7 @@ extension CharLM {
         vocabulary = CharLM.vocabulary(of: text)
         let ids = try encode(text, vocabulary: vocabulary, what: source)
         let data = try dataset(ids, sequenceLength: s.sequenceLength)
+        try checkMemory(vocabularySize: vocabulary.count, settings: s, batch: min(o.batchSize ?? defaultBatch, data.x.count), device: device, source: "")
         config = RunConfig(task: .charlm, hidden: s.hidden, layers: s.layers, embedding: s.embedding, dropout: s.dropout,
                            sequenceLength: s.sequenceLength, source: source, batchSize: o.batchSize ?? defaultBatch,
                            learningRate: o.lr ?? defaultLR, seed: o.seed, device: device.description)
@@ -195,7 +221,7 @@ extension CharLM {
                                      run: RunDirectory, device: Device, banner: String?) throws -> TrainResult {
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(),
                           metrics: [.accuracy])
-        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
+        if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             if let banner { print(banner) }
             print("Character language model on \(device): \(vocabulary.count) characters, sequences of \(config.sequenceLength ?? 0), "
@@ -204,7 +230,8 @@ extension CharLM {
         }
         let job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validation, epochs: epochs, batchSize: config.batchSize,
                               seed: config.seed, patience: o.patience, timeLimit: o.timeLimit, verbose: o.verbose, run: run, config: config,
-                              previous: previous, writeTaskFiles: { try run.writeJSON(CharVocabulary(characters: vocabulary), "vocab.json") })
+                              previous: previous, fresh: !o.resume,
+                              taskFile: { ("vocab.json", try CheckpointStore.encodeJSON(CharVocabulary(characters: vocabulary))) })
         return TrainResult(job: try job.fit(), vocabulary: vocabulary, device: device)
     }
 
@@ -214,6 +241,7 @@ extension CharLM {
         let s = settings(config)
         let ids = try encode(text, vocabulary: vocabulary, what: source, run: run)
         let data = try dataset(ids, sequenceLength: s.sequenceLength)
+        try checkMemory(vocabularySize: vocabulary.count, settings: s, batch: 1, device: device, source: "\(run.path)/run.json: ")
         let model = try run.loadModel(layers(vocabularySize: vocabulary.count, settings: s), inputShape: [s.sequenceLength],
                                       device: device, seed: config.seed, option: "--model")
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])

@@ -70,7 +70,24 @@ enum Classifier {
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, TokenVocabulary) {
         let config = try run.config(option: option, task: .classify)
         let vocabulary: TokenVocabulary = try run.readJSON("vocab.json")
+        try RunChecks.check(vocabulary, config: config, file: "\(run.path)/\(run.stateName("vocab.json"))")
         return (config, vocabulary)
+    }
+
+    /// Refuses sizes that cannot fit in the device's memory, before anything is allocated.
+    static func checkMemory(_ s: Settings, vocabularySize v: Int, classes: Int, length: Int, batch: Int, device: Device, source: String) throws {
+        let directions = s.bidirectional ? 2 : 1
+        let parameters = RunChecks.add(RunChecks.mul(RunChecks.add(v, 2), s.embedding),
+                                       RunChecks.lstmParameters(input: s.embedding, hidden: s.hidden, layers: s.layers, directions: directions),
+                                       RunChecks.mul(directions, s.hidden, classes), classes)
+        let bytes = RunChecks.trainingBytes(parameters: parameters, batch: batch, steps: length, hidden: s.hidden, layers: s.layers,
+                                            directions: directions, embedding: s.embedding, outputs: classes, outputSteps: 1)
+        try RunChecks.checkMemory(bytes: bytes, device: device,
+                                  what: "\(source)--hidden \(s.hidden) --layers \(s.layers) --embedding \(s.embedding) --max-length \(length) "
+                                      + "--batch-size \(batch) (\(v) tokens, \(classes) labels)",
+                                  fix: "use a smaller --hidden, --layers, --embedding, --max-length, --max-vocabulary or --batch-size")
+        try RunChecks.checkSizes([("hidden", s.hidden, 1...RunChecks.maxUnits), ("layers", s.layers, 1...RunChecks.maxLayers),
+                                  ("embedding", s.embedding, 1...RunChecks.maxUnits), ("max-length", length, 1...RunChecks.maxLength)])
     }
 
     /// Texts and labels of a CSV; an empty label is an error naming its line.
@@ -145,6 +162,8 @@ enum Classifier {
                                seed: o.seed, device: device.description)
         }
         let length = s.maxLength ?? 100
+        try checkMemory(s, vocabularySize: vocabulary.tokens.count, classes: vocabulary.labels.count, length: length,
+                        batch: min(o.batchSize ?? config.batchSize, texts.count), device: device, source: o.resume ? "\(run.path)/run.json: " : "")
         let layerList = layers(vocabularySize: vocabulary.tokens.count, classes: vocabulary.labels.count, settings: s, length: length)
         // The rows in a seeded random order, so the validation part (the end) is a fair sample.
         var order = Array(0..<texts.count)
@@ -154,7 +173,7 @@ enum Classifier {
         let y = DataArray(try classIds(order.map { labels[$0] }, known: vocabulary.labels, table: table, run: run))
         if o.resume {
             model = try run.loadModel(layerList, inputShape: [length], device: device, seed: config.seed, option: "--resume: --out")
-            previous = run.history()
+            previous = try run.history(config: config)
             if let lr = o.lr { config.learningRate = lr }
             if let b = o.batchSize { config.batchSize = b }
             config.device = device.description
@@ -165,7 +184,7 @@ enum Classifier {
             try model.build(inputShape: [length])
         }
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
-        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
+        if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             print("Text classifier on \(device): \(texts.count) texts from \(table.displayName), labels \(vocabulary.labels.joined(separator: ", ")), "
                 + "\(vocabulary.tokens.count) \(s.level == "word" ? "words" : "characters") (+ padding and unknown), up to \(length) per text"
@@ -175,8 +194,8 @@ enum Classifier {
         let vocab = vocabulary
         let job = TrainingJob(model: model, x: x, y: y, validationSplit: o.validationSplit ?? 0.2, epochs: o.epochs ?? 10,
                               batchSize: config.batchSize, seed: config.seed, patience: o.patience, timeLimit: o.timeLimit,
-                              verbose: o.verbose, run: run, config: config, previous: previous,
-                              writeTaskFiles: { try run.writeJSON(vocab, "vocab.json") })
+                              verbose: o.verbose, run: run, config: config, previous: previous, fresh: !o.resume,
+                              taskFile: { ("vocab.json", try CheckpointStore.encodeJSON(vocab)) })
         return TrainResult(job: try job.fit(), labels: vocabulary.labels, vocabularySize: vocabulary.tokens.count)
     }
 
@@ -197,6 +216,8 @@ enum Classifier {
         let table = try CSVTable(path: csvPath ?? config.source)
         let (texts, labels) = try read(table, textColumn: textColumn ?? config.textColumn ?? "text", labelColumn: labelColumn ?? config.labelColumn ?? "label")
         let length = s.maxLength ?? 100
+        try checkMemory(s, vocabularySize: vocabulary.tokens.count, classes: vocabulary.labels.count, length: length, batch: 1, device: device,
+                        source: "\(run.path)/run.json: ")
         let x = try encode(texts.map { tokenize($0, level: s.level) }, vocabulary: vocabulary.tokens, length: length)
         let ids = try classIds(labels, known: vocabulary.labels, table: table, run: run)
         let model = try run.loadModel(layers(vocabularySize: vocabulary.tokens.count, classes: vocabulary.labels.count, settings: s, length: length),

@@ -28,6 +28,9 @@ struct TrainCharLMCommand: ParsableCommand {
         let run = RunDirectory(options.out ?? defaultOut(.charlm))
         let source = text ?? (options.resume ? run.recordedSource : nil) ?? ShippedData.prefix + ShippedData.textName
         try options.validateValues()
+        guard (0...CharLM.maxGenerated).contains(sampleLength) else {
+            throw CLIError("--sample-length must be in 0...\(CharLM.maxGenerated) (got \(sampleLength))")
+        }
         let device = try options.deviceOption.resolve()
         let content = try readTextFile(source, option: "--text")
         let result = try CharLM.train(text: content, source: source, options: options, defaults: CharLM.Settings(),
@@ -130,6 +133,8 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var deviceOption: DeviceOption
 
     mutating func run() throws {
+        guard (0...CharLM.maxGenerated).contains(length) else { throw CLIError("--length must be in 0...\(CharLM.maxGenerated) (got \(length))") }
+        guard temperature > 0, temperature.isFinite else { throw CLIError("--temperature must be a positive number (got \(temperature))") }
         let run = RunDirectory(model)
         _ = try CharLM.open(run, option: "--model")   // a clear error before touching a device
         let text = try CharLM.generate(run: run, prompt: prompt, length: length, temperature: temperature, seed: seed,

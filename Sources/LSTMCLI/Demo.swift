@@ -34,6 +34,8 @@ struct DemoCommand: ParsableCommand {
         if o.timeLimit == nil { o.timeLimit = DemoCommand.defaultSeconds }
         let run = RunDirectory(o.out ?? "lstm-demo")
         try o.validateValues()
+        guard (0...CharLM.maxGenerated).contains(length) else { throw CLIError("--length must be in 0...\(CharLM.maxGenerated) (got \(length))") }
+        guard temperature > 0, temperature.isFinite else { throw CLIError("--temperature must be a positive number (got \(temperature))") }
         let device = try o.deviceOption.resolve()
         let source = ShippedData.prefix + ShippedData.textName
         var text = try ShippedData.string(ShippedData.textName)

@@ -29,10 +29,34 @@ enum Forecaster {
 
     /// Checks that `window + horizon` values fit in a series of `count` values.
     static func checkFits(count: Int, window: Int, horizon: Int, what: String) throws {
-        guard window + horizon <= count else {
-            throw CLIError("--window \(window) + --horizon \(horizon) = \(window + horizon) values do not fit in \(what), which has \(count) values: "
-                + "use a smaller --window (at most \(max(count - horizon, 0)))")
+        let (sum, overflow) = window.addingReportingOverflow(horizon)
+        guard !overflow, sum <= count else {
+            throw CLIError("--window \(window) + --horizon \(horizon) = \(overflow ? "more than \(Int.max)" : String(sum)) values do not fit in \(what), "
+                + "which has \(count) values: use a smaller --window (at most \(max(count - min(horizon, count), 0)))")
         }
+    }
+
+    /// Refuses sizes that cannot fit in the device's memory, before anything is allocated.
+    static func checkMemory(_ s: Settings, batch: Int, device: Device, source: String) throws {
+        let parameters = RunChecks.add(RunChecks.lstmParameters(input: 1, hidden: s.hidden, layers: s.layers, directions: 1),
+                                       RunChecks.mul(s.hidden, s.horizon), s.horizon)
+        let bytes = RunChecks.trainingBytes(parameters: parameters, batch: batch, steps: s.window, hidden: s.hidden, layers: s.layers,
+                                            directions: 1, embedding: 1, outputs: s.horizon, outputSteps: 1)
+        try RunChecks.checkMemory(bytes: bytes, device: device,
+                                  what: "\(source)--hidden \(s.hidden) --layers \(s.layers) --window \(s.window) --horizon \(s.horizon) --batch-size \(batch)",
+                                  fix: "use a smaller --hidden, --layers, --window or --batch-size")
+        try RunChecks.checkSizes([("hidden", s.hidden, 1...RunChecks.maxUnits), ("layers", s.layers, 1...RunChecks.maxLayers),
+                                  ("window", s.window, 1...RunChecks.maxLength), ("horizon", s.horizon, 1...RunChecks.maxLength)])
+    }
+
+    /// The series normalised with `n`; values whose normalisation is not a finite number are an error.
+    static func normalise(_ values: [Double], _ n: Normalization, what: String) throws -> [Double] {
+        let z = values.map { ($0 - n.mean) / n.std }
+        if let i = z.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError("\(what): the value \(values[i]) on line \(i + 2) normalises to \(z[i]) with mean \(n.mean) and std \(n.std): "
+                + "the values are too large to work with; scale the column down")
+        }
+        return z
     }
 
     /// Inputs `[N, window, 1]` and targets `[N, horizon]` of every window of the (normalised) series, in time order.
@@ -49,6 +73,7 @@ enum Forecaster {
     static func open(_ run: RunDirectory, option: String) throws -> (RunConfig, Normalization) {
         let config = try run.config(option: option, task: .forecast)
         let n: Normalization = try run.readJSON("normalization.json")
+        try RunChecks.check(n, config: config, file: "\(run.path)/\(run.stateName("normalization.json"))")
         return (config, n)
     }
 
@@ -107,15 +132,21 @@ enum Forecaster {
             let trainPart = values[0..<(trainWindows - 1 + s.window + s.horizon)]
             let mean = trainPart.reduce(0, +) / Double(trainPart.count)
             let variance = trainPart.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(trainPart.count)
+            guard mean.isFinite, variance.isFinite else {
+                throw CLIError("column '\(resolvedColumn)' of \(table.displayName): the values are too large to normalise (their "
+                    + "\(mean.isFinite ? "variance" : "mean") overflows a Double): scale the column down")
+            }
             normalization = Normalization(column: resolvedColumn, mean: mean, std: variance > 0 ? variance.squareRoot() : 1,
                                           window: s.window, horizon: s.horizon)
         }
-        let z = values.map { ($0 - normalization.mean) / normalization.std }
+        let z = try normalise(values, normalization, what: "column '\(resolvedColumn)' of \(table.displayName)")
+        try checkMemory(s, batch: min(o.batchSize ?? config.batchSize, windowCount), device: device,
+                        source: o.resume ? "\(run.path)/run.json: " : "")
         let data = try windows(z, window: s.window, horizon: s.horizon)
         let model: Sequential
         if o.resume {
             model = try run.loadModel(layers(s), inputShape: [s.window, 1], device: device, seed: config.seed, option: "--resume: --out")
-            previous = run.history()
+            previous = try run.history(config: config)
             if let lr = o.lr { config.learningRate = lr }
             if let b = o.batchSize { config.batchSize = b }
             config.device = device.description
@@ -128,7 +159,7 @@ enum Forecaster {
         config.column = resolvedColumn
         config.timeColumn = timeName
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
-        if o.resume { try model.loadOptimizerState(from: run.url) }  // Adam's moments and step count continue
+        if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             print("Forecaster on \(device): column '\(resolvedColumn)' of \(table.displayName) (\(values.count) values, mean "
                 + String(format: "%.4g, std %.4g", normalization.mean, normalization.std) + "), window \(s.window) -> horizon \(s.horizon), "
@@ -137,8 +168,8 @@ enum Forecaster {
         }
         let job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validationSplit, epochs: o.epochs ?? 30,
                               batchSize: config.batchSize, seed: config.seed, patience: o.patience, timeLimit: o.timeLimit,
-                              verbose: o.verbose, run: run, config: config, previous: previous,
-                              writeTaskFiles: { try run.writeJSON(normalization, "normalization.json") })
+                              verbose: o.verbose, run: run, config: config, previous: previous, fresh: !o.resume,
+                              taskFile: { ("normalization.json", try CheckpointStore.encodeJSON(normalization)) })
         let result = try job.fit()
         // The validation windows in the column's units, against repeating the last value.
         var mae: Double? = nil, naive: Double? = nil
@@ -193,8 +224,9 @@ enum Forecaster {
             throw CLIError("the model's window of \(s.window) values is longer than column '\(columnName)' of \(table.displayName) "
                 + "(\(values.count) values): give a CSV with at least \(s.window) rows")
         }
+        try checkMemory(s, batch: 1, device: device, source: "\(run.path)/run.json: ")
         let model = try run.loadModel(layers(s), inputShape: [s.window, 1], device: device, seed: config.seed, option: option)
-        let z = values.map { ($0 - n.mean) / n.std }
+        let z = try normalise(values, n, what: "column '\(columnName)' of \(table.displayName)")
         let origins = Array(s.window...values.count)
         var xs: [Float] = []
         for i in origins { xs += z[(i - s.window)..<i].map { Float($0) } }

@@ -51,18 +51,19 @@ public enum LSTMTool {
         do {
             try command.run()
             return 0
-        } catch let error where error is CLIError || error is LSTMKitError || error is OpenCLError || error is DecodingError
-                    || error is CocoaError {
-            fflush(nil)
-            errorOutput("error: " + describe(error))
-            return 1
-        } catch {
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // ArgumentParser's own: help, usage errors, ExitCode.
             fflush(nil)
             let code = LSTMCommand.exitCode(for: error)
             let message = LSTMCommand.fullMessage(for: error)
             if code == .success { print(message) } else if !message.isEmpty { errorOutput(message) }
             return code.rawValue
+        } catch {
+            // Everything else, whatever its type (CLIError, LSTMKitError, OpenCLError, DecodingError, EncodingError,
+            // CocoaError, POSIX errors, ValidationError...), is one line and exit status 1.
+            fflush(nil)
+            errorOutput("error: " + describe(error))
+            return 1
         }
     }
 
@@ -85,6 +86,10 @@ public enum LSTMTool {
                 text = "OpenCL: \(e.description) (run with --device cpu to use the CPU)"
             }
         case let e as DecodingError: text = "cannot decode JSON: \(e)"
+        case let e as EncodingError:
+            if case let .invalidValue(value, context) = e {
+                text = "cannot encode \(value) as JSON at \(context.codingPath.map(\.stringValue).joined(separator: ".")) (\(context.debugDescription))"
+            } else { text = "cannot encode JSON: \(e)" }
         default: text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
         }
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

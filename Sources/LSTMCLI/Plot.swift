@@ -106,12 +106,17 @@ func writePlot(_ svg: String, to url: URL) throws -> URL? {
     let png = url.deletingPathExtension().appendingPathExtension("png")
     let process = Process()
     process.executableURL = converter
-    process.arguments = ["--format", "png", "--output", png.path, url.path]
+    let tmp = png.deletingLastPathComponent().appendingPathComponent("." + png.lastPathComponent + ".lstm-tmp")
+    process.arguments = ["--format", "png", "--output", tmp.path, url.path]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { return nil }
     process.waitUntilExit()
-    return process.terminationStatus == 0 ? png : nil
+    guard process.terminationStatus == 0, (try? DurableIO.rename(tmp, to: png)) != nil else {
+        try? FileManager.default.removeItem(at: tmp)
+        return nil
+    }
+    return png
 }
 
 /// The first executable called `name` on the PATH.
@@ -126,7 +131,5 @@ func findExecutable(_ name: String) -> URL? {
 
 /// Writes to a temporary file next to `url`, then renames it over `url`.
 func writeAtomically(_ data: Data, to url: URL) throws {
-    do { try data.write(to: url, options: .atomic) } catch {
-        throw CLIError("cannot write \(url.path): \(error.localizedDescription)")
-    }
+    try DurableIO.replace(data, at: url)
 }

@@ -65,22 +65,49 @@ struct Normalization: Codable, Equatable {
     var horizon: Int
 }
 
-/// A run directory (`--out` of train, `--model` elsewhere): model.json + model.safetensors (Sequential.save),
-/// run.json, the task's vocab.json or normalization.json, history.csv/json and the curves as SVG (and PNG).
-struct RunDirectory {
+/// A run directory (`--out` of train, `--model` elsewhere): its state is one verified checkpoint generation
+/// (`CheckpointStore`: model.json, model.safetensors, optimizer.safetensors, run.json, history.json and the task's
+/// vocab.json or normalization.json), plus derived files for people (history.csv, the curves as SVG and PNG).
+/// Every value read back is range-checked (`RunChecks`) before use.
+final class RunDirectory {
     let url: URL
     /// The path as given (for messages).
     let path: String
+    /// Set while this process trains into the directory (the exclusive lock is held).
+    var lock: RunLock?
+    private var cachedSnapshot: CheckpointStore.Snapshot?
+
     init(_ path: String) {
         self.path = path
         url = URL(fileURLWithPath: path)
     }
 
     func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-    var hasRun: Bool { FileManager.default.fileExists(atPath: file("run.json").path) }
-    var hasModel: Bool { FileManager.default.fileExists(atPath: file("model.json").path) }
 
-    /// The run's configuration; one-line errors for a missing or foreign directory. `option` names the flag.
+    /// Whether the directory holds a run (a committed generation, or run.json of the old layout).
+    var hasRun: Bool {
+        !CheckpointStore.generations(in: url).isEmpty || FileManager.default.fileExists(atPath: file("run.json").path)
+            || FileManager.default.fileExists(atPath: file("model.json").path)
+    }
+
+    /// The verified state of the run (cached), after removing stale temporaries. nil when there is none.
+    func snapshot(required: [String] = CheckpointStore.requiredFiles) -> CheckpointStore.Snapshot? {
+        if let cachedSnapshot { return cachedSnapshot }
+        CheckpointStore.removeStaleTemporaries(in: url, lockHeld: lock != nil)
+        guard let s = CheckpointStore.latest(in: url, required: required) else { return nil }
+        for (name, reason) in s.skipped where s.generation != nil || !s.files.isEmpty {
+            LSTMTool.writeToStandardError("note: \(path)/\(name) is not a complete checkpoint (\(reason)); using "
+                + "\(s.generation.map(CheckpointStore.generationName) ?? "the files of the old layout") instead")
+        }
+        cachedSnapshot = s
+        return s
+    }
+
+    /// Where the state files are (the generation's directory, or the run directory for the old layout).
+    var stateDirectory: URL { snapshot()?.directory ?? url }
+
+    /// The run's configuration, range-checked; one-line errors for a missing, foreign or damaged directory.
+    /// `option` names the flag.
     func config(option: String) throws -> RunConfig {
         let resuming = option.hasPrefix("--resume")
         var isDirectory: ObjCBool = false
@@ -88,15 +115,25 @@ struct RunDirectory {
         let action = resuming ? "train without --resume first, or pass the --out of an existing run"
                               : "pass the --out directory of a finished `lstm train` run"
         guard exists, isDirectory.boolValue else { throw CLIError("\(option) \(path): no such run directory: \(action)") }
-        guard hasRun else {
-            let what = hasModel ? "has a model.json but no run.json (not written by `lstm train`)" : "holds no run (no run.json)"
+        guard let snapshot = snapshot() else {
+            CheckpointStore.removeStaleTemporaries(in: url, lockHeld: lock != nil)
+            let hasModel = FileManager.default.fileExists(atPath: file("model.json").path)
+            let what = hasModel ? "has a model.json but no run.json (not written by `lstm train`)" : "holds no run (no checkpoint, no run.json)"
             throw CLIError("\(option) \(path) \(what): \(action)")
         }
-        guard hasModel, FileManager.default.fileExists(atPath: file("model.safetensors").path) else {
-            throw CLIError("\(option) \(path) has no checkpoint (model.json, model.safetensors): the run ended before its first epoch; train it again")
+        if snapshot.generation == nil && snapshot.files["run.json"] == nil {
+            let reasons = snapshot.skipped.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+            throw CLIError("\(option) \(path) has no complete checkpoint (\(reasons)): train it again")
+        }
+        if snapshot.generation == nil {
+            guard FileManager.default.fileExists(atPath: file("model.json").path),
+                  FileManager.default.fileExists(atPath: file("model.safetensors").path) else {
+                throw CLIError("\(option) \(path) has no checkpoint (model.json, model.safetensors): the run ended before its first epoch; train it again")
+            }
         }
         let config: RunConfig = try readJSON("run.json")
-        guard config.format == "lstm-cli.run" else { throw CLIError("\(path)/run.json is not an lstm run description") }
+        try RunChecks.check(config, file: "\(path)/\(stateName("run.json"))")
+        _ = try history(config: config)  // a damaged history means a damaged run, even where it is not used
         return config
     }
 
@@ -110,59 +147,56 @@ struct RunDirectory {
         return config
     }
 
+    /// "ckpt-000012/run.json" or "run.json" (old layout), for messages.
+    func stateName(_ name: String) -> String {
+        guard let g = snapshot()?.generation else { return name }
+        return CheckpointStore.generationName(g) + "/" + name
+    }
+
     /// Fails when a fresh run would replace an existing one without --overwrite.
     func checkFreshTarget(overwrite: Bool) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CLIError("--out \(path) is a file, not a directory: pass a directory for the run")
         }
-        guard !overwrite, hasRun || hasModel else { return }
+        guard !overwrite, hasRun else { return }
         throw CLIError("--out \(path) already holds a run: pass --resume to continue it, --overwrite to replace it, or another --out")
     }
 
     /// The data source recorded in run.json, if there is a readable one (the default data of --resume).
     var recordedSource: String? {
-        guard let data = FileManager.default.contents(atPath: file("run.json").path) else { return nil }
+        guard let data = snapshot()?.files["run.json"] else { return nil }
         return (try? JSONDecoder().decode(RunConfig.self, from: data))?.source
     }
 
+    /// A state file of the verified snapshot, decoded.
     func readJSON<T: Decodable>(_ name: String) throws -> T {
-        let url = file(name)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CLIError("\(url.path) is missing: the run directory is incomplete; train it again")
+        guard let data = snapshot()?.files[name] else {
+            throw CLIError("\(path)/\(stateName(name)) is missing: the run directory is incomplete; train it again")
         }
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw CLIError("\(url.path) is damaged or from another version (\(error.localizedDescription)); train again")
-        }
-    }
-
-    func writeJSON<T: Encodable>(_ value: T, _ name: String) throws {
-        try createDirectory()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeAtomically(try encoder.encode(value), to: file(name))
-    }
-
-    func createDirectory() throws {
-        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw CLIError("cannot create the directory \(path): \(error.localizedDescription)")
+            throw CLIError("\(path)/\(stateName(name)) is damaged or from another version (\(LSTMTool.describe(error))); train again")
         }
     }
 
     // MARK: History
 
-    /// The epochs recorded so far (empty for a new run).
-    func history() -> [[String: Double]] {
-        guard let data = FileManager.default.contents(atPath: file("history.json").path),
-              let epochs = try? JSONDecoder().decode([[String: Double]].self, from: data) else { return [] }
+    /// The epochs recorded so far (empty for a new run), range-checked against `config`.
+    func history(config: RunConfig) throws -> [[String: Double]] {
+        guard let snapshot = snapshot(), snapshot.files["history.json"] != nil else {
+            if snapshot()?.generation != nil { throw CLIError("\(path)/\(stateName("history.json")) is missing: train it again") }
+            return []
+        }
+        let epochs: [[String: Double]] = try readJSON("history.json")
+        try RunChecks.check(history: epochs, epochsTrained: config.epochsTrained, strict: snapshot.generation != nil,
+                            file: "\(path)/\(stateName("history.json"))")
         return epochs
     }
 
-    /// Writes history.json, history.csv, loss.svg and (with metrics) metrics.svg, plus PNGs where possible.
-    /// Returns the plots written.
+    /// Writes the derived files for people at the top level: history.csv, loss.svg and (with metrics) metrics.svg,
+    /// plus PNGs where possible. Returns the plots written.
     @discardableResult
-    func writeHistory(_ epochs: [[String: Double]], task: TaskKind) throws -> [URL] {
-        try writeJSON(epochs, "history.json")
+    func writeDerived(_ epochs: [[String: Double]], task: TaskKind) throws -> [URL] {
         let keys = RunDirectory.orderedKeys(epochs)
         var csv = (["epoch"] + keys).joined(separator: ",") + "\n"
         for (i, e) in epochs.enumerated() {
@@ -185,6 +219,8 @@ struct RunDirectory {
             if let png = try writePlot(chart("Metrics: \(task.title)", metricKeys.map { $0.replacingOccurrences(of: "val_", with: "") }
                 .reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: ", "), metricKeys).svg(),
                 to: file("metrics.svg")) { plots.append(png) }
+        } else {
+            for name in ["metrics.svg", "metrics.png"] { try? FileManager.default.removeItem(at: file(name)) }
         }
         return plots
     }
@@ -198,6 +234,23 @@ struct RunDirectory {
     }
 
     // MARK: Checkpoints
+
+    /// Commits one checkpoint generation: the model (weights, architecture, optimizer state), run.json, history.json
+    /// and the task's file as one transaction (`CheckpointStore.commit`), then the derived files. `replaceAll` on the
+    /// first commit of a fresh run removes what the directory held before (--overwrite). Returns the plots.
+    @discardableResult
+    func commit(model: Sequential, config: RunConfig, history: [[String: Double]], taskFile: (name: String, data: Data),
+                replaceAll: Bool) throws -> [URL] {
+        try RunChecks.check(history: history, epochsTrained: config.epochsTrained, strict: true, file: "the history to write")
+        let files = [("run.json", try CheckpointStore.encodeJSON(config)), ("history.json", try CheckpointStore.encodeJSON(history)), taskFile]
+        var plots: [URL] = []
+        try CheckpointStore.commit(in: url, model: model, files: files, epochsTrained: config.epochsTrained, replaceAll: replaceAll) {
+            if replaceAll { for name in ["forecast.csv", "forecast.svg", "forecast.png"] { try? FileManager.default.removeItem(at: file(name)) } }
+            plots = try writeDerived(history, task: config.task)
+        }
+        cachedSnapshot = nil
+        return plots
+    }
 
     /// Builds `layers` into a model on `device`, checks that the checkpoint was saved from the same architecture
     /// and loads its weights. `stateful` layers match their non-stateful saved twins (generation).
@@ -217,8 +270,9 @@ struct RunDirectory {
         }
         let model = Sequential(layers, device: device, seed: seed)
         try model.build(inputShape: inputShape)
-        do { try model.loadWeights(from: file("model.safetensors")) } catch let error as LSTMKitError {
-            throw CLIError("\(path)/model.safetensors does not fit \(path)/model.json (\(error.description)): the checkpoint is from another model; train again")
+        do { try model.loadWeights(from: stateDirectory.appendingPathComponent("model.safetensors")) } catch let error as LSTMKitError {
+            throw CLIError("\(path)/\(stateName("model.safetensors")) does not fit \(path)/\(stateName("model.json")) (\(error.description)): "
+                + "the checkpoint is from another model; train again")
         }
         return model
     }
@@ -251,29 +305,46 @@ final class TimeLimit: Callback {
     }
 }
 
-/// After every epoch (and after `ModelCheckpoint` saved the model): run.json, the task's files, the history and
-/// the plots, so an interrupted run can be resumed and inspected.
-final class RunRecorder: Callback {
+/// After every epoch: one checkpoint transaction (`RunDirectory.commit`) with the model, Adam's state, run.json
+/// (epochsTrained + 1), the history and the task's file, then the derived files, so an interrupted run can be
+/// resumed and inspected and its files always agree on the epoch.
+final class RunCheckpoint: Callback {
     let run: RunDirectory
     var config: RunConfig
     var epochs: [[String: Double]]
-    let writeTaskFiles: () throws -> Void
+    let taskFile: () throws -> (name: String, data: Data)
+    /// The first commit of a fresh run replaces whatever the directory held (--overwrite).
+    private var replaceAll: Bool
     private(set) var plots: [URL] = []
 
-    init(run: RunDirectory, config: RunConfig, previous: [[String: Double]], writeTaskFiles: @escaping () throws -> Void) {
+    init(run: RunDirectory, config: RunConfig, previous: [[String: Double]], fresh: Bool, taskFile: @escaping () throws -> (name: String, data: Data)) {
         self.run = run
         self.config = config
         epochs = previous
-        self.writeTaskFiles = writeTaskFiles
+        replaceAll = fresh
+        self.taskFile = taskFile
     }
 
     func onEpochEnd(epoch: Int, logs: [String: Double], model: Sequential) throws {
-        config.epochsTrained += 1
+        guard config.epochsTrained < RunChecks.maxEpochs else {
+            throw CLIError("the run has trained \(config.epochsTrained) epochs, the most a run can record: start a new --out")
+        }
+        var next = config
+        next.epochsTrained += 1
         var entry = logs
-        entry["epoch"] = Double(config.epochsTrained)
+        entry["epoch"] = Double(next.epochsTrained)
+        if let bad = entry.first(where: { !$0.value.isFinite }) {
+            throw CLIError("epoch \(next.epochsTrained) ended with \(bad.key) = \(bad.value): not saved; the checkpoint of epoch \(config.epochsTrained) is kept")
+        }
+        plots = try run.commit(model: model, config: next, history: epochs + [entry], taskFile: try taskFile(), replaceAll: replaceAll)
+        config = next
         epochs.append(entry)
-        try writeTaskFiles()
-        try run.writeJSON(config, "run.json")
-        plots = try run.writeHistory(epochs, task: config.task)
+        replaceAll = false
+    }
+
+    /// Commits the model as it is now (EarlyStopping's restored weights) with the same run.json and history.
+    func commitFinal(model: Sequential) throws {
+        plots = try run.commit(model: model, config: config, history: epochs, taskFile: try taskFile(), replaceAll: replaceAll)
+        replaceAll = false
     }
 }

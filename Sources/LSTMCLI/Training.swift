@@ -39,6 +39,8 @@ struct TrainingOptions: ParsableArguments {
             if let v, v < 1 { throw CLIError("--\(name) must be at least 1 (got \(v))") }
         }
         try positive("epochs", epochs); try positive("batch-size", batchSize); try positive("hidden", hidden); try positive("layers", layers)
+        if let e = epochs, e > RunChecks.maxEpochs { throw CLIError("--epochs must be at most \(RunChecks.maxEpochs) (got \(e))") }
+        if let b = batchSize, b > RunChecks.maxBatch { throw CLIError("--batch-size must be at most \(RunChecks.maxBatch) (got \(b))") }
         if let p = patience, p < 0 { throw CLIError("--patience must be 0 or more (got \(p))") }
         if let lr, !(lr > 0 && lr.isFinite) { throw CLIError("--lr must be a positive number (got \(lr))") }
         if let v = validationSplit, !(v >= 0 && v < 1) { throw CLIError("--validation-split must be in [0, 1) (got \(v))") }
@@ -72,7 +74,10 @@ struct TrainingJob {
     var run: RunDirectory
     var config: RunConfig
     var previous: [[String: Double]]
-    var writeTaskFiles: () throws -> Void
+    /// A new run (its first commit replaces what --out held) rather than --resume.
+    var fresh: Bool
+    /// The task's state file (vocab.json or normalization.json) as it goes into every checkpoint.
+    var taskFile: () throws -> (name: String, data: Data)
 
     struct Result {
         var history: History
@@ -91,7 +96,21 @@ struct TrainingJob {
             throw CLIError("there are only \(x.count) samples: too few to train on; give more data or a smaller --window / --validation-split")
         }
         let batch = min(batchSize, trainCount)
-        var callbacks: [Callback] = [ModelCheckpoint(directory: run.url)]
+        guard epochs <= RunChecks.maxEpochs - config.epochsTrained else {
+            throw CLIError("--epochs \(epochs) after the \(config.epochsTrained) epochs trained so far passes \(RunChecks.maxEpochs), the most a run can record")
+        }
+        // From here on the directory is written to: hold its lock (another `lstm train` on it fails here) and drop
+        // what a killed run left behind.
+        let created = !FileManager.default.fileExists(atPath: run.url.path)
+        try DurableIO.makeDirectory(run.url)
+        run.lock = try RunLock(run.url)
+        defer {
+            run.lock = nil
+            // A fresh --out that never got a checkpoint (e.g. a NaN loss in the first epoch) is not left behind.
+            if created, CheckpointStore.entries(run.url).allSatisfy(CheckpointStore.isTemporary) { try? FileManager.default.removeItem(at: run.url) }
+        }
+        CheckpointStore.removeStaleTemporaries(in: run.url, lockHeld: true)
+        var callbacks: [Callback] = []
         let hasValidation = validationCount > 0
         var early: EarlyStopping? = nil
         if let patience {
@@ -100,7 +119,8 @@ struct TrainingJob {
         }
         let limit = timeLimit.map { TimeLimit(seconds: $0) }
         if let limit { callbacks.append(limit) }
-        let recorder = RunRecorder(run: run, config: config, previous: previous, writeTaskFiles: writeTaskFiles)
+        // After EarlyStopping (so that it sees the epoch first) and the time limit.
+        let recorder = RunCheckpoint(run: run, config: config, previous: previous, fresh: fresh, taskFile: taskFile)
         callbacks.append(recorder)
         if verbose > 0 {
             print("\(trainCount) training samples, \(validationCount) validation samples, batch size \(batch), "
@@ -111,7 +131,7 @@ struct TrainingJob {
                                     seed: seed &+ UInt64(config.epochsTrained), callbacks: callbacks, verbose: verbose)
         let seconds = Date().timeIntervalSince(start)
         if let early {
-            try model.save(to: run.url)  // the best epoch's weights, restored by EarlyStopping
+            if !history.epochs.isEmpty { try recorder.commitFinal(model: model) }  // the best epoch's weights, restored by EarlyStopping
             if verbose > 0, early.bestEpoch != history.epochs.count {
                 print("Kept the weights of epoch \(early.bestEpoch + previous.count), the best \(early.monitor).")
             }
@@ -135,7 +155,8 @@ func defaultOut(_ task: TaskKind) -> String { "runs/\(task.rawValue)" }
 
 /// Prints where the run's files are.
 func printRunFiles(_ run: RunDirectory, plots: [URL], extra: [String]) {
-    let names = ["model.json", "model.safetensors", "run.json"] + extra + ["history.csv", "history.json"]
-    print("Checkpoint: \(run.path)/ (\(names.joined(separator: ", ")))")
+    let names = ["model.json", "model.safetensors", "optimizer.safetensors", "run.json"] + extra + ["history.json"]
+    let generation = run.snapshot()?.generation.map(CheckpointStore.generationName) ?? "ckpt-*"
+    print("Checkpoint: \(run.path)/\(generation)/ (\(names.joined(separator: ", "))); history: \(run.path)/history.csv")
     if !plots.isEmpty { print("Plots: \(plots.map { (run.path as NSString).appendingPathComponent($0.lastPathComponent) }.joined(separator: ", "))") }
 }

@@ -44,13 +44,34 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(message.contains(fragment), "'\(message)' should contain '\(fragment)'", file: file, line: line)
     }
 
-    /// Every file under a directory with its contents (to check that nothing was overwritten).
+    /// Every file under a directory (recursively, by relative path) with its contents (to check that nothing was overwritten).
     func snapshot(_ dir: String) throws -> [String: Data] {
         var result: [String: Data] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
-            result[name] = FileManager.default.contents(atPath: dir + "/" + name)
+        for name in try FileManager.default.subpathsOfDirectory(atPath: dir) {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory)
+            result[name] = isDirectory.boolValue ? Data() : FileManager.default.contents(atPath: dir + "/" + name)
         }
         return result
+    }
+
+    /// The current checkpoint generation of a run directory (named by its `checkpoint` file).
+    func state(_ out: String) -> String {
+        let name = (try? String(contentsOfFile: out + "/checkpoint", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        return out + "/" + name
+    }
+
+    /// Rewrites a generation's manifest to match its files (after a test edited one on purpose, so that the edit
+    /// reaches the range checks instead of failing the checksum).
+    func reseal(_ generation: String) throws {
+        let url = URL(fileURLWithPath: generation)
+        var manifest = try JSONDecoder().decode(CheckpointStore.Manifest.self, from: Data(contentsOf: url.appendingPathComponent("manifest.json")))
+        manifest.files = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: generation) where name != "manifest.json" {
+            let data = try Data(contentsOf: url.appendingPathComponent(name))
+            manifest.files[name] = .init(size: data.count, crc32: CRC32.checksum(data))
+        }
+        try JSONEncoder().encode(manifest).write(to: url.appendingPathComponent("manifest.json"))
     }
 
     func json<T: Decodable>(_ type: T.Type, _ file: String) throws -> T {
@@ -78,12 +99,16 @@ final class CLITests: XCTestCase {
         let train = ["train", "charlm", "--text", text, "--out", out, "--hidden", "24", "--seq-length", "16", "--epochs", "4",
                      "--batch-size", "8", "--lr", "0.02", "--sample-length", "0"] + cpu
         XCTAssertEqual(lstm(train).code, 0)
-        for file in ["model.json", "model.safetensors", "run.json", "vocab.json", "history.csv", "history.json", "loss.svg", "metrics.svg"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        for file in ["model.json", "model.safetensors", "optimizer.safetensors", "run.json", "vocab.json", "history.json", "manifest.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: state(out) + "/" + file), file)
         }
-        let vocabulary = try json(CharVocabulary.self, out + "/vocab.json").characters
+        XCTAssertEqual(state(out), out + "/ckpt-000004", "one generation per epoch")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
+                       ["checkpoint", "ckpt-000003", "ckpt-000004", "history.csv", "loss.svg", "metrics.svg"],
+                       "the newest generation and the one before, the pointer and the derived files; no temporaries")
+        let vocabulary = try json(CharVocabulary.self, state(out) + "/vocab.json").characters
         XCTAssertEqual(vocabulary, Array(Set(smallText.map(String.init))).sorted(), "the characters of the text, sorted")
-        let history = try json([[String: Double]].self, out + "/history.json")
+        let history = try json([[String: Double]].self, state(out) + "/history.json")
         XCTAssertEqual(history.map { $0["epoch"] }, [1, 2, 3, 4])
         XCTAssertLessThan(history.last!["loss"]!, history.first!["loss"]! * 0.8, "the loss falls: \(history.map { $0["loss"]! })")
         XCTAssertLessThan(history.last!["loss"]!, log(Double(vocabulary.count)) * 0.7, "better than uniform guessing")
@@ -116,9 +141,9 @@ final class CLITests: XCTestCase {
 
         // --resume keeps training the same model and appends to its history.
         XCTAssertEqual(lstm(["train", "charlm", "--text", text, "--out", out, "--resume", "--epochs", "1", "--sample-length", "0"] + cpu).code, 0)
-        XCTAssertEqual(try json([[String: Double]].self, out + "/history.json").map { $0["epoch"] }, [1, 2, 3, 4, 5])
-        XCTAssertEqual(try json(RunConfig.self, out + "/run.json").epochsTrained, 5)
-        XCTAssertNotEqual(try snapshot(out)["model.safetensors"], before["model.safetensors"], "resumed training changed the weights")
+        XCTAssertEqual(try json([[String: Double]].self, state(out) + "/history.json").map { $0["epoch"] }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(try json(RunConfig.self, state(out) + "/run.json").epochsTrained, 5)
+        XCTAssertNotEqual(try snapshot(out)["ckpt-000005/model.safetensors"], before["ckpt-000004/model.safetensors"], "resumed training changed the weights")
 
         // Resuming with another architecture, or with a text that has new characters, changes nothing.
         let resumed = try snapshot(out)
@@ -138,7 +163,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(lstm(["train", "forecast", "--csv", csv, "--column", "value", "--time-column", "t", "--window", "12", "--horizon", "3",
                              "--hidden", "16", "--epochs", "12", "--batch-size", "16", "--lr", "0.01", "--out", out] + cpu).code, 0)
         // The normalisation comes from the training part only (the first 80% of the windows, in time order).
-        let n = try json(Normalization.self, out + "/normalization.json")
+        let n = try json(Normalization.self, state(out) + "/normalization.json")
         let values = (0..<150).map { Double(String(format: "%.5f", sin(Double($0) * 0.5) + Double($0) * 0.01))! }
         let windows = 150 - 12 - 3 + 1, trainWindows = windows - Int(Double(windows) * 0.2)
         let part = values[0..<(trainWindows - 1 + 12 + 3)]
@@ -147,7 +172,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(n.std, (part.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(part.count)).squareRoot(), accuracy: 1e-9)
         XCTAssertEqual([n.window, n.horizon], [12, 3])
         XCTAssertEqual(n.column, "value")
-        let history = try json([[String: Double]].self, out + "/history.json")
+        let history = try json([[String: Double]].self, state(out) + "/history.json")
         XCTAssertLessThan(history.last!["val_loss"]!, 0.25, "a sine wave is predictable: \(history.map { $0["val_loss"]! })")
 
         let predictions = path("predictions.csv")
@@ -199,11 +224,11 @@ final class CLITests: XCTestCase {
         let out = path("classify")
         XCTAssertEqual(lstm(["train", "classify", "--csv", train, "--text-column", "review", "--label-column", "sentiment", "--hidden", "16",
                              "--epochs", "8", "--lr", "0.02", "--out", out] + cpu).code, 0)
-        let vocab = try json(TokenVocabulary.self, out + "/vocab.json")
+        let vocab = try json(TokenVocabulary.self, state(out) + "/vocab.json")
         XCTAssertEqual(vocab.labels, ["neg", "pos"])
         XCTAssertEqual(vocab.level, "word")
         XCTAssertTrue(vocab.tokens.contains("good") && vocab.tokens.contains("really") && !vocab.tokens.contains("Good"), "\(vocab.tokens)")
-        let spec = try String(contentsOfFile: out + "/model.json", encoding: .utf8)
+        let spec = try String(contentsOfFile: state(out) + "/model.json", encoding: .utf8)
         XCTAssertTrue(spec.contains("\"maskZero\" : true"), "Embedding(maskZero)")
 
         let e = try Classifier.evaluate(run: RunDirectory(out), csvPath: test, textColumn: nil, labelColumn: nil, device: .cpu)
@@ -237,7 +262,7 @@ final class CLITests: XCTestCase {
         expectFailure(["train", "forecast", "--csv", path("nope.csv"), "--out", out] + cpu, "no such file")
         expectFailure(["train", "charlm", "--out", path("never"), "--resume"] + cpu, "no such run directory: train without --resume first")
         try FileManager.default.createDirectory(atPath: path("empty-dir"), withIntermediateDirectories: true)
-        expectFailure(["train", "forecast", "--out", path("empty-dir"), "--resume"] + cpu, "holds no run (no run.json)")
+        expectFailure(["train", "forecast", "--out", path("empty-dir"), "--resume"] + cpu, "holds no run (no checkpoint, no run.json)")
         expectFailure(["generate", "--model", path("never")], "no such run directory")
         expectFailure(["train", "charlm", "--epochs", "0", "--out", out] + cpu, "--epochs must be at least 1")
         expectFailure(["devices", "--device", "opencl:99"], "--device")
@@ -250,9 +275,11 @@ final class CLITests: XCTestCase {
                              "--sample-length", "0"] + cpu).code, 0)
         XCTAssertEqual(lstm(["train", "charlm", "--text", text, "--out", b, "--hidden", "12", "--seq-length", "16", "--epochs", "1",
                              "--sample-length", "0"] + cpu).code, 0)
-        let original = try snapshot(b)
-        try FileManager.default.removeItem(atPath: b + "/model.json")
-        try FileManager.default.copyItem(atPath: a + "/model.json", toPath: b + "/model.json")
+        let gb = state(b), ga = state(a)
+        let original = try snapshot(gb)
+        try FileManager.default.removeItem(atPath: gb + "/model.json")
+        try FileManager.default.copyItem(atPath: ga + "/model.json", toPath: gb + "/model.json")
+        try reseal(gb)
         let before = try snapshot(b)
         // b's run.json says hidden 12, its model.json now says 8.
         expectFailure(["generate", "--model", b, "--device", "cpu"], "holds a checkpoint of another architecture (Embedding(")
@@ -260,9 +287,10 @@ final class CLITests: XCTestCase {
         expectFailure(["evaluate", "--model", b, "--device", "cpu"], "another architecture")
         XCTAssertEqual(try snapshot(b), before)
         // The right model.json, but the weights of another model.
-        try original["model.json"]!.write(to: URL(fileURLWithPath: b + "/model.json"))
-        try FileManager.default.removeItem(atPath: b + "/model.safetensors")
-        try FileManager.default.copyItem(atPath: a + "/model.safetensors", toPath: b + "/model.safetensors")
+        try original["model.json"]!.write(to: URL(fileURLWithPath: gb + "/model.json"))
+        try FileManager.default.removeItem(atPath: gb + "/model.safetensors")
+        try FileManager.default.copyItem(atPath: ga + "/model.safetensors", toPath: gb + "/model.safetensors")
+        try reseal(gb)
         let swapped = try snapshot(b)
         expectFailure(["generate", "--model", b, "--device", "cpu"], "model.safetensors does not fit")
         expectFailure(["train", "charlm", "--text", text, "--out", b, "--resume"] + cpu, "model.safetensors does not fit")
@@ -278,14 +306,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(lstm(["demo", "--hidden", "8", "--bogus-flag"]).code, 64, "usage errors exit 64")
         XCTAssertEqual(lstm(["demo", "--device", "cpu", "--hidden", "8", "--epochs", "1", "--max-chars", "12000", "--length", "30",
                              "--out", out, "--verbose", "0"]).code, 0)
-        let vocabulary = try json(CharVocabulary.self, out + "/vocab.json").characters
+        let vocabulary = try json(CharVocabulary.self, state(out) + "/vocab.json").characters
         let shipped = try ShippedData.string(ShippedData.textName)
         XCTAssertGreaterThan(shipped.utf8.count, 300_000)
         XCTAssertTrue(shipped.contains("ZOOLOGY, n.  The science and history of the animal kingdom"))
         XCTAssertEqual(vocabulary, CharLM.vocabulary(of: String(String.UnicodeScalarView(shipped.unicodeScalars.prefix(12000)))))
         XCTAssertGreaterThan(vocabulary.count, 50)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/loss.svg"))
-        XCTAssertEqual(try json(RunConfig.self, out + "/run.json").source, "builtin:devils_dictionary.txt")
+        XCTAssertEqual(try json(RunConfig.self, state(out) + "/run.json").source, "builtin:devils_dictionary.txt")
         // The shipped series.
         let series = try ShippedData.string(ShippedData.seriesName).split(separator: "\n")
         XCTAssertEqual(series.first, "month,sst")

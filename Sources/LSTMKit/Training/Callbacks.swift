@@ -56,8 +56,11 @@ public final class EarlyStopping: Callback {
 }
 
 /// Saves the model to `directory` after each epoch (Keras `ModelCheckpoint`), or only when `monitor` improved
-/// with `saveBestOnly`. Each file is written to a temporary file and renamed, so a crash never leaves a
-/// half-written checkpoint; a failed epoch (e.g. a NaN loss) leaves the last good one in place.
+/// with `saveBestOnly`, with `Sequential.save(to:)`. Each file is written to a temporary file and renamed, so a crash
+/// never leaves a half-written file, and a failed epoch (e.g. a NaN loss) leaves the last good checkpoint in place.
+/// The three files are not one transaction, though: a crash between two renames leaves weights and optimizer state
+/// of different epochs. The `lstm` command line writes each epoch as one verified generation instead
+/// (`Sources/LSTMCLI/Checkpoint.swift`).
 public final class ModelCheckpoint: Callback {
     public let directory: URL, monitor: String, saveBestOnly: Bool
     private var best: Double?
