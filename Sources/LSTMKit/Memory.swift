@@ -18,13 +18,13 @@ enum Memory {
     }
 
     /// `count` elements of `elementSize` bytes, in bytes; a typed error when count is negative or the product overflows.
-    static func bytes(count: Int, elementSize: Int, device: String) throws -> Int {
+    static func bytes(count: Int, elementSize: Int, device: @autoclosure () -> String) throws -> Int {
         guard count >= 0 else {
             throw LSTMKitError.invalidArgument(name: "buffer element count", value: "\(count)", reason: "must not be negative")
         }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
         if overflow {
-            throw LSTMKitError.outOfMemory(bytes: Int.max, device: device,
+            throw LSTMKitError.outOfMemory(bytes: Int.max, device: device(),
                                            reason: "\(count) elements of \(elementSize) bytes overflow a 64-bit byte count")
         }
         return bytes
@@ -94,6 +94,22 @@ enum Memory {
         }
         return found ? total : nil
     }
+
+    /// Whether a mapping of memory this process can otherwise hold may still fail: under an address-space or
+    /// data limit (RLIMIT_AS, RLIMIT_DATA: `ulimit -v`, `ulimit -d`) or strict overcommit (vm.overcommit_memory
+    /// 2). Without them Linux refuses a private mapping only when it alone is bigger than RAM + swap, which
+    /// `hostLimit` and `checkAvailable` catch first. Two getrlimit calls.
+    static func mappingsCanFail() -> Bool {
+        var limit = rlimit()
+        for resource in [RLIMIT_AS, RLIMIT_DATA] {
+            if getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max { return true }  // RLIM_INFINITY
+        }
+        return strictOvercommit
+    }
+    static let strictOvercommit: Bool = {
+        let mode = try? String(contentsOfFile: "/proc/sys/vm/overcommit_memory", encoding: .utf8)
+        return mode?.trimmingCharacters(in: .whitespacesAndNewlines) == "2"
+    }()
 
     /// Whether `bytes` of fresh private memory can be mapped now: maps that much (untouched, so it costs no RAM)
     /// and unmaps it. Fails as the allocation itself would under RLIMIT_AS, RLIMIT_DATA or the kernel's

@@ -177,9 +177,9 @@ final class OutOfMemoryTests: XCTestCase {
         return (child.terminationReason, child.terminationStatus, output)
     }
 
-    /// The child's part: allocates `chunk`-byte buffers on `device` (writing one value to each, so the OpenCL
-    /// runtime allocates it too, without touching the rest) until the allocator refuses, at most `cap`
-    /// buffers; prints the typed error on a line starting with "OOM-TYPED-ERROR: "; then frees everything and
+    /// The child's part: allocates `chunk`-byte buffers on `device` until the allocator refuses, at most `cap`
+    /// buffers, then writes one value to each (so an OpenCL runtime that allocates at first use allocates them
+    /// all, without touching the rest); prints the typed error on a line starting with "OOM-TYPED-ERROR: "; then frees everything and
     /// checks that the device still computes. Returns the bytes it held when refused.
     @discardableResult
     func allocateUntilRefused(on device: Device, chunk: Int, cap: Int) throws -> (held: Int, error: LSTMKitError?) {
@@ -189,15 +189,13 @@ final class OutOfMemoryTests: XCTestCase {
         let elements = chunk / (device.precision == .float64 ? 8 : 4)
         var buffers: [DeviceBuffer] = [], failure: LSTMKitError? = nil
         while buffers.count < cap {
-            do {
-                let b = try device.backend.allocate(elements)
-                try device.backend.write([Float(1)], to: BufferView(b, elements - 1))
-                buffers.append(b)
-            } catch let error as LSTMKitError {
+            do { buffers.append(try device.backend.allocate(elements)) } catch let error as LSTMKitError {
                 failure = error
                 break
             }
         }
+        // Only now use them: a runtime that allocates at first use (PoCL) must not fail here either.
+        for b in buffers { try device.backend.write([Float(1)], to: BufferView(b, elements - 1)) }
         let held = buffers.count * chunk
         print("OOM-CHILD: \(buffers.count) buffers of \(chunk) bytes held on \(device) when refused (cap \(cap))")
         if let failure { print("OOM-TYPED-ERROR: \(failure)") }

@@ -309,9 +309,15 @@ final class OpenCLContext: @unchecked Sendable {
     /// Accounts `bytes` of a new buffer, or throws `LSTMKitError.outOfMemory` (and accounts nothing) when the
     /// request exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE, when the live buffers plus this one exceed
     /// CL_DEVICE_GLOBAL_MEM_SIZE, or, on a device whose buffers are host memory, when the host cannot give that
-    /// much now (address-space limit, overcommit, memory available). Checked before `clCreateBuffer`, so no
-    /// request reaches PoCL's failed-malloc assertion (pocl_util.c: `p->mem_ptr != NULL`).
-    func reserve(_ bytes: Int) throws {
+    /// much now. Checked before `clCreateBuffer`, so that no request reaches PoCL's failed-malloc assertion
+    /// (pocl_util.c: `p->mem_ptr != NULL`), which PoCL hits when it allocates a buffer at its first use.
+    ///
+    /// Returns true when the buffer must be allocated at once (`materialize`): when the host's mappings can fail
+    /// (an address-space or data limit, strict overcommit; `Memory.mappingsCanFail`), this request has just been
+    /// mapped for a test, and the runtime must take that memory before anything else does. Otherwise a mapping
+    /// fails only when it alone exceeds RAM + swap, which the checks here rule out, and the runtime's
+    /// allocation at first use stays as it was (no extra command per buffer).
+    func reserve(_ bytes: Int) throws -> Bool {
         if bytes > maxAllocBytes {
             throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
                                            reason: "one buffer may hold at most \(maxAllocBytes) bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)")
@@ -322,15 +328,20 @@ final class OpenCLContext: @unchecked Sendable {
             throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
                                            reason: "\(live &- bytes) bytes are held by live buffers, and the device has \(globalMemoryBytes) (CL_DEVICE_GLOBAL_MEM_SIZE)")
         }
-        guard hostUnified else { return }
+        guard hostUnified else { return false }
         do {
-            try Memory.checkAvailable(bytes, device: label)
-            // PoCL mallocs the buffer (plus its alignment) when it is first used: make sure that much maps now.
-            let (probe, overflow) = bytes.addingReportingOverflow(1 << 20)
-            if overflow || !Memory.canMap(probe) {
+            if bytes > Memory.hostLimit {
                 throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
-                                               reason: "the host cannot map that much more memory now (address-space limit or overcommit)")
+                                               reason: "this process can hold at most \(Memory.hostLimit) bytes (RAM + swap, or the cgroup's memory.max)")
             }
+            try Memory.checkAvailable(bytes, device: label)
+            guard Memory.mappingsCanFail() else { return false }
+            // PoCL mallocs the buffer (plus its alignment): make sure that much maps now.
+            if !Memory.canMap(bytes + (1 << 20)) {
+                throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
+                                               reason: "the host cannot map that much more memory now (address-space or data limit, or strict overcommit)")
+            }
+            return true
         } catch {
             liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
             throw error
