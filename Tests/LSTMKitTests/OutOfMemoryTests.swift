@@ -97,6 +97,21 @@ final class OutOfMemoryTests: XCTestCase {
         }
     }
 
+    /// The sizes that crashed the model.json loader (issue 13: Dense units 1e12, LSTM units 1e6, Embedding 2^40),
+    /// built through `Sequential`: typed errors on both devices.
+    func testModelSizesFromTheIssueAreTypedErrors() throws {
+        for device in try devices() {
+            let before = liveBytes(device)
+            func build(_ layers: [Layer], _ shape: [Int]) throws { try Sequential(layers, device: device, seed: 1).build(inputShape: shape) }
+            expectOutOfMemory(bytes: (1_000_000_000_000 * 8 + 1_000_000_000_000) * 4, on: device,
+                              try build([LSTMLayer(units: 8), Dense(units: 1_000_000_000_000)], [5, 3]))
+            // LSTM units 1e6 on 3 inputs: 4e6 x (3 + 1e6 + 2) floats.
+            expectOutOfMemory(bytes: 4_000_000 * (3 + 1_000_000 + 2) * 4, on: device, try build([LSTMLayer(units: 1_000_000)], [5, 3]))
+            expectOutOfMemory(bytes: (1 << 40) * 8 * 4, on: device, try build([Embedding(inputDim: 1 << 40, outputDim: 8), LSTMLayer(units: 4)], [5]))
+            XCTAssertEqual(liveBytes(device), before, "refused models must leave nothing accounted on \(device)")
+        }
+    }
+
     /// The allocators account every live buffer and give its bytes back when it is released; CPU buffers are
     /// 64-byte aligned (the AVX-512 cell kernels run on them).
     func testLiveBytesAreAccountedAndReleased() throws {
