@@ -41,7 +41,8 @@ enum Memory {
         return limit
     }()
 
-    /// Bytes of live CPU buffers, over all CPU backends.
+    /// Bytes of live buffers in host memory: those of every CPU backend, and those of OpenCL devices whose
+    /// buffers are host memory (PoCL).
     static let liveHostBytes = Atomic<Int>(0)
 
     /// From this size on, a request is also checked against the memory the kernel reports available now
@@ -49,14 +50,14 @@ enum Memory {
     /// when it touches the pages. Below it the check would cost more than it protects (one read of /proc/meminfo).
     static let availabilityCheckBytes = 64 << 20
 
-    /// Accounts `bytes` of a new CPU buffer, or throws `outOfMemory` (and accounts nothing) when the live CPU
-    /// buffers plus this one would exceed `hostLimit`, or a big request exceeds what is available now.
+    /// Accounts `bytes` of a new buffer in host memory, or throws `outOfMemory` (and accounts nothing) when the
+    /// live host buffers plus this one would exceed `hostLimit`, or a big request exceeds what is available now.
     static func reserveHost(_ bytes: Int, device: String) throws {
         let live = liveHostBytes.wrappingAdd(bytes, ordering: .relaxed).newValue
         if bytes > hostLimit || live < 0 || live > hostLimit {
             liveHostBytes.wrappingSubtract(bytes, ordering: .relaxed)
             throw LSTMKitError.outOfMemory(bytes: bytes, device: device,
-                                           reason: "\(live &- bytes) bytes already held by live CPU buffers, and this process can hold at most \(hostLimit) (RAM + swap, or the cgroup's memory.max)")
+                                           reason: "\(live &- bytes) bytes are held by live buffers in host memory, and this process can hold at most \(hostLimit) (RAM + swap, or the cgroup's memory.max)")
         }
         do { try checkAvailable(bytes, device: device) } catch {
             liveHostBytes.wrappingSubtract(bytes, ordering: .relaxed)

@@ -116,11 +116,14 @@ final class OutOfMemoryTests: XCTestCase {
     /// 64-byte aligned (the AVX-512 cell kernels run on them).
     func testLiveBytesAreAccountedAndReleased() throws {
         for device in try devices() {
-            let before = liveBytes(device)
+            let before = liveBytes(device), hostBefore = Memory.liveHostBytes.load(ordering: .relaxed)
             var tensors = [try Tensor.zeros([1000, 3], device: device), try Tensor.zeros([0], device: device)]
             tensors.append(try Tensor(shape: [5], values: [1, 2, 3, 4, 5], device: device))
             let element = device.precision == .float64 ? 8 : 4
             XCTAssertEqual(liveBytes(device) - before, (3000 + 1 + 5) * element, "live bytes on \(device)")
+            // Buffers in host memory (the CPU's, PoCL's) count against the host's limit as well.
+            let inHostMemory = device.openCL.map { $0.hostUnified } ?? true
+            XCTAssertEqual(Memory.liveHostBytes.load(ordering: .relaxed) - hostBefore, inHostMemory ? (3000 + 1 + 5) * element : 0)
             if !device.isOpenCL {
                 for t in tensors {
                     let address = Int(bitPattern: UnsafeRawPointer((t.view.buffer as! CPUBuffer<Float>).pointer))
@@ -130,6 +133,7 @@ final class OutOfMemoryTests: XCTestCase {
             XCTAssertEqual(try tensors[2].toArray(), [1, 2, 3, 4, 5])
             tensors.removeAll()
             XCTAssertEqual(liveBytes(device), before, "released buffers give their bytes back on \(device)")
+            XCTAssertEqual(Memory.liveHostBytes.load(ordering: .relaxed), hostBefore)
         }
     }
 

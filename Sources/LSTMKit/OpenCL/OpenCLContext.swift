@@ -329,27 +329,26 @@ final class OpenCLContext: @unchecked Sendable {
                                            reason: "\(live &- bytes) bytes are held by live buffers, and the device has \(globalMemoryBytes) (CL_DEVICE_GLOBAL_MEM_SIZE)")
         }
         guard hostUnified else { return false }
-        do {
-            if bytes > Memory.hostLimit {
-                throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
-                                               reason: "this process can hold at most \(Memory.hostLimit) bytes (RAM + swap, or the cgroup's memory.max)")
-            }
-            try Memory.checkAvailable(bytes, device: label)
-            guard Memory.mappingsCanFail() else { return false }
-            // PoCL mallocs the buffer (plus its alignment): make sure that much maps now.
-            if !Memory.canMap(bytes + (1 << 20)) {
-                throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
-                                               reason: "the host cannot map that much more memory now (address-space or data limit, or strict overcommit)")
-            }
-            return true
-        } catch {
+        // Host memory: held to the host's limits together with the CPU's buffers.
+        do { try Memory.reserveHost(bytes, device: label) } catch {
             liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
             throw error
         }
+        guard Memory.mappingsCanFail() else { return false }
+        // PoCL mallocs the buffer (plus its alignment): make sure that much maps now.
+        if !Memory.canMap(bytes + (1 << 20)) {
+            release(bytes)
+            throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
+                                           reason: "the host cannot map that much more memory now (address-space or data limit, or strict overcommit)")
+        }
+        return true
     }
 
     /// Gives back what `reserve` accounted.
-    func release(_ bytes: Int) { liveBytes.wrappingSubtract(bytes, ordering: .relaxed) }
+    func release(_ bytes: Int) {
+        liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
+        if hostUnified { Memory.releaseHost(bytes) }
+    }
 
     /// Makes the runtime allocate `mem` now, while `reserve`'s check still holds, rather than at its first use
     /// (a migration with undefined contents: no copy). Returns the status of the enqueue.
