@@ -240,13 +240,23 @@ final class OutOfMemoryTests: XCTestCase {
             return
         }
         var kinds = ["cpu-limit"]
-        if !Device.openCLDevices().isEmpty { _ = try openCLDeviceOrSkip(); kinds.append("opencl-limit") }
+        // Start what the child starts (the CPU threads, the OpenCL runtime and a kernel), so that this process
+        // maps about what the child will before its buffers.
+        _ = try Tensor.zeros([4], device: .cpu).toArray()
+        if !Device.openCLDevices().isEmpty {
+            _ = try Tensor.zeros([4], device: try openCLDeviceOrSkip()).toArray()
+            kinds.append("opencl-limit")
+        }
+        // The limit: what this process maps now plus 2 GiB, so that the child runs out after a few of its
+        // 256 MiB buffers (64 would take 16 GiB, of address space only: each is touched at one value).
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let vmSize = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmSize:") }
+            .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }, "VmSize in /proc/self/status")
+        let limitKiB = vmSize + (2 << 20)
+        print("OOM-PARENT: VmSize \(vmSize) KiB; the children run under ulimit -v \(limitKiB)")
         for kind in kinds {
-            // 6 GiB of address space: the test binary with PoCL and OpenBLAS loaded maps about 1.5 GiB, and the
-            // 64 buffers of 256 MiB the child asks for would take 16 GiB (of address space only: they are never
-            // touched beyond one value each).
             let (reason, status, output) = try runChild("testOutOfMemoryUnderAddressSpaceLimit",
-                                                        environment: [Self.childVariable: kind], addressSpaceKiB: 6 << 20)
+                                                        environment: [Self.childVariable: kind], addressSpaceKiB: limitKiB)
             let device = kind == "cpu-limit" ? "out of memory on cpu" : "out of memory on opencl"
             XCTAssertEqual(reason, .exit, "\(kind): the child must exit, not die of a signal:\n\(output)")
             XCTAssertEqual(status, 0, "\(kind): the child failed:\n\(output)")
