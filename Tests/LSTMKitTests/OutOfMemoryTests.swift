@@ -75,6 +75,9 @@ final class OutOfMemoryTests: XCTestCase {
             expectError(.invalidArgument(name: "recurrent layer sizes", value: "inputSize 1, hiddenSize 1, numLayers \(1 << 60)",
                                          reason: "the parameter count overflows Int"),
                         try LSTM(inputSize: 1, hiddenSize: 1, numLayers: 1 << 60, device: device))
+            expectError(.invalidArgument(name: "recurrent layer sizes", value: "inputSize 1, hiddenSize 1, numLayers \(1 << 62)",
+                                         reason: "the parameter count overflows Int"),
+                        try GRU(inputSize: 1, hiddenSize: 1, numLayers: 1 << 62, bidirectional: true, device: device))
             // Counts that fit but cannot be allocated: 4 x 100000 x (100 + 100000 + 2) floats (160 GB) for
             // LSTM(100, 100000), as `lstm train charlm --hidden 100000`.
             let lstmBytes = 4 * 100_000 * (100 + 100_000 + 2) * 4
