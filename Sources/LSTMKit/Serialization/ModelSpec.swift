@@ -24,6 +24,7 @@ extension ModelSpec {
     /// Decodes and checks `model.json` (see `check`). Every failure is `LSTMKitError.invalidArgument` whose
     /// name is `"\(file) <field>"`, e.g. `model.json layers[1].units`.
     static func decode(_ data: Data, file: String = "model.json") throws -> ModelSpec {
+        try prevalidate(data, file: file)
         let spec: ModelSpec
         do { spec = try JSONDecoder().decode(ModelSpec.self, from: data) } catch let error as DecodingError {
             func field(_ path: [CodingKey]) -> String {
@@ -51,6 +52,50 @@ extension ModelSpec {
         }
         try spec.check(file: file)
         return spec
+    }
+
+    /// Checks what `JSONDecoder` would report without naming the field, or not at all: the JSON syntax and nesting
+    /// (with `StrictJSON`, at most 64 levels), duplicate keys (the decoder keeps one silently), and numbers that do
+    /// not fit their field (1e300 in an Int field, 1e400 in a Double field: the decoder names no field for them).
+    static func prevalidate(_ data: Data, file: String) throws {
+        let json: StrictJSON.Value
+        do { json = try data.withUnsafeBytes { try StrictJSON.parse($0) } } catch let error as StrictJSON.SyntaxError {
+            throw LSTMKitError.invalidArgument(name: file, value: "not JSON", reason: "\(error.reason) at byte \(error.offset)")
+        }
+        let integerKeys: Set<String> = ["version", "units", "inputDim", "outputDim", "projSize", "seed", "inputShape"]
+        let doubleKeys: Set<String> = ["rate", "cellClip", "recurrentDropout"]
+        func visit(_ value: StrictJSON.Value, _ path: String, number: String?) throws {
+            switch value {
+            case .object(let members):
+                var seen = Set<String>()
+                for m in members {
+                    let p = path.isEmpty ? m.key : path + "." + m.key
+                    guard seen.insert(m.key).inserted else {
+                        throw LSTMKitError.invalidArgument(name: "\(file) \(p)", value: "twice", reason: "a key may appear only once")
+                    }
+                    try visit(m.value, p, number: integerKeys.contains(m.key) ? "integer" : doubleKeys.contains(m.key) ? "double" : nil)
+                }
+            case .array(let elements):
+                for (i, e) in elements.enumerated() { try visit(e, "\(path)[\(i)]", number: number) }
+            case .number(let text):
+                guard let number else { return }
+                let fits: Bool
+                if number == "double" {
+                    fits = Double(text)?.isFinite == true
+                } else if path == "seed" {
+                    fits = UInt64(text) != nil || Double(text).map { $0 >= 0 && $0 < 0x1p64 && $0 == $0.rounded() } == true
+                } else {
+                    fits = Int(text) != nil || Double(text).map { $0 >= -0x1p63 && $0 < 0x1p63 && $0 == $0.rounded() } == true
+                }
+                guard fits else {
+                    throw LSTMKitError.invalidArgument(name: "\(file) \(path)", value: text,
+                                                       reason: number == "double" ? "not a finite number" : "not a whole number that fits in \(path == "seed" ? "UInt64" : "Int")")
+                }
+            default:
+                return
+            }
+        }
+        try visit(json, "", number: nil)
     }
 
     /// Range-checks every field and walks the layers with the per-sample shape, counting the parameters with
