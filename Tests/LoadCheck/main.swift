@@ -50,11 +50,17 @@ func template(_ reason: String) -> String {
     return String(out.dropFirst())
 }
 
+/// Where the many small files go: /dev/shm (memory) when there is one, else the temporary directory (on a disk,
+/// creating and deleting tens of thousands of files costs more than loading them).
+func scratchRoot() -> URL {
+    access("/dev/shm", W_OK) == 0 ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
+}
+
 // MARK: check (the child)
 
 func check(base: URL) throws {
     let fm = FileManager.default
-    let scratch = fm.temporaryDirectory.appendingPathComponent("lstmkit-load-check-\(getpid())")
+    let scratch = scratchRoot().appendingPathComponent("lstmkit-load-check-\(getpid())")
     try? fm.removeItem(at: scratch)
     try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? fm.removeItem(at: scratch) }
@@ -145,7 +151,7 @@ func runChild(_ files: [String], base: URL, timeout: Double) throws -> (lines: [
     var hung = false
     while process.isRunning {
         if Date() > deadline { hung = true; kill(process.processIdentifier, SIGKILL) }
-        usleep(2000)
+        usleep(20_000)
     }
     process.waitUntilExit()
     while !collected.done { usleep(1000) }
@@ -202,7 +208,7 @@ func fuzz(_ options: [String: String], flags: Set<String>) throws {
     let timeout = Double(options["--timeout"] ?? "120") ?? 120
     let fm = FileManager.default
     let work = options["--work"].map { URL(fileURLWithPath: $0) }
-        ?? fm.temporaryDirectory.appendingPathComponent("lstmkit-fuzz-\(getpid())")
+        ?? scratchRoot().appendingPathComponent("lstmkit-fuzz-\(getpid())")
     try? fm.removeItem(at: work)
     let base = work.appendingPathComponent("base")
     try BaseFiles.write(to: base)

@@ -106,6 +106,7 @@ extension ModelSpec {
         }
         guard format == "lstmkit.sequential" else { throw bad("format", format, "expected \"lstmkit.sequential\"") }
         guard version == 1 else { throw bad("version", version, "only version 1 is known") }
+        guard !layers.isEmpty else { throw bad("layers", "[]", "a model needs at least one layer") }
         guard (1...8).contains(inputShape.count) else { throw bad("inputShape", inputShape, "must have 1 to 8 dimensions") }
         var elements = 1
         for (i, d) in inputShape.enumerated() {
@@ -237,6 +238,7 @@ extension ModelSpec {
                 }
                 return try walk(inner, "\(path).layer[0]", shape, depth: depth + 1, merge: mode)
             case "Sequential":
+                guard s.layer?.isEmpty == false else { throw bad("\(path).layer", "[]", "a Sequential needs at least one layer") }
                 var inner = shape
                 for (i, layer) in (s.layer ?? []).enumerated() { inner = try walk(layer, "\(path).layer[\(i)]", inner, depth: depth + 1) }
                 return inner
