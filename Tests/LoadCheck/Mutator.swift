@@ -1,32 +1,7 @@
 import Foundation
-import LSTMKit
-
-/// The valid files every mutation starts from, made with fixed seeds.
-struct BaseFiles {
-    /// LSTM(inputSize 3, hidden 4, 2 layers, bidirectional, projection 2): the state dict `LSTM.load` reads.
-    static func makeLSTM() throws -> LSTM {
-        try LSTM(inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, projSize: 2, seed: 1)
-    }
-
-    /// Writes lstm.safetensors and a run directory (model.json, model.safetensors, optimizer.safetensors of an
-    /// Embedding -> LSTM -> Bidirectional(GRU) -> Dense model after one Adam step) into `directory`.
-    static func write(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try makeLSTM().save(to: directory.appendingPathComponent("lstm.safetensors"))
-        let model = Sequential([Embedding(inputDim: 6, outputDim: 3, maskZero: true), LSTMLayer(units: 4, returnSequences: true, peephole: true),
-                                Bidirectional(GRULayer(units: 3), mergeMode: .sum), Dense(units: 2, activation: .softmax)], seed: 7)
-        model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
-        _ = try model.trainOnBatch(x: try DataArray(shape: [2, 5], values: [1, 2, 3, 4, 0, 5, 4, 3, 0, 0]), y: DataArray([0, 1]))
-        try model.save(to: directory)
-    }
-
-    /// The compiled model the optimizer state loads into (the run directory's architecture).
-    static func loadModel(from directory: URL) throws -> Sequential {
-        let model = try Sequential.load(from: directory)
-        model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
-        return model
-    }
-}
+#if canImport(LSTMKit)
+import LSTMKit  // in the fuzz build (Fuzz/run.sh) this file is compiled into the same module as the parser
+#endif
 
 /// SplitMix64, seeded per case, so any case can be made again from (seed, index) alone.
 struct SplitMix64 {
@@ -63,8 +38,20 @@ struct Mutator {
         _ = rng.next()
         let role = rng.pick(Self.roles)
         let data = base[role]!
-        if role == "model.json" { return (role, mutateJSON(data, &rng)) }
-        return (role, mutateSafeTensors(data, &rng))
+        if role == "model.json" { return (role, Self.mutateJSON(data, &rng)) }
+        return (role, Self.mutateSafeTensors(data, &rng))
+    }
+
+    /// A mutation of any input (the libFuzzer custom mutator): safetensors-shaped input gets the safetensors edits,
+    /// anything else the JSON edits.
+    static func mutate(_ data: Data, _ rng: inout SplitMix64) -> Data {
+        looksLikeSafeTensors(data) ? mutateSafeTensors(data, &rng) : mutateJSON(data, &rng)
+    }
+
+    static func looksLikeSafeTensors(_ data: Data) -> Bool {
+        guard data.count >= 8 else { return false }
+        let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        return n <= UInt64(data.count - 8)
     }
 
     // MARK: JSON text tokens
@@ -177,7 +164,8 @@ struct Mutator {
 
     // MARK: safetensors
 
-    func mutateSafeTensors(_ file: Data, _ rng: inout SplitMix64) -> Data {
+    static func mutateSafeTensors(_ file: Data, _ rng: inout SplitMix64) -> Data {
+        guard looksLikeSafeTensors(file) else { return mutateJSON(file, &rng) }
         let bytes = [UInt8](file)
         let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
         var header = Array(bytes[8..<(8 + n)]), payload = Array(bytes[(8 + n)...])
@@ -204,7 +192,7 @@ struct Mutator {
                 lengthEdit = rng.pick([UInt64(header.count) &+ 1, UInt64(header.count) &- 1, UInt64(header.count) &+ 8, 0, 7, 1 << 63, UInt64.max,
                                        100_000_001, UInt64(header.count + payload.count), UInt64(header.count + payload.count + 1), rng.next()])
             case 7:  // the data section one element short or long
-                if rng.chance(0.5), payload.count >= 4 { payload.removeLast(rng.pick([1, 4, 8])) } else { payload += [UInt8](repeating: 0, count: rng.pick([1, 4, 8])) }
+                if rng.chance(0.5), !payload.isEmpty { payload.removeLast(min(payload.count, rng.pick([1, 4, 8]))) } else { payload += [UInt8](repeating: 0, count: rng.pick([1, 4, 8])) }
             case 8:  // whitespace: before '{', or non-space padding after the JSON
                 if rng.chance(0.5) { header.insert(0x20, at: 0) } else { header.append(contentsOf: rng.pick([[0x00], [0x09], [0x41], [0x20, 0x7B]])) }
             default:  // a small header, hand-made: an edge of the format
@@ -230,13 +218,13 @@ struct Mutator {
 
     // MARK: model.json
 
-    func mutateJSON(_ file: Data, _ rng: inout SplitMix64) -> Data {
+    static func mutateJSON(_ file: Data, _ rng: inout SplitMix64) -> Data {
         var b = [UInt8](file)
         let ops = 1 + rng.below(3)
         for _ in 0..<ops {
             switch rng.below(6) {
             case 0, 1, 2:
-                Self.editJSON(&b, &rng, extraNames: ["units", "inputDim", "outputDim", "rate", "projSize", "cellClip", "layer", "type", "LSTM",
+                editJSON(&b, &rng, extraNames: ["units", "inputDim", "outputDim", "rate", "projSize", "cellClip", "layer", "type", "LSTM",
                                                      "GRU", "Dense", "Bidirectional", "TimeDistributed", "Sequential", "Dropout", "Bogus",
                                                      "mergeMode", "bogus", "softmax", "x", "lstmkit.sequential"])
             case 3:  // a field added to the first object after a random point
@@ -251,12 +239,11 @@ struct Mutator {
             case 4:  // the inputShape or a whole layer list replaced
                 let shapes = ["[]", "[-5]", "[4611686018427387904]", "[1,2,3,4,5,6,7,8,9]", "[0]", "[5, 3]", "[1e300]", "[16777217]",
                               "[65536, 65536]", "null", "5"]
-                let text = String(decoding: b, as: UTF8.self)
-                if let r = text.range(of: #""inputShape" : ["#) ?? text.range(of: #""inputShape":["#),
-                   let close = text[r.upperBound...].firstIndex(of: "]") {
-                    let start = text.utf8.distance(from: text.startIndex, to: r.lowerBound)
-                    let end = text.utf8.distance(from: text.startIndex, to: close) + 1
-                    Self.replace(&b, start..<end, "\"inputShape\": " + rng.pick(shapes))
+                // Found in the bytes (the input may not be UTF-8, so no String offsets).
+                let key = Array(#""inputShape""#.utf8)
+                if let start = (0..<max(0, b.count - key.count + 1)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) }),
+                   let close = b[start...].firstIndex(of: UInt8(ascii: "]")) {
+                    replace(&b, start..<(close + 1), "\"inputShape\": " + rng.pick(shapes))
                 }
             default:  // deeply nested layers
                 let depth = rng.pick([7, 8, 9, 30, 600, 2000])

@@ -50,6 +50,33 @@ func template(_ reason: String) -> String {
     return String(out.dropFirst())
 }
 
+/// The valid files every mutation starts from, made with fixed seeds.
+struct BaseFiles {
+    /// LSTM(inputSize 3, hidden 4, 2 layers, bidirectional, projection 2): the state dict `LSTM.load` reads.
+    static func makeLSTM() throws -> LSTM {
+        try LSTM(inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, projSize: 2, seed: 1)
+    }
+
+    /// Writes lstm.safetensors and a run directory (model.json, model.safetensors, optimizer.safetensors of an
+    /// Embedding -> LSTM -> Bidirectional(GRU) -> Dense model after one Adam step) into `directory`.
+    static func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try makeLSTM().save(to: directory.appendingPathComponent("lstm.safetensors"))
+        let model = Sequential([Embedding(inputDim: 6, outputDim: 3, maskZero: true), LSTMLayer(units: 4, returnSequences: true, peephole: true),
+                                Bidirectional(GRULayer(units: 3), mergeMode: .sum), Dense(units: 2, activation: .softmax)], seed: 7)
+        model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
+        _ = try model.trainOnBatch(x: try DataArray(shape: [2, 5], values: [1, 2, 3, 4, 0, 5, 4, 3, 0, 0]), y: DataArray([0, 1]))
+        try model.save(to: directory)
+    }
+
+    /// The compiled model the optimizer state loads into (the run directory's architecture).
+    static func loadModel(from directory: URL) throws -> Sequential {
+        let model = try Sequential.load(from: directory)
+        model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
+        return model
+    }
+}
+
 /// Where the many small files go: /dev/shm (memory) when there is one, else the temporary directory (on a disk,
 /// creating and deleting tens of thousands of files costs more than loading them).
 func scratchRoot() -> URL {
