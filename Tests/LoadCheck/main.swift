@@ -181,6 +181,8 @@ func runChild(_ files: [String], base: URL, timeout: Double) throws -> (lines: [
         usleep(20_000)
     }
     process.waitUntilExit()
+    // A child killed by a signal leaves its scratch directory behind.
+    try? FileManager.default.removeItem(at: scratchRoot().appendingPathComponent("lstmkit-load-check-\(process.processIdentifier)"))
     while !collected.done { usleep(1000) }
     let text = String(decoding: collected.data, as: UTF8.self)
     let lines = text.split(separator: "\n")
