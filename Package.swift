@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["LSTMCLI"],
             path: "Sources/lstm"
         ),
+        // Runs every public loader on hostile files in child processes (HostileFileTests, Fuzz/README.md).
+        .executableTarget(
+            name: "lstmkit-load-check",
+            dependencies: ["LSTMKit"],
+            path: "Tests/LoadCheck"
+        ),
         .testTarget(
             name: "LSTMKitTests",
             dependencies: ["LSTMKit", "LSTMCLI"],
