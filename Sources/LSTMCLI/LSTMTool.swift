@@ -10,6 +10,7 @@ import LSTMKit
 ///     lstm train classify --csv reviews.csv --text-column text --label-column label
 ///     lstm evaluate --model runs/classify --csv test.csv
 ///     lstm devices
+///     lstm export --model runs/book --onnx book.onnx     # then: lstm import --onnx book.onnx --out runs/copy
 ///
 /// Every error a user can cause (a missing file, a wrong column, a bad checkpoint, ...) ends the program with
 /// one line, `error: ...`, on stderr and exit status 1; nothing is written before the input has been checked.
@@ -22,7 +23,7 @@ public struct LSTMCommand: ParsableCommand {
             in the binary, prints a sample and writes a checkpoint and a loss plot.
             """,
         subcommands: [DemoCommand.self, TrainCommand.self, GenerateCommand.self, ForecastCommand.self,
-                      EvaluateCommand.self, DevicesCommand.self]
+                      EvaluateCommand.self, DevicesCommand.self, ExportCommand.self, ImportCommand.self]
     )
     public init() {}
 }
@@ -52,7 +53,7 @@ public enum LSTMTool {
             try command.run()
             return 0
         } catch let error where error is CLIError || error is LSTMKitError || error is OpenCLError || error is DecodingError
-                    || error is CocoaError {
+                    || error is CocoaError || error is ONNXError {
             fflush(nil)
             errorOutput("error: " + describe(error))
             return 1
@@ -85,6 +86,7 @@ public enum LSTMTool {
                 text = "OpenCL: \(e.description) (run with --device cpu to use the CPU)"
             }
         case let e as DecodingError: text = "cannot decode JSON: \(e)"
+        case let e as ONNXError: text = e.description
         default: text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
         }
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -90,4 +90,50 @@ final class ONNXImportTests: XCTestCase {
             XCTAssertEqual(try network.core.parameters[name]!.toArray(), try lstm.parameters[name]!.toArray(), name)
         }
     }
+
+    /// A Sequential exported and imported again predicts the same numbers, bit for bit, on both devices.
+    func sequentialRoundTrip(device: Device) throws {
+        let models: [[Layer]] = [
+            [Embedding(inputDim: 12, outputDim: 4, maskZero: true), Bidirectional(LSTMLayer(units: 3, returnSequences: true, peephole: true)),
+             Dropout(0.2), Bidirectional(GRULayer(units: 3), mergeMode: .average), Dense(units: 3, activation: .softmax)],
+            [LSTMLayer(units: 4, returnSequences: true), TimeDistributed(Dense(units: 2, activation: .tanh))],
+        ]
+        for (k, layers) in models.enumerated() {
+            let model = Sequential(layers, device: device, seed: 11)
+            let x: DataArray
+            if k == 0 {
+                x = try DataArray(shape: [3, 5], values: paddedTokens(lengths: [5, 2, 4], steps: 5, vocabulary: 12, seed: 1).map(Float.init))
+            } else {
+                x = try DataArray(shape: [2, 5, 3], values: randomValues(30, seed: 2).map(Float.init))
+            }
+            let want = try model.predict(x)
+            let (back, metadata) = try ONNXImport.sequential(try ONNXExport.data(model, metadata: ["note": "kept"]), device: device)
+            XCTAssertEqual(metadata["note"], "kept")
+            XCTAssertEqual(back.layers.map(\.spec), model.layers.map(\.spec))
+            XCTAssertEqual(try back.predict(x), want, "model \(k) on \(device)")
+        }
+    }
+
+    func testSequentialRoundTripCPU() throws { try sequentialRoundTrip(device: .cpu) }
+    func testSequentialRoundTripOpenCL() throws { try sequentialRoundTrip(device: try openCLDeviceOrSkip()) }
+
+    /// torch's batch-first nn.LSTM / nn.GRU graphs as a Sequential of stacked layers: PyTorch's outputs.
+    func testForeignGraphAsSequential() throws {
+        for name in ["torch_lstm_2layer_bidirectional", "torch_gru_2layer"] {
+            let expected = try SafeTensors.read(Self.url(name, "safetensors"))
+            for k in 0..<2 {
+                let x = try XCTUnwrap(expected["input\(k)"])
+                let (model, _) = try ONNXImport.sequential(try Data(contentsOf: Self.url(name, "onnx")), sequenceLength: x.shape[1])
+                XCTAssertEqual(model.layers.count, 2)
+                let y = try model.predict(try DataArray(shape: x.shape, values: x.values.map(Float.init)))
+                assertClose(y.values.map(Double.init), try XCTUnwrap(expected["output\(k)"]).values, atol: Self.tolerance, "\(name) as a Sequential, input \(k)")
+            }
+        }
+        XCTAssertThrowsError(try ONNXImport.sequential(try Data(contentsOf: Self.url("torch_lstm_time_major_bidirectional", "onnx")), sequenceLength: 4)) {
+            XCTAssertNotNil($0 as? ONNXError)
+        }
+        XCTAssertThrowsError(try ONNXImport.sequential(try Data(contentsOf: Self.url("torch_lstm_2layer", "onnx")))) {   // dynamic T, none given
+            XCTAssertNotNil($0 as? LSTMKitError)
+        }
+    }
 }

@@ -242,14 +242,24 @@ final class GraphReader {
                 producer[o] = i
             }
         }
+        // Kahn's algorithm, linear in nodes + edges (a hostile file cannot make it quadratic).
+        var waiting = [Int](repeating: 0, count: graph.node.count)
+        var consumers: [String: [Int]] = [:]
+        for (i, n) in graph.node.enumerated() {
+            for input in Set(n.input) where !input.isEmpty && !known.contains(input) {
+                waiting[i] += 1
+                consumers[input, default: []].append(i)
+            }
+        }
+        var ready = graph.node.indices.filter { waiting[$0] == 0 }
         var order: [Onnx_NodeProto] = [], done = Set<Int>()
-        var progress = true
-        while progress && done.count < graph.node.count {
-            progress = false
-            for (i, n) in graph.node.enumerated() where !done.contains(i) {
-                if n.input.allSatisfy({ $0.isEmpty || known.contains($0) }) {
-                    order.append(n); done.insert(i); progress = true
-                    for o in n.output where !o.isEmpty { known.insert(o) }
+        while let i = ready.popLast() {
+            order.append(graph.node[i]); done.insert(i)
+            for o in graph.node[i].output where !o.isEmpty {
+                known.insert(o)
+                for c in consumers[o] ?? [] {
+                    waiting[c] -= 1
+                    if waiting[c] == 0 { ready.append(c) }
                 }
             }
         }
@@ -312,6 +322,10 @@ final class GraphReader {
         }
         let batchFirst = batchFirstInput ?? false
         let L = layers.count
+        if let dims = graph.input.first(where: { $0.name == inputName })?.type.tensorType.shape.dim, dims.count == 3,
+           case let .dimValue(f)? = dims[2].value, f != Int64(first.inputSize) {
+            throw ONNXError.invalidModel(what: "graph input '\(inputName)'", reason: "declares \(f) features; the first layer's W takes \(first.inputSize)")
+        }
         var outputs: [(String, ONNXImport.Output)] = []
         for o in graph.output {
             switch symbols[o.name] {
@@ -460,6 +474,33 @@ final class GraphReader {
         }
     }
 
+    /// ONNX's W, R, B, P of one LSTM/GRU node (already checked to be [D, G*H, F], [D, G*H, H], [D, 2*G*H], [D, 3H])
+    /// as PyTorch's parameters of layer `k` (names with the "_l{k}[_reverse]" suffix): ONNX blocks i,o,f,c → i,f,g,o
+    /// and z,r,h → r,z,n; B split into bias_ih (Wb) and bias_hh (Rb); P (i, o, f) into peephole_i/f/o.
+    static func pytorchWeights(isLSTM: Bool, layer k: Int, D: Int, H: Int, F: Int, W: [Float], R: [Float], B: [Float]?, P: [Float]?) -> [String: [Float]] {
+        let G = isLSTM ? 4 : 3
+        let order = isLSTM ? [0, 2, 3, 1] : [1, 0, 2]   // the inverse of ONNXExport's
+        var weights: [String: [Float]] = [:]
+        for d in 0..<D {
+            let s = "_l\(k)" + (d == 1 ? "_reverse" : "")
+            let wd = Array(W[(d * G * H * F)..<((d + 1) * G * H * F)]), rd = Array(R[(d * G * H * H)..<((d + 1) * G * H * H)])
+            weights["weight_ih" + s] = ONNXExport.reorder(wd, blocks: G, order)
+            weights["weight_hh" + s] = ONNXExport.reorder(rd, blocks: G, order)
+            if let B {
+                let bd = Array(B[(d * 2 * G * H)..<((d + 1) * 2 * G * H)])
+                weights["bias_ih" + s] = ONNXExport.reorder(Array(bd[0..<(G * H)]), blocks: G, order)
+                weights["bias_hh" + s] = ONNXExport.reorder(Array(bd[(G * H)...]), blocks: G, order)
+            }
+            if let P {
+                let pd = Array(P[(d * 3 * H)..<((d + 1) * 3 * H)])
+                weights["peephole_i" + s] = Array(pd[0..<H])
+                weights["peephole_o" + s] = Array(pd[H..<(2 * H)])
+                weights["peephole_f" + s] = Array(pd[(2 * H)...])
+            }
+        }
+        return weights
+    }
+
     /// An LSTM or GRU node: the next layer of the stack.
     func recurrent(_ n: Onnx_NodeProto, _ ins: [Symbol?]) throws {
         let isLSTM = n.opType == "LSTM"
@@ -521,26 +562,7 @@ final class GraphReader {
             }
         }
         let P = isLSTM ? try weight(7, "P", [D, 3 * H]) : nil
-        // Convert to PyTorch's layout and names.
-        let order = isLSTM ? [0, 2, 3, 1] : [1, 0, 2]   // ONNX blocks → PyTorch blocks (inverse of ONNXExport's)
-        var weights: [String: [Float]] = [:]
-        for d in 0..<D {
-            let s = "_l\(k)" + (d == 1 ? "_reverse" : "")
-            let wd = Array(W[(d * G * H * F)..<((d + 1) * G * H * F)]), rd = Array(R[(d * G * H * H)..<((d + 1) * G * H * H)])
-            weights["weight_ih" + s] = ONNXExport.reorder(wd, blocks: G, order)
-            weights["weight_hh" + s] = ONNXExport.reorder(rd, blocks: G, order)
-            if let B {
-                let bd = Array(B[(d * 2 * G * H)..<((d + 1) * 2 * G * H)])
-                weights["bias_ih" + s] = ONNXExport.reorder(Array(bd[0..<(G * H)]), blocks: G, order)
-                weights["bias_hh" + s] = ONNXExport.reorder(Array(bd[(G * H)...]), blocks: G, order)
-            }
-            if let P {   // ONNX i, o, f
-                let pd = Array(P[(d * 3 * H)..<((d + 1) * 3 * H)])
-                weights["peephole_i" + s] = Array(pd[0..<H])
-                weights["peephole_o" + s] = Array(pd[H..<(2 * H)])
-                weights["peephole_f" + s] = Array(pd[(2 * H)...])
-            }
-        }
+        let weights = GraphReader.pytorchWeights(isLSTM: isLSTM, layer: k, D: D, H: H, F: F, W: W, R: R, B: B, P: P)
         layers.append(RecurrentLayerWeights(node: GraphReader.nodeLabel(n), isLSTM: isLSTM, D: D, H: H, inputSize: F, weights: weights,
                                             bias: B != nil, peephole: P != nil))
         func set(_ s: Symbol, _ i: Int) { if i < n.output.count, !n.output[i].isEmpty { symbols[n.output[i]] = s } }
