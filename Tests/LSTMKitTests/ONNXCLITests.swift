@@ -108,3 +108,32 @@ final class ONNXCLITests: XCTestCase {
         XCTAssertTrue(r.errors.first?.contains("no such run directory") ?? false, "\(r.errors)")
     }
 }
+
+extension ONNXCLITests {
+    /// The "done when": `lstm demo`'s model (here trained on the first 3000 characters for one epoch, on the
+    /// device the demo picks), exported, gives onnxruntime the same next-character probabilities after the demo's
+    /// prompt as LSTMKit.
+    func testDemoModelExportGivesTheSameNextCharacterProbabilities() throws {
+        try onnxRuntimeOrSkip()
+        let out = path("lstm-demo")
+        XCTAssertEqual(lstm(["demo", "--max-chars", "3000", "--epochs", "1", "--length", "0", "--verbose", "0", "--out", out]).code, 0)
+        let onnx = path("demo.onnx")
+        XCTAssertEqual(lstm(["export", "--model", out, "--onnx", onnx]).code, 0)
+        let vocab = try JSONDecoder().decode(CharVocabulary.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/vocab.json"))).characters
+        let ids = try CharLM.encode(DemoCommand.defaultPrompt, vocabulary: vocab, what: "prompt")
+        let x = try DataArray(shape: [1, ids.count], values: ids)
+        let ort = try XCTUnwrap(try runONNXRuntime(try Data(contentsOf: URL(fileURLWithPath: onnx)), [["input": (x.shape, x.values.map(Double.init))]])[0]["output"])
+        let v = vocab.count, t = ids.count
+        XCTAssertEqual(ort.shape, [1, t, v])
+        let next = Array(ort.values[((t - 1) * v)...])
+        var devices: [Device] = [.cpu]
+        if !Device.openCLDevices().isEmpty { devices.append(try openCLDeviceOrSkip()) }
+        for device in devices {
+            let model = try rebuilt(try Sequential.load(from: URL(fileURLWithPath: out), device: device), inputShape: [t])
+            let want = try model.predict(x).values.map(Double.init)
+            assertClose(ort.values, want, atol: 2e-6, "demo model on \(device): onnxruntime vs LSTMKit")
+            print("ONNX max error lstm demo model (\(RunDirectory.summary(model.layers.map(\.spec)))) \(device): \(maxError(ort.values, want)); "
+                + "next-character max error \(maxError(next, Array(want[((t - 1) * v)...])))")
+        }
+    }
+}
