@@ -22,9 +22,11 @@ import SwiftProtobuf
 /// - **Layers.** Embedding → `Gather`; Dense / TimeDistributed(Dense) → `MatMul` (by `weightᵀ`) + `Add` and the
 ///   activation (`Relu`, `Tanh`, `Sigmoid`, `Softmax(axis -1)`); Dropout is dropped (inference). Stateful layers
 ///   start from zeros (as after `resetStates()`); recurrent dropout is training-only and so dropped.
+/// - **Cell clipping.** ONNX's LSTM `clip` clamps the gates' pre-activations, not the cell state (measured with
+///   onnxruntime 1.32), so an LSTM with `cellClip` is written as one `Scan` per direction over the same W/R/B/P
+///   initializers (`scanLSTM`), with `Clip` on c.
 /// - **Not expressible** (`ONNXError.unsupportedLayer`, naming the layer and option): a projection (`projSize`),
-///   layer norm, cell clipping (ONNX's `clip` clamps the gates' pre-activations, not the cell state:
-///   measured with onnxruntime 1.32), and a core in training mode with dropout or recurrent dropout.
+///   layer norm, and a core in training mode with dropout or recurrent dropout.
 public enum ONNXExport {
     /// The opset the exporter writes.
     public static let opset: Int64 = 17
@@ -170,7 +172,7 @@ public enum ONNXExport {
         guard let core = explicitCore ?? r.core else { throw notBuilt(what) }
         guard v.hasTime else { throw ONNXError.unsupportedLayer(layer: what, option: "input", reason: "a recurrent layer needs [batch, seq, features]") }
         let x = b.add("Transpose", [v.name], name: "\(label)_to_time_major", [attr("perm", [1, 0, 2])])[0]
-        let (y, yh) = try recurrentNode(core, layer: 0, label: label, what: what, x: x, lengths: v.lengths, b)
+        let (y, yh, _) = try recurrentNode(core, layer: 0, label: label, what: what, x: x, lengths: v.lengths, b)
         let D = merge == nil ? 1 : 2
         if r.returnSequences {
             let bt = b.add("Transpose", [y], name: "\(label)_to_batch_first", [attr("perm", [2, 0, 1, 3])])[0]   // [B, T, D, H]
@@ -206,10 +208,12 @@ public enum ONNXExport {
     }
 
     /// One ONNX LSTM/GRU node for layer `layer` of `core` (both directions when bidirectional), on the time-major `x`.
-    /// Returns Y `[T, D, B, H]` and Y_h `[D, B, H]`.
+    /// Returns Y `[T, D, B, H]`, Y_h `[D, B, H]` and (LSTM) Y_c `[D, B, H]`. An LSTM with cell clipping becomes one
+    /// `Scan` per direction instead (see `scanLSTM`), with the same initializers.
     static func recurrentNode(_ core: RecurrentCore, layer l: Int, label: String, what: String, x: String, lengths: String?,
-                              _ b: GraphBuilder) throws -> (y: String, yh: String) {
+                              _ b: GraphBuilder) throws -> (y: String, yh: String, yc: String?) {
         let isLSTM: Bool, H: Int, D: Int, bias: Bool, peephole: Bool
+        var clip: Double? = nil
         if let lstm = core as? LSTM {
             if lstm.projSize > 0 {
                 throw ONNXError.unsupportedLayer(layer: what, option: "projSize \(lstm.projSize)", reason: "ONNX's LSTM has no projection")
@@ -217,10 +221,7 @@ public enum ONNXExport {
             if lstm.layerNorm {
                 throw ONNXError.unsupportedLayer(layer: what, option: "layerNorm", reason: "ONNX's LSTM has no layer normalisation")
             }
-            if let clip = lstm.cellClip {
-                throw ONNXError.unsupportedLayer(layer: what, option: "cellClip \(clip)",
-                                                 reason: "ONNX's LSTM clip clamps the gates' pre-activations, not the cell state as LSTMKit does")
-            }
+            clip = lstm.cellClip
             isLSTM = true; H = lstm.hiddenSize; D = lstm.numDirections; bias = lstm.bias; peephole = lstm.peephole
         } else if let gru = core as? GRU {
             isLSTM = false; H = gru.hiddenSize; D = gru.numDirections; bias = gru.bias; peephole = false
@@ -252,11 +253,114 @@ public enum ONNXExport {
         var inputs = [x, b.floats("\(prefix).W", dims: [D, G * H, inputSize], w), b.floats("\(prefix).R", dims: [D, G * H, H], r),
                       bias ? b.floats("\(prefix).B", dims: [D, 2 * G * H], bb) : "", lengths ?? ""]
         if peephole { inputs += ["", "", b.floats("\(prefix).P", dims: [D, 3 * H], p)] }
+        if let clip {
+            return scanLSTM(label: "\(label)_l\(l)", x: x, W: inputs[1], R: inputs[2], B: bias ? inputs[3] : nil, P: peephole ? inputs[7] : nil,
+                            lengths: lengths, D: D, H: H, clip: Float(clip), b)
+        }
         while inputs.last == "" { inputs.removeLast() }
         var attrs = [attr("hidden_size", H), attr("direction", D == 2 ? "bidirectional" : "forward")]
         if !isLSTM { attrs.append(attr("linear_before_reset", 1)) }
-        let outs = b.add(isLSTM ? "LSTM" : "GRU", inputs, name: "\(label)_\(isLSTM ? "LSTM" : "GRU")_l\(l)", outputs: 2, attrs)
-        return (outs[0], outs[1])
+        let outs = b.add(isLSTM ? "LSTM" : "GRU", inputs, name: "\(label)_\(isLSTM ? "LSTM" : "GRU")_l\(l)", outputs: isLSTM ? 3 : 2, attrs)
+        return (outs[0], outs[1], isLSTM ? outs[2] : nil)
+    }
+
+    /// An LSTM with LSTMKit's cell clipping, which ONNX's LSTM cannot express (its `clip` clamps the gates'
+    /// pre-activations): per direction d, `XW = X · W[d]ᵀ + Wb[d] + Rb[d]` for all steps, then a `Scan` whose body runs
+    /// one step on the gates in ONNX's order i, o, f, c: `a = XW_t + h · R[d]ᵀ`, peepholes as ONNX's, `c = Clip(f*c +
+    /// i*g, -clip, clip)`, `h = o * tanh(c)`. With lengths, a step past a sequence's length keeps h and c and outputs
+    /// 0 (`Where` on the step mask), and the reverse direction runs on `ReverseSequence`d steps, so it starts at each
+    /// sequence's last valid step; without, the reverse direction is the Scan's reverse direction. The outputs are
+    /// stacked as the LSTM node's Y, Y_h, Y_c.
+    static func scanLSTM(label: String, x: String, W: String, R: String, B: String?, P: String?, lengths: String?, D: Int, H: Int,
+                         clip: Float, _ b: GraphBuilder) -> (y: String, yh: String, yc: String) {
+        let shape = b.add("Shape", [x], name: "\(label)_shape")[0]
+        let batch = b.add("Gather", [shape, b.int64s("\(label).one", [1])], name: "\(label)_batch", [attr("axis", 0)])[0]
+        let zeros = b.add("ConstantOfShape", [b.add("Concat", [batch, b.int64s("\(label).hidden", [Int64(H)])], name: "\(label)_state_shape",
+                                                    [attr("axis", 0)])[0]], name: "\(label)_zero_state")[0]   // [B, H] zeros
+        var mask: String, lengths64: String? = nil
+        if let lengths {
+            let steps = b.add("Gather", [shape, b.int64s("\(label).zero", [0], scalar: true)], name: "\(label)_steps", [attr("axis", 0)])[0]
+            let t = b.add("Range", [b.int64s("\(label).start", [0], scalar: true), steps, b.int64s("\(label).delta", [1], scalar: true)],
+                          name: "\(label)_time")[0]
+            lengths64 = b.add("Cast", [lengths], name: "\(label)_lengths64", [attr("to", Int(Onnx_TensorProto.DataType.int64.rawValue))])[0]
+            let tCol = b.add("Unsqueeze", [t, b.int64s("\(label).axis1", [1])], name: "\(label)_time_column")[0]            // [T, 1]
+            let lRow = b.add("Unsqueeze", [lengths64!, b.int64s("\(label).axis0", [0])], name: "\(label)_lengths_row")[0]   // [1, B]
+            let valid = b.add("Less", [tCol, lRow], name: "\(label)_valid")[0]                                           // [T, B]
+            mask = b.add("Unsqueeze", [valid, b.int64s("\(label).axis2", [2])], name: "\(label)_mask")[0]                   // [T, B, 1]
+        } else {
+            let tb = b.add("Slice", [shape, b.int64s("\(label).s0", [0]), b.int64s("\(label).s2", [2])], name: "\(label)_t_b")[0]
+            let maskShape = b.add("Concat", [tb, b.int64s("\(label).one_more", [1])], name: "\(label)_mask_shape", [attr("axis", 0)])[0]
+            var v = Onnx_AttributeProto(); v.name = "value"; v.type = .tensor
+            var t = Onnx_TensorProto(); t.dataType = Int32(Onnx_TensorProto.DataType.bool.rawValue); t.dims = [1]; t.int32Data = [1]
+            v.t = t
+            mask = b.add("ConstantOfShape", [maskShape], name: "\(label)_mask", [v])[0]                                  // all true
+        }
+        let split = b.int64s("\(label).gate_sizes", Array(repeating: Int64(H), count: 4))
+        let low = b.floats("\(label).clip_min", dims: [], [-clip]), high = b.floats("\(label).clip_max", dims: [], [clip])
+        let zero = b.floats("\(label).zero_output", dims: [], [0])
+        var ys: [String] = [], hs: [String] = [], cs: [String] = []
+        for d in 0..<D {
+            let dl = "\(label)_d\(d)", index = b.int64s("\(dl).direction", [Int64(d)], scalar: true)
+            let wT = b.add("Transpose", [b.add("Gather", [W, index], name: "\(dl)_W", [attr("axis", 0)])[0]], name: "\(dl)_W_t", [attr("perm", [1, 0])])[0]
+            let rT = b.add("Transpose", [b.add("Gather", [R, index], name: "\(dl)_R", [attr("axis", 0)])[0]], name: "\(dl)_R_t", [attr("perm", [1, 0])])[0]
+            var xw = b.add("MatMul", [x, wT], name: "\(dl)_input_projection")[0]                                       // [T, B, 4H]
+            if let B {
+                let bd = b.add("Gather", [B, index], name: "\(dl)_B", [attr("axis", 0)])[0]
+                let halves = b.add("Split", [bd, b.int64s("\(dl).bias_halves", [Int64(4 * H), Int64(4 * H)])], name: "\(dl)_Wb_Rb", outputs: 2,
+                                   [attr("axis", 0)])
+                xw = b.add("Add", [xw, b.add("Add", [halves[0], halves[1]], name: "\(dl)_bias")[0]], name: "\(dl)_input_plus_bias")[0]
+            }
+            var peep: [String] = []
+            if let P {
+                let pd = b.add("Gather", [P, index], name: "\(dl)_P", [attr("axis", 0)])[0]
+                peep = b.add("Split", [pd, b.int64s("\(dl).peephole_sizes", [Int64(H), Int64(H), Int64(H)])], name: "\(dl)_P_iof", outputs: 3,
+                             [attr("axis", 0)])
+            }
+            let reverse = d == 1
+            var scanX = xw
+            if reverse, let lengths64 {
+                scanX = b.add("ReverseSequence", [xw, lengths64], name: "\(dl)_reverse_steps", [attr("batch_axis", 1), attr("time_axis", 0)])[0]
+            }
+            // The body: one step.
+            let body = GraphBuilder(name: "\(dl)_step")
+            body.input("\(dl)_h_prev", type: .float, dims: nil)
+            body.input("\(dl)_c_prev", type: .float, dims: nil)
+            body.input("\(dl)_xw_t", type: .float, dims: nil)
+            body.input("\(dl)_mask_t", type: .bool, dims: nil)
+            let a = body.add("Add", ["\(dl)_xw_t", body.add("MatMul", ["\(dl)_h_prev", rT], name: "\(dl)_recurrent")[0]], name: "\(dl)_gates")[0]
+            let g4 = body.add("Split", [a, split], name: "\(dl)_split_iofc", outputs: 4, [attr("axis", 1)])
+            var (ai, ao, af) = (g4[0], g4[1], g4[2])
+            if !peep.isEmpty {
+                ai = body.add("Add", [ai, body.add("Mul", [peep[0], "\(dl)_c_prev"], name: "\(dl)_peephole_i")[0]], name: "\(dl)_i_with_peephole")[0]
+                af = body.add("Add", [af, body.add("Mul", [peep[2], "\(dl)_c_prev"], name: "\(dl)_peephole_f")[0]], name: "\(dl)_f_with_peephole")[0]
+            }
+            let i = body.add("Sigmoid", [ai], name: "\(dl)_i")[0], f = body.add("Sigmoid", [af], name: "\(dl)_f")[0], g = body.add("Tanh", [g4[3]], name: "\(dl)_g")[0]
+            let cRaw = body.add("Add", [body.add("Mul", [f, "\(dl)_c_prev"], name: "\(dl)_f_c")[0], body.add("Mul", [i, g], name: "\(dl)_i_g")[0]], name: "\(dl)_c_unclipped")[0]
+            let c = body.add("Clip", [cRaw, low, high], name: "\(dl)_cell_clip")[0]
+            if !peep.isEmpty { ao = body.add("Add", [ao, body.add("Mul", [peep[1], c], name: "\(dl)_peephole_o")[0]], name: "\(dl)_o_with_peephole")[0] }
+            let o = body.add("Sigmoid", [ao], name: "\(dl)_o")[0]
+            let h = body.add("Mul", [o, body.add("Tanh", [c], name: "\(dl)_tanh_c")[0]], name: "\(dl)_h")[0]
+            body.add("Where", ["\(dl)_mask_t", h, "\(dl)_h_prev"], name: "\(dl)_keep_h", outputs: ["\(dl)_h_next"])
+            body.add("Where", ["\(dl)_mask_t", c, "\(dl)_c_prev"], name: "\(dl)_keep_c", outputs: ["\(dl)_c_next"])
+            body.add("Where", ["\(dl)_mask_t", h, zero], name: "\(dl)_y_step", outputs: ["\(dl)_y_t"])
+            for n in ["\(dl)_h_next", "\(dl)_c_next", "\(dl)_y_t"] { body.output(n, type: .float, dims: nil) }
+            var graphAttr = Onnx_AttributeProto(); graphAttr.name = "body"; graphAttr.type = .graph; graphAttr.g = body.graph
+            var attrs = [graphAttr, attr("num_scan_inputs", 2)]
+            if reverse && lengths64 == nil {
+                attrs += [attr("scan_input_directions", [1, 1]), attr("scan_output_directions", [1])]
+            }
+            let outs = b.add("Scan", [zeros, zeros, scanX, mask], name: "\(dl)_Scan", outputs: 3, attrs)
+            var y = outs[2]
+            if reverse, let lengths64 {
+                y = b.add("ReverseSequence", [y, lengths64], name: "\(dl)_reverse_outputs", [attr("batch_axis", 1), attr("time_axis", 0)])[0]
+            }
+            ys.append(b.add("Unsqueeze", [y, b.int64s("\(dl).axis1", [1])], name: "\(dl)_Y")[0])
+            hs.append(b.add("Unsqueeze", [outs[0], b.int64s("\(dl).axis0", [0])], name: "\(dl)_Y_h")[0])
+            cs.append(b.add("Unsqueeze", [outs[1], b.int64s("\(dl).axis0_c", [0])], name: "\(dl)_Y_c")[0])
+        }
+        if D == 1 { return (ys[0], hs[0], cs[0]) }
+        return (b.add("Concat", ys, name: "\(label)_Y", [attr("axis", 1)])[0], b.add("Concat", hs, name: "\(label)_Y_h", [attr("axis", 0)])[0],
+                b.add("Concat", cs, name: "\(label)_Y_c", [attr("axis", 0)])[0])
     }
 
     // MARK: Cores
@@ -314,13 +418,7 @@ public enum ONNXExport {
     /// One layer of a core, with Y_c for an LSTM.
     private static func coreLayer(_ core: RecurrentCore, layer l: Int, what: String, x: String, lengths: String?,
                                   _ b: GraphBuilder) throws -> (String, String, String?) {
-        let (y, yh) = try recurrentNode(core, layer: l, label: "l\(l)", what: what, x: x, lengths: lengths, b)
-        guard core is LSTM else { return (y, yh, nil) }
-        // recurrentNode names 2 outputs; an LSTM node gets its third (Y_c) here.
-        let node = b.graph.node.count - 1
-        let yc = b.unique("l\(l)_Y_c")
-        b.graph.node[node].output.append(yc)
-        return (y, yh, yc)
+        try recurrentNode(core, layer: l, label: "l\(l)", what: what, x: x, lengths: lengths, b)
     }
 
     static func newModel(_ b: GraphBuilder) -> Onnx_ModelProto {
@@ -404,22 +502,22 @@ final class GraphBuilder {
         return t.name
     }
 
-    enum ElementType { case float, int64, int32 }
+    enum ElementType { case float, int64, int32, bool }
 
-    func input(_ name: String, type: ElementType, dims: [Dim]) {
+    func input(_ name: String, type: ElementType, dims: [Dim]?) {
         used.insert(name)
         graph.input.append(Self.valueInfo(name, type, dims))
     }
-    func output(_ name: String, type: ElementType, dims: [Dim]) { graph.output.append(Self.valueInfo(name, type, dims)) }
+    func output(_ name: String, type: ElementType, dims: [Dim]?) { graph.output.append(Self.valueInfo(name, type, dims)) }
 
-    static func valueInfo(_ name: String, _ type: ElementType, _ dims: [Dim]) -> Onnx_ValueInfoProto {
+    static func valueInfo(_ name: String, _ type: ElementType, _ dims: [Dim]?) -> Onnx_ValueInfoProto {
         var v = Onnx_ValueInfoProto()
         v.name = name
         var tt = Onnx_TypeProto.Tensor()
-        let dt: Onnx_TensorProto.DataType = type == .float ? .float : type == .int64 ? .int64 : .int32
+        let dt: Onnx_TensorProto.DataType = [ElementType.float: .float, .int64: .int64, .int32: .int32, .bool: .bool][type]!
         tt.elemType = Int32(dt.rawValue)
         var shape = Onnx_TensorShapeProto()
-        shape.dim = dims.map { d in
+        shape.dim = (dims ?? []).map { d in
             var x = Onnx_TensorShapeProto.Dimension()
             switch d {
             case let .fixed(n): x.dimValue = Int64(n)
@@ -427,7 +525,7 @@ final class GraphBuilder {
             }
             return x
         }
-        tt.shape = shape
+        if dims != nil { tt.shape = shape }
         var tp = Onnx_TypeProto()
         tp.tensorType = tt
         v.type = tp
