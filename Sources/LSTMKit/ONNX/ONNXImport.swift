@@ -391,7 +391,7 @@ final class GraphReader {
         case "Dropout":   // inference: the identity (a training_mode input must be a constant false)
             guard let s = first else { throw unsupported(n, "has no input") }
             if n.input.count > 2, !n.input[2].isEmpty {
-                guard case let .constant(c)? = ins[2], (c.ints ?? c.floats.map { $0.map { Int64($0) } } ?? [1]) == [0] else {
+                guard case let .constant(c)? = ins[2], c.ints == [0] || c.floats == [0] else {
                     throw unsupported(n, "training_mode must be a constant false")
                 }
             }
