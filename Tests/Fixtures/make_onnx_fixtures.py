@@ -5,7 +5,8 @@
     python3 Tests/Fixtures/make_onnx_fixtures.py
 
 torch_*.onnx: nn.LSTM / nn.GRU (2 layers, uni- and bidirectional, batch-first and time-major) exported by
-torch.onnx.export (the TorchScript exporter, dynamo=False, opset 17, dynamic batch and sequence axes), with
+torch.onnx.export (the TorchScript exporter, dynamo=False, opset 17, dynamic batch and sequence axes; the
+torch_dynamo_* ones with torch 2.13's default exporter, dynamo=True, which needs `pip install onnxscript`), with
 torch_*.safetensors holding two inputs (input0: batch 2, length 5; input1: batch 3, length 7) and PyTorch's outputs for
 each (output{k}, h_n{k}, c_n{k}).
 onnx_*.onnx: single LSTM/GRU nodes written with onnx.helper as onnx's own operator examples are
@@ -27,7 +28,7 @@ os.makedirs(OUT, exist_ok=True)
 SHAPES = [(2, 5), (3, 7)]
 
 
-def torch_fixture(name, module, batch_first):
+def torch_fixture(name, module, batch_first, dynamo=False):
     module.eval()
     path = os.path.join(OUT, name + ".onnx")
     b, t = SHAPES[0]
@@ -36,8 +37,13 @@ def torch_fixture(name, module, batch_first):
     outputs = ["output", "h_n"] + (["c_n"] if is_lstm else [])
     seq_axes = {0: "batch", 1: "seq"} if batch_first else {0: "seq", 1: "batch"}
     axes = {"input": seq_axes, "output": seq_axes, "h_n": {1: "batch"}, "c_n": {1: "batch"}}
-    torch.onnx.export(module, (x,), path, dynamo=False, opset_version=17, input_names=["input"],
-                      output_names=outputs, dynamic_axes={k: v for k, v in axes.items() if k in ["input"] + outputs})
+    if dynamo:   # the default exporter of torch 2.13 (torch.export + onnxscript); it writes opset 20 here
+        dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")} if batch_first else {0: torch.export.Dim("seq"), 1: torch.export.Dim("batch")}
+        torch.onnx.export(module, (x,), path, dynamo=True, input_names=["input"], output_names=outputs, dynamic_shapes=(dims,),
+                          external_data=False)
+    else:
+        torch.onnx.export(module, (x,), path, dynamo=False, opset_version=17, input_names=["input"],
+                          output_names=outputs, dynamic_axes={k: v for k, v in axes.items() if k in ["input"] + outputs})
     tensors = {}
     for k, (b, t) in enumerate(SHAPES):
         x = torch.randn((b, t, module.input_size) if batch_first else (t, b, module.input_size))
@@ -99,6 +105,8 @@ torch_fixture("torch_lstm_2layer_bidirectional", torch.nn.LSTM(3, 5, num_layers=
 torch_fixture("torch_gru_2layer", torch.nn.GRU(3, 4, num_layers=2, batch_first=True), True)
 torch_fixture("torch_gru_2layer_bidirectional", torch.nn.GRU(3, 4, num_layers=2, batch_first=True, bidirectional=True), True)
 torch_fixture("torch_lstm_time_major_bidirectional", torch.nn.LSTM(4, 3, num_layers=2, bidirectional=True), False)
+torch_fixture("torch_dynamo_lstm_2layer_bidirectional", torch.nn.LSTM(3, 5, num_layers=2, batch_first=True, bidirectional=True), True, dynamo=True)
+torch_fixture("torch_dynamo_gru_2layer", torch.nn.GRU(3, 4, num_layers=2, batch_first=True), True, dynamo=True)
 helper_fixture("onnx_lstm_example", "LSTM", 4, 3)
 helper_fixture("onnx_lstm_peepholes_bidirectional", "LSTM", 3, 4, direction="bidirectional", peephole=True)
 helper_fixture("onnx_gru_seq_lens", "GRU", 5, 3, direction="bidirectional", lengths=True, linear_before_reset=1)

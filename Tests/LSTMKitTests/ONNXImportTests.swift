@@ -9,7 +9,8 @@ import XCTest
 final class ONNXImportTests: XCTestCase {
     static let tolerance = 2e-6
     static let fixtures = ["torch_lstm_2layer", "torch_lstm_2layer_bidirectional", "torch_gru_2layer", "torch_gru_2layer_bidirectional",
-                           "torch_lstm_time_major_bidirectional", "onnx_lstm_example", "onnx_lstm_peepholes_bidirectional", "onnx_gru_seq_lens"]
+                           "torch_lstm_time_major_bidirectional", "torch_dynamo_lstm_2layer_bidirectional", "torch_dynamo_gru_2layer",
+                           "onnx_lstm_example", "onnx_lstm_peepholes_bidirectional", "onnx_gru_seq_lens"]
 
     static func url(_ name: String, _ ext: String) -> URL { fixturesDirectory.appendingPathComponent("onnx/\(name).\(ext)") }
 
@@ -119,7 +120,7 @@ final class ONNXImportTests: XCTestCase {
 
     /// torch's batch-first nn.LSTM / nn.GRU graphs as a Sequential of stacked layers: PyTorch's outputs.
     func testForeignGraphAsSequential() throws {
-        for name in ["torch_lstm_2layer_bidirectional", "torch_gru_2layer"] {
+        for name in ["torch_lstm_2layer_bidirectional", "torch_gru_2layer", "torch_dynamo_lstm_2layer_bidirectional"] {
             let expected = try SafeTensors.read(Self.url(name, "safetensors"))
             for k in 0..<2 {
                 let x = try XCTUnwrap(expected["input\(k)"])

@@ -200,7 +200,12 @@ enum Symbol {
     case states(cell: Bool, Range<Int>)
     /// The lengths input (int).
     case lengths
+    /// A 1-D shape tensor whose entries are known symbolically (from `Shape` of a value of the stack).
+    case dims([SymbolicDim])
 }
+
+/// One entry of a shape tensor: the run-time number of steps or sequences, or a known number.
+enum SymbolicDim: Equatable { case steps, batch, fixed(Int64) }
 
 /// One recurrent node's parameters, converted to PyTorch's layout.
 struct RecurrentLayerWeights {
@@ -370,7 +375,7 @@ final class GraphReader {
         func set(_ s: Symbol, _ k: Int = 0) { if k < n.output.count, !n.output[k].isEmpty { symbols[n.output[k]] = s } }
         func allShapeLike(_ list: [Symbol?]) -> Bool {
             list.allSatisfy { s in
-                switch s { case nil, .constant?, .shapeInts?: return true; default: return false }
+                switch s { case nil, .constant?, .shapeInts?, .dims?: return true; default: return false }
             }
         }
         let first = ins.first ?? nil
@@ -398,11 +403,26 @@ final class GraphReader {
             set(s)
             if n.output.count > 1 { set(.shapeInts, 1) }   // the mask: not usable as data
         case "Shape":
-            set(.shapeInts)
+            var dims: [SymbolicDim]? = nil
+            switch first {
+            case let .y(k)?: dims = [.steps, .fixed(Int64(layers[k].D)), .batch, .fixed(Int64(layers[k].H))]
+            case let .yTBDH(k)?: dims = [.steps, .batch, .fixed(Int64(layers[k].D)), .fixed(Int64(layers[k].H))]
+            case let .yBTDH(k)?: dims = [.batch, .steps, .fixed(Int64(layers[k].D)), .fixed(Int64(layers[k].H))]
+            case let .timeMajor(k)? where k >= 0: dims = [.steps, .batch, .fixed(Int64(layers[k].D * layers[k].H))]
+            case let .batchFirst(k)? where k >= 0: dims = [.batch, .steps, .fixed(Int64(layers[k].D * layers[k].H))]
+            default: break
+            }
+            if let dims {   // opset 15+: start and end attributes, as Python slicing
+                let r = Self.sliceRange(count: dims.count, start: intAttribute(n, "start") ?? 0, end: intAttribute(n, "end") ?? Int64.max)
+                set(.dims(Array(dims[r])))
+            } else {
+                set(.shapeInts)
+            }
         case "Cast":
             switch first {
             case .lengths?: set(.lengths)
             case .zeros?: set(.zeros)
+            case let .dims(d)?: set(.dims(d))
             case .constant?, .shapeInts?: set(.shapeInts)
             default: throw unsupported(n, "casts a value that is not a shape, a constant, zeros or the lengths")
             }
@@ -417,6 +437,10 @@ final class GraphReader {
             set(.zeros)
         case "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Reshape", "Expand", "Transpose", "Add", "Sub", "Mul", "Div",
              "Range", "ReduceProd", "Equal", "Where", "Tile":
+            if let d = try symbolicDims(n, ins) { set(.dims(d)); return }
+            if n.opType == "Expand", case let .constant(c)? = first, let f = c.floats, f.allSatisfy({ $0 == 0 }), allShapeLike(Array(ins.dropFirst())) {
+                set(.zeros); return
+            }
             if allShapeLike(ins) { set(.shapeInts); return }
             if case .zeros? = first, ["Unsqueeze", "Squeeze", "Concat", "Slice", "Reshape", "Expand", "Transpose", "Tile"].contains(n.opType),
                ins.dropFirst().allSatisfy({ s in if case .zeros? = s { return true }; return allShapeLike([s]) }) {
@@ -427,6 +451,54 @@ final class GraphReader {
             try recurrent(n, ins)
         default:
             throw unsupported(n, "op type \(n.opType) is not supported by LSTMKit's importer")
+        }
+    }
+
+    /// Python's slice start:end of `count` entries (negative values count from the end; out-of-range values clamp).
+    static func sliceRange(count: Int, start: Int64, end: Int64) -> Range<Int> {
+        func clamp(_ v: Int64) -> Int {
+            let c = Int64(count)
+            let w = v < 0 ? Swift.max(v, -c) + c : Swift.min(v, c)
+            return Int(w)
+        }
+        let a = clamp(start), b = clamp(end)
+        return a..<Swift.max(a, b)
+    }
+
+    /// Shape arithmetic on symbolic shapes (`.dims`): Slice (1-D, step 1), Concat (axis 0, with constants), Mul of two
+    /// known single entries, Reshape/Squeeze/Unsqueeze of one entry to one entry. Nil when it does not apply.
+    func symbolicDims(_ n: Onnx_NodeProto, _ ins: [Symbol?]) throws -> [SymbolicDim]? {
+        func list(_ s: Symbol?) -> [SymbolicDim]? {
+            switch s {
+            case let .dims(d)?: return d
+            case let .constant(c)? where c.dims.count <= 1: return c.ints.map { $0.map { .fixed($0) } }
+            default: return nil
+            }
+        }
+        guard ins.contains(where: { if case .dims? = $0 { return true }; return false }) else { return nil }
+        switch n.opType {
+        case "Slice":
+            guard let d = list(ins[0]), ins.count >= 3 else { return nil }
+            let starts = try constInts(n.input[1], n, "starts"), ends = try constInts(n.input[2], n, "ends")
+            let axes = ins.count > 3 && !n.input[3].isEmpty ? try constInts(n.input[3], n, "axes") : [0]
+            let steps = ins.count > 4 && !n.input[4].isEmpty ? try constInts(n.input[4], n, "steps") : [1]
+            guard starts.count == 1, ends.count == 1, axes == [0] || axes == [-1], steps == [1] else { return nil }
+            return Array(d[Self.sliceRange(count: d.count, start: starts[0], end: ends[0])])
+        case "Concat":
+            guard intAttribute(n, "axis") == 0 || intAttribute(n, "axis") == -1 else { return nil }
+            var out: [SymbolicDim] = []
+            for s in ins { guard let d = list(s) else { return nil }; out += d }
+            return out
+        case "Mul":
+            guard ins.count == 2, let a = list(ins[0]), let b = list(ins[1]), a.count == 1, b.count == 1,
+                  case let .fixed(x) = a[0], case let .fixed(y) = b[0] else { return nil }
+            let (p, overflow) = x.multipliedReportingOverflow(by: y)
+            return overflow ? nil : [.fixed(p)]
+        case "Reshape", "Squeeze", "Unsqueeze":
+            guard let d = list(ins[0]), d.count == 1 else { return nil }
+            return d
+        default:
+            return nil
         }
     }
 
@@ -454,11 +526,20 @@ final class GraphReader {
             set(.timeMajor(k))
         case ("Reshape", .yTBDH(let k)?), ("Reshape", .yBTDH(let k)?):
             guard n.input.count > 1 else { throw unsupported(n, "has no shape") }
-            let shape = try constInts(n.input[1], n, "shape")
-            guard shape == [0, 0, -1] || shape == [0, 0, Int64(D(k) * layers[k].H)], (intAttribute(n, "allowzero") ?? 0) == 0 else {
-                throw unsupported(n, "shape \(shape): only [0, 0, -1] (merging the directions) is supported")
+            let timeMajor: Bool
+            if case .yTBDH = first! { timeMajor = true } else { timeMajor = false }
+            let merged = Int64(D(k) * layers[k].H)
+            if case let .dims(d)? = ins[1] {   // a shape computed from the value's own Shape (torch's dynamo exporter)
+                guard d == (timeMajor ? [.steps, .batch, .fixed(merged)] : [.batch, .steps, .fixed(merged)]) else {
+                    throw unsupported(n, "shape \(d): only merging the directions ([T, B, D*H]) is supported")
+                }
+            } else {
+                let shape = try constInts(n.input[1], n, "shape")
+                guard shape == [0, 0, -1] || shape == [0, 0, merged], (intAttribute(n, "allowzero") ?? 0) == 0 else {
+                    throw unsupported(n, "shape \(shape): only [0, 0, -1] (merging the directions) is supported")
+                }
             }
-            if case .yTBDH = first! { set(.timeMajor(k)) } else { set(.batchFirst(k)) }
+            set(timeMajor ? .timeMajor(k) : .batchFirst(k))
         case ("Concat", .states(let cell, let r)?):
             guard let axis = intAttribute(n, "axis"), axis == 0 else { throw unsupported(n, "states are concatenated along axis 0 only") }
             var hi = r.upperBound
