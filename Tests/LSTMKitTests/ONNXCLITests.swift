@@ -85,6 +85,18 @@ final class ONNXCLITests: XCTestCase {
             XCTAssertEqual(Set(a.keys), Set(b.keys))
             for (name, e) in a { XCTAssertEqual(e.values, b[name]?.values, "\(task) \(name)") }
             XCTAssertEqual(lstm(["evaluate", "--model", back, "--batch-size", "8", "--device", "cpu"]).code, 0, task)
+            // A file whose lstm.run describes another model than its layers is refused, and nothing is written.
+            var proto = try ONNXImport.parse(try Data(contentsOf: URL(fileURLWithPath: onnx)))
+            let key = try XCTUnwrap(proto.metadataProps.firstIndex { $0.key == "lstm.run" })
+            var config = try JSONDecoder().decode(RunConfig.self, from: Data(proto.metadataProps[key].value.utf8))
+            config.hidden += 1
+            proto.metadataProps[key].value = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            let tampered = path("\(task)-tampered.onnx")
+            try proto.serializedData().write(to: URL(fileURLWithPath: tampered))
+            let refused = lstm(["import", "--onnx", tampered, "--out", path("\(task)-tampered")])
+            XCTAssertEqual(refused.code, 1)
+            XCTAssertTrue(refused.errors.first?.contains("its lstm.run describes") ?? false, "\(refused.errors)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("\(task)-tampered")))
             // Importing again into the same directory needs --overwrite.
             let again = lstm(["import", "--onnx", onnx, "--out", back])
             XCTAssertEqual(again.code, 1)

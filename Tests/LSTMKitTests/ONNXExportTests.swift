@@ -96,7 +96,8 @@ final class ONNXExportTests: XCTestCase {
              GRULayer(units: 3), Dense(units: 2, activation: .softmax)]
         }
         try check("nested_sequential", .features(3), device: device) {
-            [Sequential([LSTMLayer(units: 4, returnSequences: true), Dense(units: 3, activation: .tanh)], device: device), LSTMLayer(units: 2)]
+            [Sequential([LSTMLayer(units: 4, returnSequences: true), Dense(units: 3, activation: .tanh, useBias: false)], device: device),
+             LSTMLayer(units: 2)]
         }
         // The three CLI tasks' architectures (Sources/LSTMCLI: CharLM, Forecast, Classify).
         try check("task_charlm", .tokens(vocabulary: 30, masked: false), device: device) {

@@ -14,7 +14,8 @@ final class ONNXHostileFileTests: XCTestCase {
         try model.build(inputShape: [4])
         let torch = try Data(contentsOf: fixturesDirectory.appendingPathComponent("onnx/torch_lstm_2layer_bidirectional.onnx"))
         let lens = try Data(contentsOf: fixturesDirectory.appendingPathComponent("onnx/onnx_gru_seq_lens.onnx"))
-        return [("exported", try ONNXExport.data(model, metadata: ["k": "v"])), ("torch", torch), ("onnx_gru_seq_lens", lens)]
+        let dynamo = try Data(contentsOf: fixturesDirectory.appendingPathComponent("onnx/torch_dynamo_gru_2layer.onnx"))
+        return [("exported", try ONNXExport.data(model, metadata: ["k": "v"])), ("torch", torch), ("onnx_gru_seq_lens", lens), ("torch_dynamo", dynamo)]
     }
 
     /// Imports `data` every way; returns the error, if any, and fails on an untyped one.
