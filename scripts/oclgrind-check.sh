@@ -33,6 +33,7 @@ fi
 WORK=$(mktemp -d /tmp/oclgrind-check.XXXXXX)
 LOG_DIR=${LOG_DIR:-$WORK/logs}
 mkdir -p "$WORK/vendors" "$LOG_DIR"
+rm -f "$LOG_DIR"/[0-9]*.log "$LOG_DIR/canary.log"  # a reused LOG_DIR: no stale logs in the coverage count
 echo /usr/lib/oclgrind/liboclgrind-rt-icd.so > "$WORK/vendors/oclgrind.icd"
 # A clean environment for the library: no tuning overrides from the caller, no stored autotune entry.
 for v in $(compgen -e | grep '^LSTMKIT_'); do unset "$v"; done
@@ -60,10 +61,11 @@ run() {  # run LABEL EXPECT(gpu|-) ENV... -- COMMAND...: one checked run, its lo
     shift
     local n=$(( ${#SUMMARY[@]} + 1 ))
     local log; log=$(printf '%s/%02d.log' "$LOG_DIR" "$n")
-    local t0; t0=$(date +%s.%N)
+    local t0; t0=$(date +%s%N)
     env "${envs[@]}" "$@" >"$log" 2>&1
     local rc=$?
-    local wall; wall=$(echo "$(date +%s.%N) - $t0" | bc)
+    local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    local wall; wall=$(printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)))
     local diags; diags=$(grep -cE "$DIAG" "$log")
     local status=ok
     if [ "$rc" -ne 0 ]; then status="FAILED (exit $rc)"; fi
