@@ -415,8 +415,10 @@ final class HostileFileTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// 20,000 structure-aware mutations of a valid LSTM state dict, model weights, Adam state and model.json, each
-    /// through every public loader in child processes: no trap, no hang, and every rejection names a tensor or field.
+    /// 20,000 structure-aware mutations of a valid LSTM state dict, model weights, Adam state, model.json and the
+    /// model's ONNX export (wire-level protobuf edits), each through every public loader (ONNXImport.sequential and
+    /// .network for the ONNX file) in child processes: no trap, no hang, and every rejection names a tensor, field
+    /// or ONNX node/part.
     func testSeededMutationsNeverTrapOrHang() throws {
         let s = try summary(try loadCheck(["fuzz", "--seed", "13", "--count", "20000", "--batch", "1000", "--jobs", "2", "--timeout", "120"]))
         print("seeded mutations: \(s.files) files, \(s.loads) loads, \(s.accepted) accepted, \(s.rejected) rejected in \(s.errorKinds.count) kinds, "

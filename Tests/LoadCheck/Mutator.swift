@@ -22,7 +22,7 @@ struct SplitMix64 {
 /// shapes and offsets, the header length field, the payload (NaN, infinity) and the JSON structure.
 struct Mutator {
     /// The roles a case file can play (its file name ends with the role).
-    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json"]
+    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json", "model.onnx"]
 
     let base: [String: Data]
 
@@ -39,6 +39,7 @@ struct Mutator {
         let role = rng.pick(Self.roles)
         let data = base[role]!
         if role == "model.json" { return (role, Self.mutateJSON(data, &rng)) }
+        if role == "model.onnx" { return (role, Self.mutateProtobuf(data, &rng)) }
         return (role, Self.mutateSafeTensors(data, &rng))
     }
 
@@ -214,6 +215,50 @@ struct Mutator {
         out.append(contentsOf: payload)
         if rng.chance(0.05) { out = out.prefix(rng.below(out.count + 1)) }  // truncated
         return out
+    }
+
+    // MARK: ONNX (protobuf)
+
+    /// Edits of a protobuf file at the wire level: varints (lengths, dims, tags) made huge, zero, negative or off by
+    /// one; bytes flipped; spans cut, repeated or moved; float payloads overwritten with NaN, infinity or huge values;
+    /// truncation. Varint starts are found by scanning (any byte whose predecessor has no continuation bit).
+    static func mutateProtobuf(_ file: Data, _ rng: inout SplitMix64) -> Data {
+        var b = [UInt8](file)
+        guard !b.isEmpty else { return Data([0x0A, 0xFF]) }
+        func varint(_ v: UInt64) -> [UInt8] {
+            var v = v, out: [UInt8] = []
+            repeat { out.append(UInt8(v & 0x7F) | (v > 0x7F ? 0x80 : 0)); v >>= 7 } while v != 0
+            return out
+        }
+        let ops = 1 + rng.below(3)
+        for _ in 0..<ops where !b.isEmpty {
+            let at = rng.below(b.count)
+            switch rng.below(8) {
+            case 0, 1, 2:  // a varint at a varint start replaced
+                var start = at
+                while start > 0 && b[start - 1] & 0x80 != 0 { start -= 1 }
+                var end = start
+                while end < b.count && b[end] & 0x80 != 0 { end += 1 }
+                end = min(end + 1, b.count)
+                let old = b[start..<end].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element & 0x7F) << (7 * UInt64(min($1.offset, 9))) }
+                let v = rng.pick([0, 1, old &+ 1, old &- 1, old &* 2, UInt64(Int32.max), 1 << 31, 1 << 40, 1 << 62, UInt64.max,
+                                  UInt64(bitPattern: -1), UInt64(bitPattern: -5), rng.next()])
+                b.replaceSubrange(start..<end, with: varint(v))
+            case 3:  // bytes flipped
+                for k in 0..<(1 + rng.below(4)) where at + k < b.count { b[at + k] ^= UInt8(truncatingIfNeeded: rng.next() | 1) }
+            case 4:  // a span cut
+                b.removeSubrange(at..<min(b.count, at + 1 + rng.below(64)))
+            case 5:  // a span repeated (duplicate fields, nodes, initializers)
+                let span = Array(b[at..<min(b.count, at + 1 + rng.below(256))])
+                b.insert(contentsOf: span, at: rng.below(b.count + 1))
+            case 6:  // four bytes overwritten with a float edge value (NaN, infinity, FLT_MAX, tiny)
+                let v: UInt32 = rng.pick([0x7FC0_0000, 0x7F80_0000, 0xFF80_0000, 0x7F7F_FFFF, 0x0000_0001])
+                for k in 0..<4 where at + k < b.count { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+            default:  // truncated
+                b = Array(b.prefix(at))
+            }
+        }
+        return Data(b)
     }
 
     // MARK: model.json

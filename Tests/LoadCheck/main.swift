@@ -30,6 +30,13 @@ func outcome(_ body: () throws -> Void) -> (kind: String, named: Bool, message: 
         case let .io(_, reason): return ("io: " + template(reason), false, message)
         default: return ("other", false, message)
         }
+    } catch let error as ONNXError {
+        let message = error.description.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+        switch error {
+        case let .unsupportedNode(opType, name, reason): return ("ONNX unsupportedNode: " + template(reason), !opType.isEmpty || !name.isEmpty, message)
+        case let .invalidModel(what, reason): return ("ONNX invalidModel: " + template(reason), !what.isEmpty, message)
+        case let .unsupportedLayer(layer, _, reason): return ("ONNX unsupportedLayer: " + template(reason), !layer.isEmpty, message)
+        }
     } catch {
         return ("foreign \(type(of: error))", false, "\(error)".replacingOccurrences(of: "\n", with: " "))
     }
@@ -67,6 +74,8 @@ struct BaseFiles {
         model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
         _ = try model.trainOnBatch(x: try DataArray(shape: [2, 5], values: [1, 2, 3, 4, 0, 5, 4, 3, 0, 0]), y: DataArray([0, 1]))
         try model.save(to: directory)
+        // The same model as ONNX (Gather, Transpose, LSTM with peepholes and sequence_lens, GRU, Gemm, Softmax).
+        try writeFile(try ONNXExport.data(model), to: directory.appendingPathComponent("model.onnx"))
     }
 
     /// The compiled model the optimizer state loads into (the run directory's architecture).
@@ -130,6 +139,9 @@ func check(base: URL) throws {
                 loaded.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
                 try loaded.loadOptimizerState(from: scratch)
             })
+        } else if line.hasSuffix(".onnx") {
+            report(line, "ONNXImport.sequential", outcome { _ = try ONNXImport.sequential(data) })
+            report(line, "ONNXImport.network", outcome { _ = try ONNXImport.network(data) })
         } else {
             report(line, "SafeTensors.read", outcome { _ = try SafeTensors.read(url) })
             report(line, "SafeTensors.metadata", outcome { _ = try SafeTensors.metadata(url) })
