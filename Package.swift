@@ -35,9 +35,16 @@ let package = Package(
             path: "Sources/CLSTMCell",
             publicHeadersPath: "include"
         ),
+        // Open MPI, loaded at run time with dlopen (no link dependency): see Sources/CMPIShim/include/lk_mpi.h.
+        .target(
+            name: "CMPIShim",
+            path: "Sources/CMPIShim",
+            publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell"],
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CMPIShim"],
             path: "Sources/LSTMKit"
         ),
         .executableTarget(
@@ -68,6 +75,12 @@ let package = Package(
             name: "lstm",
             dependencies: ["LSTMCLI"],
             path: "Sources/lstm"
+        ),
+        // Run by DistributedTests under mpirun: data-parallel equivalence, rank death and bad-setup checks.
+        .executableTarget(
+            name: "lstm-mpi-check",
+            dependencies: ["LSTMKit"],
+            path: "Tests/MPICheck"
         ),
         .testTarget(
             name: "LSTMKitTests",
