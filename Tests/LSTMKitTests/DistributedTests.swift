@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+@testable import LSTMKit
+
+/// Data-parallel training on 2 ranks: runs `mpirun -np 2 lstm-mpi-check MODE` (Tests/MPICheck) as a child process
+/// and checks the numbers it prints. Without mpirun these tests are skipped loudly, unless LSTMKIT_REQUIRE_MPI=1
+/// (set by .ci/run), where they fail.
+final class DistributedTests: XCTestCase {
+    struct Run { var status: Int32; var output: String; var seconds: Double }
+
+    func mpirunOrSkip() throws -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            .map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let path else {
+            let message = "*** NO MPIRUN: distributed tests SKIPPED. Install openmpi-bin (scripts/install-deps.sh) to run them. ***"
+            if ProcessInfo.processInfo.environment["LSTMKIT_REQUIRE_MPI"] == "1" { XCTFail(message + " (LSTMKIT_REQUIRE_MPI=1)") }
+            print(message)
+            throw XCTSkip(message)
+        }
+        return path
+    }
+
+    /// The lstm-mpi-check executable next to the test bundle (swift build --build-tests builds it).
+    func checkExecutable() throws -> String {
+        var dir = Bundle(for: Self.self).bundleURL
+        while dir.pathExtension == "xctest" || dir.lastPathComponent == "Contents" || dir.lastPathComponent == "MacOS" { dir.deleteLastPathComponent() }
+        let path = dir.appendingPathComponent("lstm-mpi-check").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("\(path) is missing: build it with `swift build --build-tests`")
+            throw XCTSkip("no lstm-mpi-check")
+        }
+        return path
+    }
+
+    /// Runs a command with its output in a file (orphans holding a pipe cannot block the read); kills it after `limit` s.
+    func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], limit: Double) throws -> Run {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = handle
+        process.standardError = handle
+        let start = Date()
+        try process.run()
+        while process.isRunning && Date().timeIntervalSince(start) < limit { usleep(50_000) }
+        if process.isRunning {
+            process.terminate()  // SIGTERM: mpirun then ends its ranks
+            process.waitUntilExit()
+            try handle.close()
+            XCTFail("\(arguments) still running after \(limit) s: killed. Output:\n" + (try String(contentsOf: log, encoding: .utf8)))
+            return Run(status: -1, output: "", seconds: limit)
+        }
+        process.waitUntilExit()
+        try handle.close()
+        return Run(status: process.terminationStatus, output: try String(contentsOf: log, encoding: .utf8),
+                   seconds: Date().timeIntervalSince(start))
+    }
+
+    func mpi(_ arguments: [String], recovery: Bool = false, environment: [String: String] = [:], limit: Double = 240) throws -> Run {
+        let mpirun = try mpirunOrSkip(), check = try checkExecutable()
+        return try run(mpirun, (recovery ? ["--enable-recovery"] : []) + ["-np", "2", check] + arguments, environment: environment, limit: limit)
+    }
+
+    /// key=value pairs of the first line starting with `prefix`.
+    func fields(_ output: String, _ prefix: String) -> [String: String]? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+        var result: [String: String] = [:]
+        for part in line.split(separator: " ") { let kv = part.split(separator: "=", maxSplits: 1); if kv.count == 2 { result[String(kv[0])] = String(kv[1]) } }
+        return result
+    }
+
+    /// 2 ranks with global batch 8 (shards of 4, and 2 + 3 for the last batch of 5) against 1 rank with batch 8:
+    /// 3 epochs of 6 steps, Adam with a global-norm clip, a validation split.
+    func checkEquivalence(_ device: String, tolerance: Double) throws {
+        let r = try mpi(["equivalence", device])
+        guard let f = fields(r.output, "RESULT") else { return XCTFail("no RESULT line (status \(r.status)):\n\(r.output)") }
+        print("equivalence \(device): \(f.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(f["ranks"], "2")
+        XCTAssertEqual(f["steps"], "18"); XCTAssertEqual(f["refSteps"], "18")
+        let loss = Double(f["lossMaxRel"]!)!, weights = Double(f["weightNormRel"]!)!, val = Double(f["valLossRel"]!)!
+        XCTAssertLessThan(loss, tolerance, "per-step losses")
+        XCTAssertLessThan(weights, tolerance, "final weights (max |difference| / max |weight|)")
+        XCTAssertLessThan(val, tolerance, "validation loss")
+        XCTAssertEqual(Double(f["rankSpread"]!)!, 0, "both ranks hold the same weights")
+    }
+
+    func testEquivalenceFloat32CPU() throws { try checkEquivalence("cpu", tolerance: 1e-6) }
+    func testEquivalenceFloat64CPU() throws { try checkEquivalence("cpu64", tolerance: 1e-12) }
+    func testEquivalenceOpenCL() throws {
+        _ = try openCLDeviceOrSkip()
+        try checkEquivalence("opencl", tolerance: 1e-6)
+    }
+
+    func testBatchSmallerThanRanksIsATypedErrorOnEveryRank() throws {
+        let r = try mpi(["bad-batch"], limit: 60)
+        for rank in 0..<2 {
+            XCTAssertTrue(r.output.contains("TYPED-ERROR rank=\(rank) type=DistributedError message=rank \(rank): the ranks cannot train together: the global batch size 1 is smaller than the 2 ranks"), r.output)
+        }
+        XCTAssertNotEqual(r.status, 0)
+    }
+
+    func testRanksWithDifferentModelsGetATypedErrorOnEveryRank() throws {
+        let r = try mpi(["bad-model"], limit: 60)
+        for rank in 0..<2 {
+            XCTAssertTrue(r.output.contains("TYPED-ERROR rank=\(rank) type=DistributedError message=rank \(rank): the ranks cannot train together: the ranks disagree on the model"), r.output)
+        }
+        XCTAssertNotEqual(r.status, 0)
+    }
+
+    /// Zombie or live lstm-mpi-check processes whose command line names `marker` (or zombies of that name).
+    func leftovers(_ marker: String) -> [String] {
+        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return procs.filter { Int($0) != nil }.compactMap { pid -> String? in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains("(lstm-mpi-check)") else { return nil }
+            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            let zombie = stat.components(separatedBy: ") ").last?.hasPrefix("Z") ?? false
+            return zombie || cmd.contains(marker) ? "\(pid): \(stat.prefix(60))" : nil
+        }
+    }
+
+    func waitForNoLeftovers(_ marker: String) {
+        let start = Date()
+        while !leftovers(marker).isEmpty && Date().timeIntervalSince(start) < 10 { usleep(100_000) }
+        XCTAssertEqual(leftovers(marker), [], "processes left behind")
+    }
+
+    /// Rank 1 kills itself (SIGKILL) in epoch 3. (a) Plain mpirun ends the whole job; (b) with --enable-recovery the
+    /// survivor sees its all-reduce time out and throws DistributedError.timeout. Then the last checkpoint (epoch 2,
+    /// written by rank 0) loads and trains on with 1 rank.
+    func testADeadRankEndsTheJobAndTheCheckpointResumesOnOneRank() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-die-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = try mpi(["die", dir.path], environment: ["LSTMKIT_MPI_TIMEOUT": "10"], limit: 60)
+        print("dead rank, plain mpirun: status \(plain.status) after \(String(format: "%.1f", plain.seconds)) s")
+        XCTAssertTrue(plain.output.contains("DYING rank=1"), plain.output)
+        XCTAssertNotEqual(plain.status, 0, "mpirun must report the dead rank")
+        XCTAssertLessThan(plain.seconds, 30, "the job must end within 30 s")
+        XCTAssertFalse(plain.output.contains("UNEXPECTED"), plain.output)
+        waitForNoLeftovers(dir.path)
+
+        try? FileManager.default.removeItem(at: dir)
+        let recovering = try mpi(["die", dir.path], recovery: true, environment: ["LSTMKIT_MPI_TIMEOUT": "10"], limit: 60)
+        print("dead rank, mpirun --enable-recovery: status \(recovering.status) after \(String(format: "%.1f", recovering.seconds)) s")
+        XCTAssertTrue(recovering.output.contains("DYING rank=1"), recovering.output)
+        guard let typed = fields(recovering.output, "TYPED-ERROR rank=0") else { return XCTFail("rank 0 printed no typed error:\n\(recovering.output)") }
+        XCTAssertEqual(typed["type"], "DistributedError")
+        XCTAssertTrue(recovering.output.contains("did not complete within 10.0 s: a peer rank died or hangs"), recovering.output)
+        XCTAssertLessThan(recovering.seconds, 30, "the survivor must give up within 30 s")
+        XCTAssertTrue(recovering.output.contains("SAVED epoch=2"), recovering.output)
+        XCTAssertFalse(recovering.output.contains("SAVED epoch=3"), recovering.output)
+        waitForNoLeftovers(dir.path)
+
+        // The epoch-2 checkpoint loads and training continues on 1 rank (no mpirun), from Adam's saved state.
+        let resumed = try run(try checkExecutable(), ["resume", dir.path], limit: 120)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        guard let f = fields(resumed.output, "RESULT resumed") else { return XCTFail("no RESULT line:\n\(resumed.output)") }
+        XCTAssertEqual(f["ranks"], "1"); XCTAssertEqual(f["optimizerState"], "true")
+        let before = Double(f["lossBefore"]!)!, after = Double(f["lossAfter"]!)!
+        print("resumed on 1 rank: loss \(before) -> \(after)")
+        XCTAssertLessThan(after, before, "two more epochs lower the loss")
+    }
+}
