@@ -169,4 +169,38 @@ final class DistributedTests: XCTestCase {
         print("resumed on 1 rank: loss \(before) -> \(after)")
         XCTAssertLessThan(after, before, "two more epochs lower the loss")
     }
+
+    /// `mpirun -np 2 lstm train charlm` against the same command on 1 rank: the same history (within 1e-6 relative),
+    /// one run directory written by rank 0, and `--resume` of the 2-rank run with 1 rank continues it.
+    func testCLITrainsUnderMpirunLikeOneRankAndResumesOnOneRank() throws {
+        let mpirun = try mpirunOrSkip()
+        let lstm = URL(fileURLWithPath: try checkExecutable()).deletingLastPathComponent().appendingPathComponent("lstm").path
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let text = String(repeating: "LAWYER, n.  One skilled in circumvention of the law.\nCAT, n.  A soft, indestructible automaton.\n", count: 40)
+        try text.write(to: tmp.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
+        func train(_ out: String, extra: [String] = []) -> [String] {
+            ["train", "charlm", "--text", tmp.appendingPathComponent("text.txt").path, "--out", tmp.appendingPathComponent(out).path,
+             "--epochs", "2", "--hidden", "16", "--batch-size", "16", "--device", "cpu", "--verbose", "2"] + extra
+        }
+        let two = try run(mpirun, ["-np", "2", lstm] + train("two"), limit: 240)
+        XCTAssertEqual(two.status, 0, two.output)
+        XCTAssertEqual(two.output.components(separatedBy: "Epoch 2/2").count, 2, "only rank 0 prints progress:\n\(two.output)")
+        let one = try run(lstm, train("one"), limit: 240)
+        XCTAssertEqual(one.status, 0, one.output)
+        func history(_ out: String) throws -> [[Double]] {
+            try String(contentsOf: tmp.appendingPathComponent(out).appendingPathComponent("history.csv"), encoding: .utf8)
+                .split(separator: "\n").dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+        }
+        let h2 = try history("two"), h1 = try history("one")
+        XCTAssertEqual(h2.count, 2); XCTAssertEqual(h1.count, 2)
+        let worst = zip(h2.joined(), h1.joined()).map { abs($0 - $1) / max(abs($1), 1e-12) }.max() ?? .infinity
+        print("lstm train charlm, 2 ranks vs 1 rank: history max relative difference \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+        let resumed = try run(lstm, ["train", "charlm", "--text", tmp.appendingPathComponent("text.txt").path, "--out",
+                                     tmp.appendingPathComponent("two").path, "--resume", "--epochs", "2", "--device", "cpu", "--verbose", "2"], limit: 240)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertEqual(try history("two").count, 4, "--resume on 1 rank adds 2 epochs to the 2-rank run")
+    }
 }
