@@ -145,6 +145,12 @@ struct TrainingJob {
         let history = try model.fit(x: x, y: y, epochs: epochs, batchSize: batch, validationSplit: validationSplit, shuffle: shuffle,
                                     seed: seed &+ UInt64(config.epochsTrained), callbacks: callbacks, verbose: verbose)
         let seconds = Date().timeIntervalSince(start)
+        let reduce = world.tensorAllReduce
+        if verbose > 0, world.size > 1, reduce.calls > 0 {
+            print(String(format: "%d ranks: %d gradient all-reduces of %.2f MB, %.2f ms each on rank 0 (host staging included), %.1f%% of the training time",
+                         world.size, reduce.calls, Double(reduce.bytes) / Double(reduce.calls) / 1e6, reduce.seconds / Double(reduce.calls) * 1e3,
+                         100 * reduce.seconds / seconds))
+        }
         if let early {
             if !history.epochs.isEmpty { try recorder.commitFinal(model: model) }  // the best epoch's weights, restored by EarlyStopping
             if verbose > 0, early.bestEpoch != history.epochs.count {

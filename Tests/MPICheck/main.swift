@@ -137,6 +137,18 @@ do {
         let before = try m.evaluate(x: x, y: y)["loss"]!
         let h = try m.fit(x: x, y: y, epochs: 2, batchSize: 8, verbose: 0)
         print("RESULT resumed ranks=\(world.size) optimizerState=\(restored) lossBefore=\(before) lossAfter=\(h.epochs.last!["loss"]!)")
+    case "allreduce-bench":
+        // In-place sum all-reduce of N floats, each after a barrier (so that waiting for a slower rank is not counted).
+        let n = Int(arguments[2])!, reps = Int(arguments[3])!
+        var values = [Float](repeating: 1, count: n)
+        var total = 0.0
+        for _ in 0..<reps {
+            try world.barrier()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try world.allReduce(&values, .sum)
+            total += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        }
+        if rank == 0 { print("RESULT allreduce floats=\(n) bytes=\(4 * n) reps=\(reps) msPerCall=\(total / Double(reps) * 1e3)") }
     case "bad-batch":
         let (x, y) = try data(samples: 20, seed: 3)
         try model(.cpu).fit(x: x, y: y, epochs: 1, batchSize: 1, verbose: 0)

@@ -40,6 +40,9 @@ public final class Distributed: @unchecked Sendable {
     public let localSize: Int
     /// Seconds a collective may take before it throws `.timeout`.
     public var timeout: Double
+    /// What the all-reduces of device tensors (the gradients in `fit`) cost on this rank so far: calls, bytes per
+    /// rank and wall time, host staging included (the read from and write to the device).
+    public private(set) var tensorAllReduce = (calls: 0, bytes: 0, seconds: 0.0)
     /// Whether a collective has failed: MPI's state is then unusable, so `finalize` does nothing.
     public private(set) var failed = false
     private let usesMPI: Bool
@@ -165,6 +168,12 @@ public final class Distributed: @unchecked Sendable {
     /// Reduces several tensors with one collective over their concatenation.
     public func allReduce(_ tensors: [Tensor], _ op: ReduceOp = .sum) throws {
         guard size > 1, let device = tensors.first?.device else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            tensorAllReduce.calls += 1
+            tensorAllReduce.bytes += tensors.reduce(0) { $0 + $1.count } * (device.precision == .float64 ? 8 : 4)
+            tensorAllReduce.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        }
         if device.precision == .float64 {
             var host = try tensors.flatMap { try $0.toDoubles() }
             try allReduce(&host, op)

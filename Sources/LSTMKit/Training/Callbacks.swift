@@ -79,6 +79,8 @@ public final class ModelCheckpoint: Callback {
             guard best == nil || sign * (value - best!) > 0 else { return }
             best = value
         }
+        // Under mpirun every rank holds the same weights: rank 0 alone writes them.
+        guard try Distributed.world().rank == 0 else { return }
         try model.save(to: directory)
     }
 }
