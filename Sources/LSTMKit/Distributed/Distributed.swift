@@ -72,7 +72,7 @@ public final class Distributed: @unchecked Sendable {
         guard isLaunchedByMPI else { cached = .single; return .single }
         var message = [CChar](repeating: 0, count: 512)
         guard lk_mpi_load(&message, Int32(message.count)) == 0 else {
-            throw DistributedError.unavailable(reason: String(cString: message) + " (apt-get install openmpi-bin libopenmpi-dev)")
+            throw DistributedError.unavailable(reason: text(message) + " (apt-get install openmpi-bin libopenmpi-dev)")
         }
         var rank: Int32 = 0, size: Int32 = 1
         let rc = lk_mpi_init(&rank, &size)
@@ -85,10 +85,15 @@ public final class Distributed: @unchecked Sendable {
         return world
     }
 
+    /// A NUL-terminated C string buffer as a String.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func errorString(_ code: Int32) -> String {
         var message = [CChar](repeating: 0, count: 512)
         lk_mpi_error_string(code, &message, Int32(message.count))
-        return String(cString: message)
+        return text(message)
     }
 
     private func check(_ rc: Int32, _ operation: String) throws {
