@@ -82,6 +82,12 @@ let package = Package(
             dependencies: ["LSTMKit"],
             path: "Tests/MPICheck"
         ),
+        // Runs every public loader on hostile files in child processes (HostileFileTests, Fuzz/README.md).
+        .executableTarget(
+            name: "lstmkit-load-check",
+            dependencies: ["LSTMKit"],
+            path: "Tests/LoadCheck"
+        ),
         .testTarget(
             name: "LSTMKitTests",
             dependencies: ["LSTMKit", "LSTMCLI"],

@@ -28,6 +28,9 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
     case emptyDataset(String)
     /// The model must be compiled (optimizer and loss) before training or evaluating.
     case notCompiled
+    /// An allocation of `bytes` on `device` failed or was refused up front (more than the device or the process
+    /// can hold): `reason` says which limit.
+    case outOfMemory(bytes: Int, device: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +62,8 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
             return "empty dataset: \(what)"
         case .notCompiled:
             return "the model is not compiled: call compile(optimizer:loss:metrics:) first"
+        case let .outOfMemory(bytes, device, reason):
+            return "out of memory on \(device): cannot allocate \(bytes) bytes (\(bytes >> 20) MiB): \(reason)"
         }
     }
 }

@@ -34,19 +34,52 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A tensor of zeros.
     public static func zeros(_ shape: [Int], device: Device = .cpu) throws -> Tensor {
-        try checkCount(shape, nil)
-        let n = shape.reduce(1, *)
+        let n = try checkCount(shape, nil)
         return Tensor(shape: shape, view: BufferView(try device.backend.allocateZeros(n)), device: device)
     }
 
-    private static func checkCount(_ shape: [Int], _ count: Int?) throws {
+    /// The element count of `shape`; a typed error for a negative dimension, a product that overflows Int, or
+    /// a `count` of values that does not match.
+    @discardableResult
+    static func checkCount(_ shape: [Int], _ count: Int?) throws -> Int {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw LSTMKitError.shapeMismatch(what: "tensor", expected: "non-negative dimensions", got: shape)
         }
-        if let count, count != shape.reduce(1, *) {
-            throw LSTMKitError.shapeMismatch(what: "tensor values", expected: "\(shape.reduce(1, *)) values for shape \(shape)", got: [count])
+        guard let n = Memory.product(shape) else {
+            throw LSTMKitError.shapeMismatch(what: "tensor", expected: "dimensions whose product (the element count) fits in Int", got: shape)
+        }
+        if let count, count != n {
+            throw LSTMKitError.shapeMismatch(what: "tensor values", expected: "\(n) values for shape \(shape)", got: [count])
+        }
+        return n
+    }
+
+    /// A new tensor of `shape` whose values come from `next` (see `assignStreaming`). The buffer is allocated
+    /// before any value is drawn, so a size that cannot be allocated fails at once.
+    static func streaming(shape: [Int], device: Device, _ next: () -> Double) throws -> Tensor {
+        let n = try checkCount(shape, nil)
+        let tensor = Tensor(shape: shape, view: BufferView(try device.backend.allocate(n)), device: device)
+        try tensor.assignStreaming(next)
+        return tensor
+    }
+
+    /// Overwrites the values with `next()`, called once per value in row-major order, in chunks of at most
+    /// `streamChunk` values, so host memory stays bounded. The result is that of `assign(_: [Double])` on the
+    /// same sequence.
+    func assignStreaming(_ next: () -> Double) throws {
+        let n = count
+        var chunk: [Double] = []
+        chunk.reserveCapacity(min(n, Self.streamChunk))
+        var offset = 0
+        while offset < n {
+            let m = min(Self.streamChunk, n - offset)
+            chunk.removeAll(keepingCapacity: true)
+            for _ in 0..<m { chunk.append(next()) }
+            try device.backend.write(chunk, to: view.advanced(by: offset))
+            offset += m
         }
     }
+    static let streamChunk = 1 << 20
 
     /// The values, row-major, as Float (waits for the device).
     public func toArray() throws -> [Float] { try device.backend.readFloats(view, count: count) }

@@ -95,7 +95,7 @@ final class BadInputTests: XCTestCase {
         var file = Data(); withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
         file.append(header); file.append(Data(count: 8))
         try file.write(to: url)
-        expectError(.stateDict(tensor: "weight_ih_l0", reason: "dtype I64 is not supported (expected F32 or F64)"), try lstm.load(from: url))
+        expectError(.stateDict(tensor: "weight_ih_l0", reason: "dtype I64 is not supported (expected F32 or F64) in \(url.path)"), try lstm.load(from: url))
         // A truncated file, too.
         try Data(file.prefix(12)).write(to: url)
         XCTAssertThrowsError(try lstm.load(from: url)) { XCTAssertNotNil($0 as? LSTMKitError) }

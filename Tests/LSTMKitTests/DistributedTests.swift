@@ -35,7 +35,7 @@ final class DistributedTests: XCTestCase {
     /// Runs a command with its output in a file (orphans holding a pipe cannot block the read); kills it after `limit` s.
     func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], limit: Double) throws -> Run {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()

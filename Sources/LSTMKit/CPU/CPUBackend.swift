@@ -4,15 +4,30 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Host memory of one CPU backend, `count` scalars of type S (or Int32 indices).
+/// Host memory of one CPU backend, `count` scalars of type S (or Int32 indices), 64-byte aligned (the AVX-512
+/// cell kernels run on it). The byte count is checked for overflow and against the host's memory
+/// (`Memory.reserveHost`) before `posix_memalign`; a refusal or a failed allocation is `LSTMKitError.outOfMemory`.
 final class CPUBuffer<S>: DeviceBuffer, @unchecked Sendable {
     let pointer: UnsafeMutablePointer<S>
     let count: Int
-    init(count: Int) {
+    private let bytes: Int
+    init(count: Int) throws {
+        let bytes = try Memory.bytes(count: max(count, 1), elementSize: MemoryLayout<S>.stride, device: "cpu")
+        try Memory.reserveHost(bytes, device: "cpu")
+        var raw: UnsafeMutableRawPointer? = nil
+        let status = posix_memalign(&raw, 64, bytes)
+        guard status == 0, let raw else {
+            Memory.releaseHost(bytes)
+            throw LSTMKitError.outOfMemory(bytes: bytes, device: "cpu", reason: "posix_memalign failed: \(String(cString: strerror(status)))")
+        }
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        self.bytes = bytes
+        pointer = raw.bindMemory(to: S.self, capacity: max(count, 1))
     }
-    deinit { pointer.deallocate() }
+    deinit {
+        free(pointer)
+        Memory.releaseHost(bytes)
+    }
 }
 
 /// The CPU path: cblas gemm (OpenBLAS, split over the cores by `CPUWorkerPool`) and the twins in CPUKernels.
@@ -56,10 +71,10 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         (b as! CPUBuffer<Int32>).pointer
     }
 
-    func allocate(_ count: Int) throws -> DeviceBuffer { CPUBuffer<S>(count: count) }
+    func allocate(_ count: Int) throws -> DeviceBuffer { try CPUBuffer<S>(count: count) }
 
     func allocateIndices(_ values: [Int32]) throws -> DeviceBuffer {
-        let buffer = CPUBuffer<Int32>(count: values.count)
+        let buffer = try CPUBuffer<Int32>(count: values.count)
         values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
         return buffer
     }

@@ -49,9 +49,10 @@ public final class GRU: ParameterOwner {
         self.device = device
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50_0000)
         let D = bidirectional ? 2 : 1
-        checks = RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst, stateCount: numLayers * D, hiddenSize: hiddenSize)
+        // The parameters first: they check the sizes (numLayers * D below cannot overflow once they exist).
         let layout = try RecurrentParameters(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                              directions: D, bias: bias, device: device, seed: seed)
+        checks = RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst, stateCount: numLayers * D, hiddenSize: hiddenSize)
         parameterNames = layout.names; parameters = layout.parameters; gradients = layout.gradients
         flatParameters = layout.flatParameters; flatGradients = layout.flatGradients
         weights = layout.weights

@@ -42,7 +42,33 @@ struct RecurrentParameters {
 
     init(gates: Int, inputSize: Int, hiddenSize H: Int, numLayers: Int, directions D: Int, bias: Bool,
          projSize P: Int = 0, peephole: Bool = false, layerNorm: Bool = false, device: Device, seed: UInt64) throws {
-        let G = gates * H, R = P > 0 ? P : H
+        // Sizes come from the caller (or a model file): every product and sum is checked, and the buffers are
+        // allocated before any initial value is drawn.
+        let sizes = "inputSize \(inputSize), hiddenSize \(H), numLayers \(numLayers)" + (P > 0 ? ", projSize \(P)" : "")
+        let R = P > 0 ? P : H
+        // The parameter count of one layer-direction whose input has `n` features (the shapes listed below).
+        func perDirection(_ n: Int) -> Int? {
+            guard let G = Memory.product([gates, H]) else { return nil }
+            var parts = [[G, n], [G, R]]
+            if bias { parts += [[2, G]] }
+            if P > 0 { parts.append([P, H]) }
+            if peephole { parts.append([3, H]) }
+            if layerNorm { parts += [[4, G], [2, H]] }
+            var sum = 0
+            for part in parts {
+                guard let c = Memory.product(part), case (let s, false) = sum.addingReportingOverflow(c) else { return nil }
+                sum = s
+            }
+            return sum
+        }
+        // total = D * (first layer + (numLayers - 1) * each further layer), all checked, before anything is built.
+        guard let upper = Memory.product([D, R]), let first = perDirection(inputSize), let rest = perDirection(upper),
+              let further = Memory.product([numLayers - 1, rest]), case (let perD, false) = first.addingReportingOverflow(further),
+              let total = Memory.product([D, perD]) else {
+            throw LSTMKitError.invalidArgument(name: "recurrent layer sizes", value: sizes, reason: "the parameter count overflows Int")
+        }
+        let pb = try device.backend.allocate(total), gb = try device.backend.allocateZeros(total)
+        let G = gates * H
         let lnNames = ["ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight", "ln_c_bias"]
         var names: [String] = [], shapes: [[Int]] = []
         for l in 0..<numLayers {
@@ -56,8 +82,6 @@ struct RecurrentParameters {
                 if layerNorm { names += lnNames.map { $0 + s }; shapes += [[G], [G], [G], [G], [H], [H]] }
             }
         }
-        let total = shapes.reduce(0) { $0 + $1.reduce(1, *) }
-        let pb = try device.backend.allocate(total), gb = try device.backend.allocateZeros(total)
         var params: [String: Tensor] = [:], grads: [String: Tensor] = [:], offsets: [String: Int] = [:], offset = 0
         for (name, shape) in zip(names, shapes) {
             params[name] = Tensor(shape: shape, view: BufferView(pb, offset), device: device)
@@ -65,6 +89,7 @@ struct RecurrentParameters {
             offsets[name] = offset
             offset += shape.reduce(1, *)
         }
+        assert(offset == total, "RecurrentParameters: the checked count \(total) differs from the layout's \(offset)")
         self.names = names
         parameters = params
         gradients = grads
@@ -89,7 +114,7 @@ struct RecurrentParameters {
         }
         var generator = SeededGenerator(seed: seed)
         let k = 1 / Double(H).squareRoot()
-        try flatParameters.assign((0..<total).map { _ in Double.random(in: -k..<k, using: &generator) })
+        try flatParameters.assignStreaming { Double.random(in: -k..<k, using: &generator) }
         for name in names where name.hasPrefix("ln_") {
             let t = params[name]!
             try t.assign([Double](repeating: name.contains("_weight") ? 1 : 0, count: t.count))

@@ -2,18 +2,40 @@ import COpenCL
 import Foundation
 
 /// A `cl_mem` of `count` scalars (float32, or int32 indices), released in `deinit`.
+///
+/// The byte count is checked for overflow and against the device's limits and live buffers
+/// (`OpenCLContext.reserve`) before `clCreateBuffer`, and, where the host's mappings can fail, allocated by
+/// the runtime at once (`materialize`). Every refusal or allocation failure (CL_MEM_OBJECT_ALLOCATION_FAILURE,
+/// CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY, CL_INVALID_BUFFER_SIZE) is `LSTMKitError.outOfMemory`.
 final class CLBuffer: DeviceBuffer, @unchecked Sendable {
     let mem: cl_mem
     let count: Int
+    private let context: OpenCLContext
+    private let bytes: Int
     init(context: OpenCLContext, count: Int, elementSize: Int = 4) throws {
+        let bytes = try Memory.bytes(count: max(count, 1), elementSize: elementSize, device: context.label)
+        let materialize = try context.reserve(bytes)
         var err: cl_int = 0
-        let m = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), max(count, 1) * elementSize, nil, &err)
-        try clCheck(err, "clCreateBuffer(\(count * elementSize) bytes)")
-        guard let m else { throw OpenCLError.call(function: "clCreateBuffer", status: err, name: clErrorName(err)) }
+        let m = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &err)
+        guard err == CL_SUCCESS, let m else {
+            context.release(bytes)
+            throw clAllocationError(err, "clCreateBuffer", bytes: bytes, device: context.label)
+        }
+        let status = materialize ? context.materialize(m) : CL_SUCCESS
+        guard status == CL_SUCCESS else {
+            clReleaseMemObject(m)
+            context.release(bytes)
+            throw clAllocationError(status, "clEnqueueMigrateMemObjects", bytes: bytes, device: context.label)
+        }
         mem = m
         self.count = count
+        self.context = context
+        self.bytes = bytes
     }
-    deinit { clReleaseMemObject(mem) }
+    deinit {
+        clReleaseMemObject(mem)
+        context.release(bytes)
+    }
 }
 
 /// Tuning values for one device, passed to the kernels as `-D` options (each has an `#ifndef` default in its

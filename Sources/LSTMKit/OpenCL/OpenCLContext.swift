@@ -1,6 +1,7 @@
 import COpenCL
 import Foundation
 import LSTMKitKernels
+import Synchronization
 
 /// One OpenCL platform/device as found on this machine.
 public struct OpenCLDeviceInfo: Sendable, CustomStringConvertible {
@@ -109,6 +110,16 @@ final class OpenCLContext: @unchecked Sendable {
     /// How many times `clBuildProgram` ran on this context (the cache test reads it).
     private(set) var buildCount = 0
 
+    /// The device's limits that every buffer is checked against before `clCreateBuffer` (see `reserve`).
+    let maxAllocBytes: Int, globalMemoryBytes: Int
+    /// CL_DEVICE_HOST_UNIFIED_MEMORY: the buffers are host memory of this process (PoCL's CPU device), which the
+    /// runtime mallocs when a buffer is first used, and PoCL asserts when that malloc fails.
+    let hostUnified: Bool
+    /// Bytes of this context's live buffers (a `CLBuffer` adds its bytes when created, subtracts them in deinit).
+    let liveBytes = Atomic<Int>(0)
+    /// How errors name the device: "opencl:P:D (name)".
+    var label: String { "opencl:\(info.platformIndex):\(info.deviceIndex) (\(info.deviceName))" }
+
     init(platformIndex: Int, deviceIndex: Int) throws {
         let platforms = try OpenCLDiscovery.platforms()
         guard platforms.indices.contains(platformIndex) else {
@@ -120,6 +131,9 @@ final class OpenCLContext: @unchecked Sendable {
         }
         info = try OpenCLDiscovery.list().first { $0.platformIndex == platformIndex && $0.deviceIndex == deviceIndex }!
         device = devices[deviceIndex]
+        maxAllocBytes = Int(clamping: OpenCLDiscovery.deviceValue(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, cl_ulong.self))
+        globalMemoryBytes = Int(clamping: OpenCLDiscovery.deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong.self))
+        hostUnified = OpenCLDiscovery.deviceValue(device, CL_DEVICE_HOST_UNIFIED_MEMORY, cl_bool.self) != 0
         var err: cl_int = 0
         var dev = device
         guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &err) else {
@@ -288,6 +302,60 @@ final class OpenCLContext: @unchecked Sendable {
         }
         events.removeAll()
         return sums.map { ($0.key, $0.value.0, Double($0.value.1) * 1e-9) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    // MARK: Memory
+
+    /// Accounts `bytes` of a new buffer, or throws `LSTMKitError.outOfMemory` (and accounts nothing) when the
+    /// request exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE, when the live buffers plus this one exceed
+    /// CL_DEVICE_GLOBAL_MEM_SIZE, or, on a device whose buffers are host memory, when the host cannot give that
+    /// much now. Checked before `clCreateBuffer`, so that no request reaches PoCL's failed-malloc assertion
+    /// (pocl_util.c: `p->mem_ptr != NULL`), which PoCL hits when it allocates a buffer at its first use.
+    ///
+    /// Returns true when the buffer must be allocated at once (`materialize`): when the host's mappings can fail
+    /// (an address-space or data limit, strict overcommit; `Memory.mappingsCanFail`), this request has just been
+    /// mapped for a test, and the runtime must take that memory before anything else does. Otherwise a mapping
+    /// fails only when it alone exceeds RAM + swap, which the checks here rule out, and the runtime's
+    /// allocation at first use stays as it was (no extra command per buffer).
+    func reserve(_ bytes: Int) throws -> Bool {
+        if bytes > maxAllocBytes {
+            throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
+                                           reason: "one buffer may hold at most \(maxAllocBytes) bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)")
+        }
+        let live = liveBytes.wrappingAdd(bytes, ordering: .relaxed).newValue
+        if live < 0 || live > globalMemoryBytes {
+            liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
+            throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
+                                           reason: "\(live &- bytes) bytes are held by live buffers, and the device has \(globalMemoryBytes) (CL_DEVICE_GLOBAL_MEM_SIZE)")
+        }
+        guard hostUnified else { return false }
+        // Host memory: held to the host's limits together with the CPU's buffers.
+        do { try Memory.reserveHost(bytes, device: label) } catch {
+            liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
+            throw error
+        }
+        guard Memory.mappingsCanFail() else { return false }
+        // PoCL mallocs the buffer (plus its alignment): make sure that much maps now.
+        if !Memory.canMap(bytes + (1 << 20)) {
+            release(bytes)
+            throw LSTMKitError.outOfMemory(bytes: bytes, device: label,
+                                           reason: "the host cannot map that much more memory now (address-space or data limit, or strict overcommit)")
+        }
+        return true
+    }
+
+    /// Gives back what `reserve` accounted.
+    func release(_ bytes: Int) {
+        liveBytes.wrappingSubtract(bytes, ordering: .relaxed)
+        if hostUnified { Memory.releaseHost(bytes) }
+    }
+
+    /// Makes the runtime allocate `mem` now, while `reserve`'s check still holds, rather than at its first use
+    /// (a migration with undefined contents: no copy). Returns the status of the enqueue.
+    func materialize(_ mem: cl_mem) -> cl_int {
+        launchLock.lock(); defer { launchLock.unlock() }
+        var m: cl_mem? = mem
+        return clEnqueueMigrateMemObjects(queue, 1, &m, cl_mem_migration_flags(CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED), 0, nil, nil)
     }
 
     /// CL_PLATFORM_VERSION of this device's platform (e.g. "OpenCL 3.0 PoCL 3.1+debian ...").

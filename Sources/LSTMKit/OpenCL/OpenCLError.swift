@@ -29,6 +29,19 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The error for a failed buffer allocation: the statuses that mean "no memory for it" become
+/// `LSTMKitError.outOfMemory` (naming the bytes and the device), anything else `OpenCLError.call`.
+func clAllocationError(_ status: cl_int, _ function: String, bytes: Int, device: String) -> Error {
+    switch status {
+    case CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY, CL_INVALID_BUFFER_SIZE:
+        return LSTMKitError.outOfMemory(bytes: bytes, device: device, reason: "\(function) returned \(clErrorName(status)) (\(status))")
+    case CL_SUCCESS:  // success with no object: should not happen
+        return OpenCLError.call(function: function, status: status, name: "no object returned")
+    default:
+        return OpenCLError.call(function: function, status: status, name: clErrorName(status))
+    }
+}
+
 /// The symbolic name of an OpenCL error code.
 func clErrorName(_ status: cl_int) -> String {
     let names: [cl_int: String] = [

@@ -20,20 +20,35 @@ extension StateDictLayer {
     /// Loads parameters by name, strictly (as PyTorch's `load_state_dict(strict=True)`): every parameter
     /// must be present with its exact shape, and no other tensor may appear. Nothing is changed on error,
     /// so a state dict made for another variant (a GRU's for an LSTM, say) is rejected whole.
-    public func loadStateDict(_ entries: [String: SafeTensors.Entry]) throws {
+    /// A tensor holding NaN or infinity (or, on a Float32 device, a value too large for Float32) is rejected
+    /// too, unless `allowNonFinite` is true.
+    public func loadStateDict(_ entries: [String: SafeTensors.Entry], allowNonFinite: Bool = false) throws {
+        try loadStateDict(entries, allowNonFinite: allowNonFinite, source: nil)
+    }
+
+    func loadStateDict(_ entries: [String: SafeTensors.Entry], allowNonFinite: Bool, source: String?) throws {
+        let suffix = source.map { " in \($0)" } ?? ""
         let theirs = Self.variant(of: entries.keys), ours = Self.variant(of: parameterNames)
         let otherVariant = theirs == ours ? "" : " (the state dict was made for another variant, \(theirs); this layer is \(ours))"
         for name in parameterNames {
             guard let e = entries[name] else {
-                throw LSTMKitError.stateDict(tensor: name, reason: "missing (this layer expects \(parameterNames.count) tensors)" + otherVariant)
+                throw LSTMKitError.stateDict(tensor: name, reason: "missing (this layer expects \(parameterNames.count) tensors)" + otherVariant + suffix)
             }
             let shape = parameters[name]!.shape
             guard e.shape == shape else {
-                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the layer's \(shape)")
+                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the layer's \(shape)" + suffix)
+            }
+            guard e.values.count == parameters[name]!.count else {
+                throw LSTMKitError.stateDict(tensor: name, reason: "holds \(e.values.count) values for shape \(e.shape)" + suffix)
             }
         }
         if let extra = entries.keys.sorted().first(where: { parameters[$0] == nil }) {
-            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: this layer has no such parameter" + otherVariant)
+            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: this layer has no such parameter" + otherVariant + suffix)
+        }
+        if !allowNonFinite {
+            for name in parameterNames {
+                try SafeTensors.checkFinite(entries[name]!.values, tensor: name, precision: device.precision, suffix: suffix)
+            }
         }
         for name in parameterNames { try parameters[name]!.assign(entries[name]!.values) }
     }
@@ -61,7 +76,8 @@ extension StateDictLayer {
     }
 
     /// Loads parameters from a safetensors file written here or by PyTorch (`safetensors.torch.save_file`).
-    public func load(from url: URL) throws {
-        try loadStateDict(try SafeTensors.read(url))
+    /// Strict as `loadStateDict`; errors name the tensor and the file.
+    public func load(from url: URL, allowNonFinite: Bool = false) throws {
+        try loadStateDict(try SafeTensors.read(url), allowNonFinite: allowNonFinite, source: url.lastPathComponent)
     }
 }

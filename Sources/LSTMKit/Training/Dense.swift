@@ -30,13 +30,19 @@ public final class Dense: Layer {
         guard let f = inputShape.last, f >= 1 else {
             throw LSTMKitError.shapeMismatch(what: "Dense input", expected: "[..., features >= 1]", got: inputShape)
         }
-        inFeatures = f
-        self.device = device
-        let n = units * f + (useBias ? units : 0)
+        guard case (let w, false) = units.multipliedReportingOverflow(by: f),
+              case (let n, false) = w.addingReportingOverflow(useBias ? units : 0) else {
+            throw LSTMKitError.invalidArgument(name: "Dense.units x input features", value: "\(units) x \(f)",
+                                               reason: "the parameter count overflows Int")
+        }
+        // Both buffers first (a size that cannot be allocated fails before any value is drawn), then the values.
+        let gradients = try Tensor.zeros([n], device: device)
         var generator = SeededGenerator(seed: seed)
         let k = 1 / Double(f).squareRoot()
-        let p = try Tensor(shape: [n], doubles: (0..<n).map { _ in Double.random(in: -k..<k, using: &generator) }, device: device)
-        params = ParameterBuffer(parameters: p, gradients: try Tensor.zeros([n], device: device))
+        let p = try Tensor.streaming(shape: [n], device: device) { Double.random(in: -k..<k, using: &generator) }
+        inFeatures = f
+        self.device = device
+        params = ParameterBuffer(parameters: p, gradients: gradients)
         return Array(inputShape.dropLast()) + [units]
     }
 

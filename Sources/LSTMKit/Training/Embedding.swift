@@ -33,17 +33,23 @@ public final class Embedding: Layer {
         guard inputShape.count == 1 else {
             throw LSTMKitError.shapeMismatch(what: "Embedding input (per sample)", expected: "[T] token ids", got: inputShape)
         }
-        self.device = device
+        guard case (let n, false) = inputDim.multipliedReportingOverflow(by: outputDim) else {
+            throw LSTMKitError.invalidArgument(name: "Embedding", value: "\(inputDim)x\(outputDim)",
+                                               reason: "inputDim x outputDim overflows Int")
+        }
+        // Both buffers first (a size that cannot be allocated fails before any value is drawn), then the values.
+        let gradients = try Tensor.zeros([n], device: device)
         var generator = SeededGenerator(seed: seed)
-        let n = inputDim * outputDim
-        var normals: [Double] = []
-        while normals.count < n {  // Box-Muller
+        var spare: Double? = nil
+        let weights = try Tensor.streaming(shape: [n], device: device) {  // Box-Muller, in pairs
+            if let s = spare { spare = nil; return s }
             let u1 = Double.random(in: Double.ulpOfOne..<1, using: &generator), u2 = Double.random(in: 0..<1, using: &generator)
             let r = (-2 * Foundation.log(u1)).squareRoot()
-            normals += [r * Foundation.cos(2 * .pi * u2), r * Foundation.sin(2 * .pi * u2)]
+            spare = r * Foundation.sin(2 * .pi * u2)
+            return r * Foundation.cos(2 * .pi * u2)
         }
-        params = ParameterBuffer(parameters: try Tensor(shape: [n], doubles: Array(normals.prefix(n)), device: device),
-                                 gradients: try Tensor.zeros([n], device: device))
+        self.device = device
+        params = ParameterBuffer(parameters: weights, gradients: gradients)
         return inputShape + [outputDim]
     }
 

@@ -104,25 +104,60 @@ public class Optimizer {
         return entries
     }
 
-    /// Restores what `stateEntries` wrote, for the same parameter buffers. Checks every shape first.
-    func loadState(_ entries: [String: SafeTensors.Entry], for buffers: [ParameterBuffer]) throws {
-        guard let steps = entries["iterations"]?.values.first, steps >= 0 else {
-            throw LSTMKitError.stateDict(tensor: "iterations", reason: "missing from the optimizer state")
+    /// The largest step count `loadState` accepts (2^53: every integer up to it is exact in the F64 it is stored as).
+    static let maxIterations = 1 << 53
+
+    /// Restores what `stateEntries` wrote, for the same parameter buffers. Everything is checked before anything
+    /// changes, in a fixed order: the names (exactly "iterations" and "state.{buffer}.{k}" with the buffer and k
+    /// in range, in canonical decimal), the step count (an integer in 0...2^53), then each buffer's tensors
+    /// (all of its k present, shape [count], finite unless `allowNonFinite`).
+    func loadState(_ entries: [String: SafeTensors.Entry], for buffers: [ParameterBuffer], allowNonFinite: Bool = false,
+                   source: String? = nil) throws {
+        let suffix = source.map { " in \($0)" } ?? ""
+        func fail(_ tensor: String, _ reason: String) -> LSTMKitError { .stateDict(tensor: tensor, reason: reason + suffix) }
+        var present = Set<Int>()
+        for name in entries.keys.sorted() where name != "iterations" {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "state", let i = Int(parts[1]), let k = Int(parts[2]),
+                  "\(i)" == parts[1], "\(k)" == parts[2] else {
+                throw fail(name, "is not an optimizer state tensor (expected \"iterations\" or \"state.{buffer}.{k}\")")
+            }
+            guard i >= 0, i < buffers.count else {
+                throw fail(name, "the optimizer state has more parameter buffers than the model (\(buffers.count))")
+            }
+            guard k >= 0, k < stateCount else {
+                throw fail(name, "\(type(of: self)) keeps \(stateCount) state tensor\(stateCount == 1 ? "" : "s") per buffer: the state of another optimizer")
+            }
+            present.insert(i)
         }
-        var restored: [ObjectIdentifier: [DeviceBuffer]] = [:]
-        for (i, b) in buffers.enumerated() where entries["state.\(i).0"] != nil {
-            let be = b.parameters.device.backend
-            restored[ObjectIdentifier(b.parameters)] = try (0..<stateCount).map { k in
-                guard let e = entries["state.\(i).\(k)"], e.shape == [b.parameters.count] else {
-                    throw LSTMKitError.stateDict(tensor: "state.\(i).\(k)", reason: "missing, or not [\(b.parameters.count)]: the state of another optimizer or model")
+        guard let stepsEntry = entries["iterations"] else { throw fail("iterations", "missing from the optimizer state") }
+        guard stepsEntry.shape == [1], stepsEntry.values.count == 1 else {
+            throw fail("iterations", "has shape \(stepsEntry.shape), expected [1]")
+        }
+        let steps = stepsEntry.values[0]
+        guard steps.isFinite, steps >= 0, steps <= Double(Self.maxIterations), steps == steps.rounded(.towardZero) else {
+            throw fail("iterations", "is \(steps), not a whole number of steps in 0...\(Self.maxIterations)")
+        }
+        for i in present.sorted() {
+            let b = buffers[i]
+            for k in 0..<stateCount {
+                let name = "state.\(i).\(k)"
+                guard let e = entries[name], e.shape == [b.parameters.count], e.values.count == b.parameters.count else {
+                    throw fail(name, "missing, or not [\(b.parameters.count)]: the state of another optimizer or model")
                 }
-                let buffer = try be.allocate(b.parameters.count)
-                try be.write(e.values, to: BufferView(buffer))
-                return buffer
+                if !allowNonFinite {
+                    try SafeTensors.checkFinite(e.values, tensor: name, precision: b.parameters.device.precision, suffix: suffix)
+                }
             }
         }
-        if let extra = entries.keys.first(where: { $0.hasPrefix("state.") && Int($0.split(separator: ".")[1]).map { $0 >= buffers.count } ?? true }) {
-            throw LSTMKitError.stateDict(tensor: extra, reason: "the optimizer state has more parameter buffers than the model")
+        var restored: [ObjectIdentifier: [DeviceBuffer]] = [:]
+        for i in present.sorted() {
+            let b = buffers[i], be = b.parameters.device.backend
+            restored[ObjectIdentifier(b.parameters)] = try (0..<stateCount).map { k in
+                let buffer = try be.allocate(b.parameters.count)
+                try be.write(entries["state.\(i).\(k)"]!.values, to: BufferView(buffer))
+                return buffer
+            }
         }
         state = restored
         iterations = Int(steps)

@@ -1,14 +1,5 @@
 import Foundation
 
-/// The architecture of a saved model (`model.json`).
-struct ModelSpec: Codable {
-    var format = "lstmkit.sequential"
-    var version = 1
-    var inputShape: [Int]
-    var seed: UInt64
-    var layers: [LayerSpec]
-}
-
 extension Sequential {
     /// Saves the architecture as `directory/model.json` and the weights as `directory/model.safetensors`
     /// (names "{layer}.{parameter}", PyTorch's), and, once compiled, the optimizer's state (moments, step count)
@@ -38,27 +29,30 @@ extension Sequential {
     }
 
     /// Loads a model saved by `save(to:)` onto `device`. It predicts the same numbers on either device.
-    public static func load(from directory: URL, device: Device = .cpu) throws -> Sequential {
+    ///
+    /// `model.json` is range-checked before anything is built (`ModelSpec.check`): every size, rate and option,
+    /// the nesting of layers and the model's parameter count (at most 2^31), so a hostile file gets a typed error
+    /// naming `model.json` and the field. The weights are loaded as by `loadWeights`: a tensor holding NaN or
+    /// infinity is refused unless `allowNonFinite` is true.
+    public static func load(from directory: URL, device: Device = .cpu, allowNonFinite: Bool = false) throws -> Sequential {
         let specURL = directory.appendingPathComponent("model.json")
         let data: Data
         do { data = try Data(contentsOf: specURL) } catch {
             throw LSTMKitError.io(path: specURL.path, reason: "cannot read: \(error.localizedDescription)")
         }
-        let spec: ModelSpec
-        do { spec = try JSONDecoder().decode(ModelSpec.self, from: data) } catch {
-            throw LSTMKitError.io(path: specURL.path, reason: "not a LSTMKit model description: \(error)")
-        }
+        let spec = try ModelSpec.decode(data)
         let model = Sequential(try spec.layers.map { try makeLayer($0, device: device) }, device: device, seed: spec.seed)
         try model.build(inputShape: spec.inputShape)
-        try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"))
+        try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"), allowNonFinite: allowNonFinite)
         return model
     }
 
     /// Restores the optimizer state saved with the model (call after `compile`, with the same kind of optimizer),
     /// so training resumes where it stopped: Adam's moments and step count, SGD's momentum. Returns false when the
-    /// directory holds no optimizer state.
+    /// directory holds no optimizer state. The file is checked whole first (names, shapes, the step count, and
+    /// finite moments unless `allowNonFinite`); nothing changes on error.
     @discardableResult
-    public func loadOptimizerState(from directory: URL) throws -> Bool {
+    public func loadOptimizerState(from directory: URL, allowNonFinite: Bool = false) throws -> Bool {
         guard let optimizer else { throw LSTMKitError.notCompiled }
         let url = directory.appendingPathComponent("optimizer.safetensors")
         guard FileManager.default.fileExists(atPath: url.path) else { return false }
@@ -66,23 +60,30 @@ extension Sequential {
         guard kind == "\(type(of: optimizer))" else {
             throw LSTMKitError.stateDict(tensor: "optimizer", reason: "\(url.lastPathComponent) holds \(kind) state; the model is compiled with \(type(of: optimizer))")
         }
-        try optimizer.loadState(try SafeTensors.read(url), for: parameterBuffers)
+        try optimizer.loadState(try SafeTensors.read(url), for: parameterBuffers, allowNonFinite: allowNonFinite, source: url.lastPathComponent)
         return true
     }
 
-    /// Loads weights by name, strictly: every parameter present with its shape, no unknown names.
-    public func loadWeights(from url: URL) throws {
+    /// Loads weights by name, strictly: every parameter present with its shape, no unknown names, and (unless
+    /// `allowNonFinite`) no NaN or infinity. Nothing changes on error.
+    public func loadWeights(from url: URL, allowNonFinite: Bool = false) throws {
         let entries = try SafeTensors.read(url)
+        let file = url.lastPathComponent
         let params = namedParameters
         for (name, tensor) in params {
-            guard let e = entries[name] else { throw LSTMKitError.stateDict(tensor: name, reason: "missing from \(url.lastPathComponent)") }
+            guard let e = entries[name] else { throw LSTMKitError.stateDict(tensor: name, reason: "missing from \(file)") }
             guard e.shape == tensor.shape else {
-                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the model's \(tensor.shape)")
+                throw LSTMKitError.stateDict(tensor: name, reason: "shape \(e.shape) does not match the model's \(tensor.shape) in \(file)")
             }
         }
         let known = Set(params.map(\.name))
         if let extra = entries.keys.sorted().first(where: { !known.contains($0) }) {
-            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: the model has no such parameter (another architecture?)")
+            throw LSTMKitError.stateDict(tensor: extra, reason: "unexpected: the model has no such parameter (another architecture?) in \(file)")
+        }
+        if !allowNonFinite {
+            for (name, tensor) in params {
+                try SafeTensors.checkFinite(entries[name]!.values, tensor: name, precision: tensor.device.precision, suffix: " in \(file)")
+            }
         }
         for (name, tensor) in params { try tensor.assign(entries[name]!.values) }
     }
@@ -111,7 +112,10 @@ extension Sequential {
             guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? RecurrentLayer else {
                 throw LSTMKitError.invalidArgument(name: "Bidirectional.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be LSTM or GRU")
             }
-            return Bidirectional(inner, mergeMode: MergeMode(rawValue: s.mergeMode ?? "concat") ?? .concat)
+            guard let mode = MergeMode(rawValue: s.mergeMode ?? "concat") else {
+                throw LSTMKitError.invalidArgument(name: "Bidirectional.mergeMode", value: s.mergeMode ?? "", reason: "must be concat, sum, mul or average")
+            }
+            return Bidirectional(inner, mergeMode: mode)
         case "Sequential": return Sequential(try (s.layer ?? []).map { try makeLayer($0, device: device) }, device: device)
         default: throw LSTMKitError.invalidArgument(name: "layer type", value: s.type, reason: "unknown layer in model.json")
         }
