@@ -80,8 +80,8 @@ final class DistributedTests: XCTestCase {
 
     /// 2 ranks with global batch 8 (shards of 4, and 2 + 3 for the last batch of 5) against 1 rank with batch 8:
     /// 3 epochs of 6 steps, Adam with a global-norm clip, a validation split.
-    func checkEquivalence(_ device: String, tolerance: Double) throws {
-        let r = try mpi(["equivalence", device])
+    func checkEquivalence(_ device: String, tolerance: Double, samples: Int = 50) throws {
+        let r = try mpi(["equivalence", device, "\(samples)"])
         guard let f = fields(r.output, "RESULT") else { return XCTFail("no RESULT line (status \(r.status)):\n\(r.output)") }
         print("equivalence \(device): \(f.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         XCTAssertEqual(r.status, 0, r.output)
@@ -96,6 +96,10 @@ final class DistributedTests: XCTestCase {
 
     func testEquivalenceFloat32CPU() throws { try checkEquivalence("cpu", tolerance: 1e-6) }
     func testEquivalenceFloat64CPU() throws { try checkEquivalence("cpu64", tolerance: 1e-12) }
+    /// 41 training samples: each epoch's last batch has 1 sample, so rank 0 trains on nothing in that step and
+    /// contributes zero gradients; the result must still be the 1-sample batch's.
+    func testEquivalenceWithAnEmptyShardFloat64() throws { try checkEquivalence("cpu64", tolerance: 1e-12, samples: 45) }
+    func testEquivalenceWithAnEmptyShardFloat32() throws { try checkEquivalence("cpu", tolerance: 1e-6, samples: 45) }
     func testEquivalenceOpenCL() throws {
         _ = try openCLDeviceOrSkip()
         try checkEquivalence("opencl", tolerance: 1e-6)
@@ -202,5 +206,63 @@ final class DistributedTests: XCTestCase {
                                      tmp.appendingPathComponent("two").path, "--resume", "--epochs", "2", "--device", "cpu", "--verbose", "2"], limit: 240)
         XCTAssertEqual(resumed.status, 0, resumed.output)
         XCTAssertEqual(try history("two").count, 4, "--resume on 1 rank adds 2 epochs to the 2-rank run")
+    }
+
+    /// The pids of live processes whose command line contains `marker` and whose OMPI_COMM_WORLD_RANK is `rank`.
+    static func rankProcesses(_ marker: String, rank: Int) -> [Int32] {
+        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return procs.compactMap { Int32($0) }.filter { pid in
+            guard let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), cmd.contains(marker),
+                  let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return env.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }
+        }
+    }
+
+    /// `mpirun -np 2 lstm train charlm`: rank 1 is killed (SIGKILL) once rank 0 has committed an epoch. The job ends within
+    /// 30 s, nothing is left running, the run's newest checkpoint loads, and `--resume` on 1 rank continues after it.
+    func testKillingARankOfLstmTrainEndsTheJobAndTheRunResumesOnOneRank() throws {
+        let mpirun = try mpirunOrSkip()
+        let lstm = URL(fileURLWithPath: try checkExecutable()).deletingLastPathComponent().appendingPathComponent("lstm").path
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let text = String(repeating: "LAWYER, n.  One skilled in circumvention of the law.\nCAT, n.  A soft, indestructible automaton.\n", count: 200)
+        try text.write(to: tmp.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("run")
+        let args = ["-np", "2", lstm, "train", "charlm", "--text", tmp.appendingPathComponent("text.txt").path, "--out", out.path,
+                    "--epochs", "200", "--hidden", "32", "--batch-size", "8", "--device", "cpu", "--verbose", "2"]
+        // Kill rank 1 from a second thread once ckpt-000002 exists.
+        let killed = DispatchSemaphore(value: 0)
+        final class Victim: @unchecked Sendable { var pid: Int32 = 0 }
+        let victim = Victim()
+        DispatchQueue.global().async {
+            let start = Date()
+            while Date().timeIntervalSince(start) < 120 {
+                if FileManager.default.fileExists(atPath: out.appendingPathComponent("ckpt-000002").path),
+                   let pid = Self.rankProcesses(out.path, rank: 1).first {
+                    victim.pid = pid
+                    kill(pid, SIGKILL)
+                    break
+                }
+                usleep(50_000)
+            }
+            killed.signal()
+        }
+        let r = try run(mpirun, args, limit: 180)
+        killed.wait()
+        XCTAssertNotEqual(victim.pid, 0, "rank 1 was never found:\n\(r.output)")
+        print("lstm train under mpirun, rank 1 (pid \(victim.pid)) killed: mpirun status \(r.status) after \(String(format: "%.1f", r.seconds)) s")
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("exited on signal 9") || r.output.contains("did not complete within"), r.output)
+        waitForNoLeftovers(out.path)
+        XCTAssertEqual(Self.rankProcesses(out.path, rank: 0), [], "rank 0 must not survive")
+        let history = try String(contentsOf: out.appendingPathComponent("history.csv"), encoding: .utf8).split(separator: "\n").count - 1
+        XCTAssertGreaterThanOrEqual(history, 2)
+        let resumed = try run(lstm, ["train", "charlm", "--text", tmp.appendingPathComponent("text.txt").path, "--out", out.path,
+                                     "--resume", "--epochs", "1", "--device", "cpu", "--verbose", "2"], limit: 120)
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        let after = try String(contentsOf: out.appendingPathComponent("history.csv"), encoding: .utf8).split(separator: "\n").count - 1
+        print("resumed on 1 rank after epoch \(history): history now \(after) epochs")
+        XCTAssertEqual(after, history + 1)
     }
 }

@@ -1,7 +1,7 @@
 // lstm-mpi-check: run by DistributedTests under `mpirun -np 2` (and once without mpirun). Each mode prints
 // machine-readable lines ("RESULT key=value ...", "TYPED-ERROR rank=R ...") that the tests parse and check.
 //
-//   equivalence cpu|cpu64|opencl   2 ranks with global batch 2b against, on rank 0, 1 rank with batch 2b
+//   equivalence cpu|cpu64|opencl [SAMPLES]   2 ranks with global batch 2b against, on rank 0, 1 rank with batch 2b
 //   die DIR                        rank 1 kills itself (SIGKILL) mid-training; rank 0 checkpoints into DIR each epoch
 //   resume DIR                     (1 rank) loads DIR's checkpoint and trains 2 more epochs
 //   bad-batch | bad-model          setups the ranks cannot train with
@@ -71,8 +71,9 @@ do {
             case "opencl": try .opencl()
             default: .cpu
         }
-        // 45 training samples in global batches of 8: 6 steps per epoch, the last one of 5 samples (shards of 2 and 3).
-        let (x, y) = try data(samples: 50, seed: 3)
+        // 50 samples: 45 training samples in global batches of 8, 6 steps per epoch, the last one of 5 samples (shards of
+        // 2 and 3). 45 samples: 41, the last batch of 1 sample: rank 0 has none in that step.
+        let (x, y) = try data(samples: arguments.count > 3 ? Int(arguments[3])! : 50, seed: 3)
         let epochs = 3, batch = 8
         let parallel = try model(device), recorder = StepRecorder()
         let history = try parallel.fit(x: x, y: y, epochs: epochs, batchSize: batch, validationSplit: 0.1, callbacks: [recorder],
