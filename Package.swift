@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // ONNX import/export: the generated Sources/LSTMKit/ONNX/onnx.pb.swift (scripts/generate-onnx-proto.sh), no build plugin.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // System libraries: OpenCL through the ICD loader (ocl-icd-opencl-dev), cblas from OpenBLAS (libopenblas-dev).
@@ -44,8 +46,10 @@ let package = Package(
         ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CMPIShim"],
-            path: "Sources/LSTMKit"
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CMPIShim",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/LSTMKit",
+            exclude: ["ONNX/Proto"]
         ),
         .executableTarget(
             name: "quickstart",

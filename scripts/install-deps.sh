@@ -3,8 +3,9 @@
 #   OpenCL headers + ICD loader, PoCL (OpenCL on the CPU, so every machine can run the OpenCL path),
 #   OpenBLAS (cblas for the CPU path), clinfo (to list devices),
 #   Open MPI (libopenmpi-dev, openmpi-bin: mpirun, and libmpi.so.40 that LSTMKit loads at run time under mpirun).
+# Extra package names as arguments are installed too (.ci/run: `install-deps.sh oclgrind` for scripts/oclgrind-check.sh).
 set -euo pipefail
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libopenblas-dev clinfo libopenmpi-dev openmpi-bin)
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libopenblas-dev clinfo libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,7 @@ import LSTMKit
 ///     lstm train classify --csv reviews.csv --text-column text --label-column label
 ///     lstm evaluate --model runs/classify --csv test.csv
 ///     lstm devices
+///     lstm export --model runs/book --onnx book.onnx     # then: lstm import --onnx book.onnx --out runs/copy
 ///
 /// Every error a user can cause (a missing file, a wrong column, a bad checkpoint, ...) ends the program with
 /// one line, `error: ...`, on stderr and exit status 1; nothing is written before the input has been checked.
@@ -22,7 +23,7 @@ public struct LSTMCommand: ParsableCommand {
             in the binary, prints a sample and writes a checkpoint and a loss plot.
             """,
         subcommands: [DemoCommand.self, TrainCommand.self, GenerateCommand.self, ForecastCommand.self,
-                      EvaluateCommand.self, DevicesCommand.self]
+                      EvaluateCommand.self, DevicesCommand.self, ExportCommand.self, ImportCommand.self]
     )
     public init() {}
 }
@@ -94,6 +95,7 @@ public enum LSTMTool {
             if case let .invalidValue(value, context) = e {
                 text = "cannot encode \(value) as JSON at \(context.codingPath.map(\.stringValue).joined(separator: ".")) (\(context.debugDescription))"
             } else { text = "cannot encode JSON: \(e)" }
+        case let e as ONNXError: text = e.description
         default: text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
         }
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

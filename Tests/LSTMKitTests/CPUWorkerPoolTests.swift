@@ -22,32 +22,32 @@ final class CPUWorkerPoolTests: XCTestCase {
     }
 
     /// The caller owns chunks [0, n / threads) and is held up in chunk 0: its other chunks must be run by the
-    /// other threads meanwhile (taken from the back of its share) instead of after the hold-up.
+    /// other threads meanwhile (taken from the back of its share) instead of after the hold-up. Chunk 0 waits (up to
+    /// 10 s) for chunks 1..<own to finish: only a take-over can finish them while it waits. Whoever runs chunk 0 (on a
+    /// loaded machine a worker can take the caller's whole share, chunk 0 last), the others are done by then; without
+    /// the take-over the caller runs chunk 0 first and waits in vain, and the test fails.
     func testAHeldUpThreadsChunksAreTakenByTheOthers() throws {
         let pool = CPUWorkerPool.shared
         guard pool.threads >= 2 else {
             throw XCTSkip("CPUWorkerPool has 1 thread on this machine (LSTMKIT_CPU_THREADS or 1 core): nothing to take over")
         }
         let n = 4 * pool.threads, own = n / pool.threads
-        let caller = pthread_self()
-        let ranOnCaller = UnsafeMutablePointer<Bool>.allocate(capacity: n)
-        defer { ranOnCaller.deallocate() }
-        let box = UncheckedSendable(ranOnCaller)
-        // On a loaded machine the caller can be descheduled before it starts, and a worker then takes its chunk 0
-        // too: such an attempt says nothing, so up to 5 are made. With the take-over disabled every attempt in which
-        // the caller ran chunk 0 shows it also ran 1..<own, and the test fails.
-        var outcomes: [String] = []
-        for _ in 0..<5 {
-            ranOnCaller.initialize(repeating: false, count: n)
-            pool.run(n) { c in
-                if c == 0 { Thread.sleep(forTimeInterval: 0.1) }
-                box.value[c] = pthread_equal(pthread_self(), caller) != 0
+        let done = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 2)
+        done.initialize(to: Atomic(0))           // chunks of 1..<own finished
+        (done + 1).initialize(to: Atomic(-1))    // what chunk 0 saw when it stopped waiting
+        defer { done.deallocate() }
+        let box = UncheckedSendable(done)
+        pool.run(n) { c in
+            let done = box.value
+            if c == 0 {
+                let deadline = Date().addingTimeInterval(10)
+                while done.pointee.load(ordering: .acquiring) < own - 1 && Date() < deadline { usleep(200) }
+                (done + 1).pointee.store(done.pointee.load(ordering: .acquiring), ordering: .releasing)
+            } else if c < own {
+                _ = done.pointee.add(1, ordering: .releasing)
             }
-            guard ranOnCaller[0] else { outcomes.append("chunk 0 ran on a worker (inconclusive)"); continue }
-            let takenOver = (1..<own).filter { !ranOnCaller[$0] }
-            if takenOver == Array(1..<own) { return }
-            outcomes.append("taken over: \(takenOver) of 1..<\(own)")
         }
-        XCTFail("the caller's chunks 1..<\(own) should have run on other threads while it slept in chunk 0: \(outcomes)")
+        XCTAssertEqual((done + 1).pointee.load(ordering: .acquiring), own - 1,
+                       "the caller's chunks 1..<\(own) should have run on other threads while chunk 0 was held up")
     }
 }
