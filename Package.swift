@@ -37,9 +37,16 @@ let package = Package(
             path: "Sources/CLSTMCell",
             publicHeadersPath: "include"
         ),
+        // Open MPI, loaded at run time with dlopen (no link dependency): see Sources/CMPIShim/include/lk_mpi.h.
+        .target(
+            name: "CMPIShim",
+            path: "Sources/CMPIShim",
+            publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell",
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CMPIShim",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/LSTMKit",
             exclude: ["ONNX/Proto"]
@@ -72,6 +79,12 @@ let package = Package(
             name: "lstm",
             dependencies: ["LSTMCLI"],
             path: "Sources/lstm"
+        ),
+        // Run by DistributedTests under mpirun: data-parallel equivalence, rank death and bad-setup checks.
+        .executableTarget(
+            name: "lstm-mpi-check",
+            dependencies: ["LSTMKit"],
+            path: "Tests/MPICheck"
         ),
         // Runs every public loader on hostile files in child processes (HostileFileTests, Fuzz/README.md).
         .executableTarget(

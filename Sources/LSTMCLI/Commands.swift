@@ -248,5 +248,8 @@ struct DevicesCommand: ParsableCommand {
         }
         let used = try deviceOption.resolve()
         print("Used with --device \(deviceOption.device): \(used)")
+        let world = try Distributed.world()
+        print(world.size == 1 ? "Ranks: 1 (not started by mpirun)"
+            : "Ranks: \(world.size) (mpirun), \(world.localSize) on this machine; rank \(world.rank) (local \(world.localRank)) uses \(used)")
     }
 }

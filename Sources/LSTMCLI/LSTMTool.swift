@@ -50,7 +50,11 @@ public enum LSTMTool {
             return code.rawValue
         }
         do {
+            // Under mpirun only rank 0 prints (errors still reach stderr on every rank); a process outside mpirun is rank 0 of 1.
+            let world = try Distributed.world()
+            if world.rank != 0 { let null = open("/dev/null", O_WRONLY); if null >= 0 { dup2(null, STDOUT_FILENO); close(null) } }
             try command.run()
+            world.finalize()
             return 0
         } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // ArgumentParser's own: help, usage errors, ExitCode.

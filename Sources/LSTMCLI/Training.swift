@@ -8,6 +8,11 @@ struct DeviceOption: ParsableArguments {
     var device: String = "any"
 
     func resolve() throws -> Device {
+        // Under mpirun with several ranks on a machine and several OpenCL devices: one device per local rank.
+        if device == "any", let world = try? Distributed.world(), world.localSize > 1 {
+            let gpus = Device.openCLDevices().enumerated().filter { $0.element.isGPU }
+            if gpus.count > 1 { return try Device.named("opencl:\(gpus[world.localRank % gpus.count].offset)") }
+        }
         do { return try Device.named(device) } catch LSTMKitError.noOpenCLPlatform {
             throw CLIError("--device \(device): no OpenCL platform found: install one (e.g. pocl-opencl-icd) or pass --device cpu (or any)")
         } catch let LSTMKitError.unknownDevice(name) {
@@ -99,6 +104,16 @@ struct TrainingJob {
         guard epochs <= RunChecks.maxEpochs - config.epochsTrained else {
             throw CLIError("--epochs \(epochs) after the \(config.epochsTrained) epochs trained so far passes \(RunChecks.maxEpochs), the most a run can record")
         }
+        // Under mpirun: every rank has checked its inputs (and read --out) before rank 0 writes anything; the other
+        // ranks train their shards without a run directory, and end when training ends (see Sequential+Distributed.swift).
+        let world = try Distributed.world()
+        try world.barrier()
+        if world.rank != 0 {
+            _ = try model.fit(x: x, y: y, epochs: epochs, batchSize: batch, validationSplit: validationSplit, shuffle: shuffle,
+                              seed: seed &+ UInt64(config.epochsTrained), verbose: 0)
+            world.finalize()
+            exit(0)
+        }
         // From here on the directory is written to: hold its lock (another `lstm train` on it fails here) and drop
         // what a killed run left behind.
         let created = !FileManager.default.fileExists(atPath: run.url.path)
@@ -130,6 +145,12 @@ struct TrainingJob {
         let history = try model.fit(x: x, y: y, epochs: epochs, batchSize: batch, validationSplit: validationSplit, shuffle: shuffle,
                                     seed: seed &+ UInt64(config.epochsTrained), callbacks: callbacks, verbose: verbose)
         let seconds = Date().timeIntervalSince(start)
+        let reduce = world.tensorAllReduce
+        if verbose > 0, world.size > 1, reduce.calls > 0 {
+            print(String(format: "%d ranks: %d gradient all-reduces of %.2f MB, %.2f ms each on rank 0 (host staging included), %.1f%% of the training time",
+                         world.size, reduce.calls, Double(reduce.bytes) / Double(reduce.calls) / 1e6, reduce.seconds / Double(reduce.calls) * 1e3,
+                         100 * reduce.seconds / seconds))
+        }
         if let early {
             if !history.epochs.isEmpty { try recorder.commitFinal(model: model) }  // the best epoch's weights, restored by EarlyStopping
             if verbose > 0, early.bestEpoch != history.epochs.count {

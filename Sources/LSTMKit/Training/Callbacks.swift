@@ -5,9 +5,12 @@ public protocol Callback: AnyObject {
     func onTrainBegin(model: Sequential) throws
     func onEpochEnd(epoch: Int, logs: [String: Double], model: Sequential) throws
     func onTrainEnd(model: Sequential) throws
+    /// After each training step, with that step's (global) loss and metrics.
+    func onBatchEnd(epoch: Int, step: Int, logs: [String: Double], model: Sequential) throws
 }
 
 extension Callback {
+    public func onBatchEnd(epoch: Int, step: Int, logs: [String: Double], model: Sequential) throws {}
     public func onTrainBegin(model: Sequential) throws {}
     public func onTrainEnd(model: Sequential) throws {}
 }
@@ -76,6 +79,8 @@ public final class ModelCheckpoint: Callback {
             guard best == nil || sign * (value - best!) > 0 else { return }
             best = value
         }
+        // Under mpirun every rank holds the same weights: rank 0 alone writes them.
+        guard try Distributed.world().rank == 0 else { return }
         try model.save(to: directory)
     }
 }

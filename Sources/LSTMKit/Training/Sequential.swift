@@ -119,12 +119,15 @@ public final class Sequential: Layer {
     }
 
     /// Loss, gradient w.r.t. the prediction (or the fused layer's logits) and metrics for one batch.
-    func lossAndMetrics(prediction: Tensor, target: Tensor) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
+    /// With `globalSamples` (data-parallel training), the loss and gradient are scaled as parts of the mean
+    /// over `globalSamples` samples, so that summing them over the ranks gives the global batch's.
+    func lossAndMetrics(prediction: Tensor, target: Tensor, globalSamples: Int? = nil) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
         guard let loss else { throw LSTMKitError.notCompiled }
         let be = device.training
         let cols = prediction.shape.last!, rows = prediction.count / cols
         let fused = fusedOutputLayer
-        let (kind, scale) = loss.kernel(fused: fused != nil, rows: rows, cols: cols)
+        let scaleRows = globalSamples.map { rows / prediction.shape[0] * $0 } ?? rows
+        let (kind, scale) = loss.kernel(fused: fused != nil, rows: scaleRows, cols: cols)
         let input = fused?.logits ?? prediction
         let rowLoss = try be.allocate(rows), grad = try be.allocate(rows * cols)
         try be.lossRows(kind, rows: rows, cols: cols, pred: input.view, target: target.view, scale: scale, rowLoss: rowLoss, grad: BufferView(grad))
@@ -152,11 +155,12 @@ public final class Sequential: Layer {
 
     /// Zeroes the gradients, then forward, loss and backward: afterwards `parameterBuffers` hold the
     /// gradients of the batch's mean loss. Throws `.nonFiniteLoss` (before backward) for a NaN or infinite loss.
-    func computeGradients(_ x: MaskedTensor, _ y: Tensor, epoch: Int = 1, step: Int = 1) throws -> BatchStats {
+    func computeGradients(_ x: MaskedTensor, _ y: Tensor, epoch: Int = 1, step: Int = 1, globalSamples: Int? = nil) throws -> BatchStats {
         for b in parameterBuffers { try device.backend.fill(b.gradients.view, count: b.gradients.count, value: 0) }
         let prediction = try forward(x, training: true).tensor
-        let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y)
-        guard stats.loss.isFinite else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
+        let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y, globalSamples: globalSamples)
+        // Data-parallel: the global loss is checked after the reduction, so that every rank throws.
+        guard stats.loss.isFinite || globalSamples != nil else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
         if let fused {
             let below = try fused.backward(gradient, preActivation: true,
                                            needsInputGradient: layers.dropLast().contains { !$0.parameterBuffers.isEmpty })
@@ -211,7 +215,7 @@ public final class Sequential: Layer {
     }
 
     /// Rows `indices` of a device dataset, gathered on the device.
-    private func batch(_ data: DeviceData, _ indices: [Int]) throws -> (MaskedTensor, Tensor?) {
+    func batch(_ data: DeviceData, _ indices: [Int]) throws -> (MaskedTensor, Tensor?) {
         let be = device.training
         let idx = try be.allocateIndices(indices.map { Int32($0) })
         func gather(_ t: Tensor) throws -> Tensor {
@@ -223,7 +227,7 @@ public final class Sequential: Layer {
         return (MaskedTensor(try gather(data.x), lengths: data.lengths.map { l in indices.map { l[$0] } }), try data.y.map(gather))
     }
 
-    private func logs(from batches: [BatchStats], prefix: String) -> [String: Double] {
+    func logs(from batches: [BatchStats], prefix: String) -> [String: Double] {
         let samples = Double(batches.reduce(0) { $0 + $1.samples })
         // Sample-weighted mean of the batch means (as Keras averages over an epoch).
         var result = [prefix + "loss": batches.reduce(0) { $0 + $1.loss * Double($1.samples) } / samples]
@@ -243,11 +247,15 @@ public final class Sequential: Layer {
     ///   - validationData: explicit validation samples (instead of a split).
     ///   - shuffle: reshuffle the training samples every epoch, with a generator seeded by `seed`.
     ///   - verbose: 0 silent, 1 a progress bar per epoch (plain lines when not on a terminal), 2 one line per epoch.
+    ///   - distributed: the ranks to train with, data-parallel (default: `Distributed.world()`, i.e. all ranks
+    ///     under mpirun, else one). `batchSize` is then the global batch, split over the ranks; see
+    ///     `Sequential+Distributed.swift`. Only rank 0 prints progress.
     /// - Returns: the loss and metrics of every epoch.
     @discardableResult
     public func fit(x: DataArray, y: DataArray, epochs: Int = 1, batchSize: Int? = nil, validationSplit: Double = 0,
                     validationData: (x: DataArray, y: DataArray)? = nil, shuffle: Bool = true, seed: UInt64? = nil,
-                    callbacks: [Callback] = [], verbose: Int = 1) throws -> History {
+                    callbacks: [Callback] = [], verbose: Int = 1, distributed: Distributed? = nil) throws -> History {
+        let world = try distributed ?? Distributed.world()
         guard optimizer != nil, loss != nil else { throw LSTMKitError.notCompiled }
         guard epochs >= 1 else { throw LSTMKitError.invalidArgument(name: "epochs", value: "\(epochs)", reason: "must be at least 1") }
         guard validationSplit >= 0, validationSplit < 1 else {
@@ -270,9 +278,14 @@ public final class Sequential: Layer {
             validation = try prepare(x: x.rows(trainCount..<x.count), y: y.rows(trainCount..<x.count), what: "validation split")
         }
 
-        var generator = SeededGenerator(seed: seed ?? self.seed ^ 0x5EED)
+        let shuffleSeed = seed ?? self.seed ^ 0x5EED
+        if world.size > 1 {
+            try synchronizeForTraining(world, batchSize: batchSize, trainCount: trainCount, validationCount: validation?.count ?? 0,
+                                       epochs: epochs, shuffle: shuffle, seed: shuffleSeed)
+        }
+        var generator = SeededGenerator(seed: shuffleSeed)
         var history = History()
-        let progress = ProgressPrinter(verbose: verbose, epochs: epochs)
+        let progress = ProgressPrinter(verbose: world.rank == 0 ? verbose : 0, epochs: epochs)
         let steps = (trainCount + batchSize - 1) / batchSize
         stopTraining = false
         for callback in callbacks { try callback.onTrainBegin(model: self) }
@@ -282,17 +295,28 @@ public final class Sequential: Layer {
             progress.beginEpoch(epoch, steps: steps)
             var batches: [BatchStats] = []
             for step in 0..<steps {
-                let (xb, yb) = try batch(train, Array(order[(step * batchSize)..<min((step + 1) * batchSize, trainCount)]))
-                batches.append(try trainStep(xb, yb!, epoch: epoch, step: step + 1))
+                let indices = Array(order[(step * batchSize)..<min((step + 1) * batchSize, trainCount)])
+                if world.size > 1 {
+                    batches.append(try distributedTrainStep(world, train, indices, epoch: epoch, step: step + 1))
+                } else {
+                    let (xb, yb) = try batch(train, indices)
+                    batches.append(try trainStep(xb, yb!, epoch: epoch, step: step + 1))
+                }
                 progress.step(step + 1, logs: logs(from: batches, prefix: ""))
+                for callback in callbacks { try callback.onBatchEnd(epoch: epoch, step: step + 1, logs: logs(from: [batches.last!], prefix: ""), model: self) }
             }
             var epochLogs = logs(from: batches, prefix: "")
             if let validation {
-                epochLogs.merge(try evaluate(validation, batchSize: batchSize).mapKeys { "val_" + $0 }) { $1 }
+                let validationLogs = world.size > 1 ? try distributedEvaluate(world, validation, batchSize: batchSize)
+                                                    : try evaluate(validation, batchSize: batchSize)
+                epochLogs.merge(validationLogs.mapKeys { "val_" + $0 }) { $1 }
             }
+            // Every rank takes its decisions (early stopping, checkpoints) from rank 0's numbers.
+            if world.size > 1 { epochLogs = try world.agree(epochLogs) }
             history.epochs.append(epochLogs)
             progress.endEpoch(logs: epochLogs)
             for callback in callbacks { try callback.onEpochEnd(epoch: epoch, logs: epochLogs, model: self) }
+            if world.size > 1 { stopTraining = try world.any(stopTraining) }
             if stopTraining { break }
         }
         for callback in callbacks { try callback.onTrainEnd(model: self) }
@@ -305,7 +329,7 @@ public final class Sequential: Layer {
         return try evaluate(try prepare(x: x, y: y, what: "evaluate"), batchSize: batchSize)
     }
 
-    private func evaluate(_ data: DeviceData, batchSize: Int) throws -> [String: Double] {
+    func evaluate(_ data: DeviceData, batchSize: Int) throws -> [String: Double] {
         var batches: [BatchStats] = []
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let (xb, yb) = try batch(data, Array(start..<min(start + batchSize, data.count)))
