@@ -23,7 +23,11 @@ extension ONNXImport {
         var metadata: [String: String] = [:]
         for e in proto.metadataProps { metadata[e.key] = e.value }
         if let json = metadata[ONNXExport.modelMetadataKey] {
-            return (try exported(proto, spec: json, metadata: metadata, device: device), metadata)
+            // A model description that does not build (e.g. an input shape its first layer cannot take) is the file's
+            // fault: named as the metadata, not as a bare shape mismatch.
+            do { return (try exported(proto, spec: json, metadata: metadata, device: device), metadata) } catch let error as LSTMKitError {
+                throw ONNXError.invalidModel(what: "metadata \(ONNXExport.modelMetadataKey)", reason: "the model it describes does not build: \(error.description)")
+            }
         }
         let network = try GraphReader(proto).network(device: device)
         guard network.batchFirst else {
