@@ -47,6 +47,13 @@ func openCLDeviceOrSkip() throws -> Device {
     return try Device.named(spec)
 }
 
+/// Runs `body` on the CPU, then on the OpenCL test device. The CPU half always runs; the OpenCL half is skipped
+/// loudly by `openCLDeviceOrSkip()` (a failure under LSTMKIT_REQUIRE_OPENCL=1) when there is no OpenCL platform.
+func onBothDevices(_ body: (Device) throws -> Void) throws {
+    try body(.cpu)
+    try body(try openCLDeviceOrSkip())
+}
+
 /// Seeded uniform values in [-scale, scale).
 func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
     var g = SeededGenerator(seed: seed)
