@@ -63,14 +63,23 @@ int lstmkit_small_gemm_available(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+// LSTMKIT_CPU_SMALL_GEMM reaches here through lstmkit_small_gemm_set_enabled (Settings.swift); C reads no environment.
+static _Atomic int small_gemm_wanted = 1;
+static _Atomic int small_gemm_cached = -1;  // computed once (two threads racing here compute the same value)
+
 int lstmkit_small_gemm_enabled(void) {
-    static _Atomic int cached = -1;  // computed once (two threads racing here compute the same value)
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    int v = atomic_load_explicit(&small_gemm_cached, memory_order_relaxed);
     if (v < 0) {
-        const char *env = getenv("LSTMKIT_CPU_SMALL_GEMM");
-        v = lstmkit_small_gemm_available() && !(env && strcmp(env, "0") == 0);
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
+        v = lstmkit_small_gemm_available() && small_gemm_wanted;
+        atomic_store_explicit(&small_gemm_cached, v, memory_order_relaxed);
     }
+    return v;
+}
+
+int lstmkit_small_gemm_set_enabled(int on) {
+    small_gemm_wanted = on ? 1 : 0;
+    int v = lstmkit_small_gemm_available() && small_gemm_wanted;
+    atomic_store_explicit(&small_gemm_cached, v, memory_order_relaxed);
     return v;
 }
 

@@ -38,6 +38,9 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     private var profile: [String: (launches: Int, seconds: Double)]? = nil
     private let profileLock = NSLock()
 
+    /// The C libraries get their LSTMKIT_CPU_ISA/_PREFETCH/_SMALL_GEMM values before the first kernel (Settings.swift).
+    init() { _ = Settings.applyToC }
+
     func setProfiling(_ enabled: Bool) throws {
         profileLock.lock(); defer { profileLock.unlock() }
         profile = enabled ? (profile ?? [:]) : nil
@@ -262,8 +265,8 @@ final class CPUWorkerPool: @unchecked Sendable {
     private static let shareStride = 8
 
     private init() {
-        let env = ProcessInfo.processInfo.environment["LSTMKIT_CPU_THREADS"].flatMap { Int($0) }
-        threads = min(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount), 63)
+        _ = Settings.applyToC
+        threads = Settings.int("LSTMKIT_CPU_THREADS", default: min(max(1, ProcessInfo.processInfo.activeProcessorCount), 63), in: 1...63)
         wakeups = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
         shares = .allocate(capacity: threads * Self.shareStride)
         for i in 0..<(threads * Self.shareStride) { (shares + i).initialize(to: Atomic(0)) }
