@@ -16,7 +16,7 @@
 // 16 lanes map to one zmm, two ymm or four xmm registers.
 //
 // Accuracy: the exp is Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial; 1 ulp
-// against glibc's expf on [-87, 88], Benchmarks/WORKLOG.md), sigmoid = 1 / (1 + exp(-x)), tanh =
+// against glibc's expf on [-87, 88], docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh =
 // sign(x) * (1 - 2 / (exp(2|x|) + 1)), the forms of lstm_cell.cl. Contraction into FMA is off, so every
 // operation rounds as written and all three builds give the same bits on every x86-64 CPU.
 //
@@ -93,7 +93,7 @@ INLINE vf vtanh(vf x) {
 /// lines arrive while it runs instead of while the cell waits; for the tapes the prefetch also takes the
 /// write-allocate read off the cell's path. Each row stays on the core that prefetched it: the cell splits the
 /// batch rows over the cores the same way at every step. Measured on preset M (B 64, H 256), lstm-bench's profile:
-/// forward 62 -> 50 us per step, backward 44 -> 27 us (Benchmarks/WORKLOG.md, "Prefetching the next step").
+/// forward 62 -> 50 us per step, backward 44 -> 27 us (docs/decisions/0007-cpu-cell-prefetch.md).
 /// Prefetches never fault and never change a result. LSTMKIT_CPU_PREFETCH=0 turns it off: Settings.swift calls
 /// lstmkit_cell_set_prefetch (C reads no environment).
 static _Atomic int prefetch_setting = 1;

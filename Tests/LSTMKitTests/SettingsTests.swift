@@ -107,3 +107,21 @@ final class SettingsTests: XCTestCase {
         ])
     }
 }
+
+/// docs/decisions: each record at most 30 lines, with its decision, evidence and commit, and listed in the index.
+final class DecisionRecordTests: XCTestCase {
+    func testDecisionRecordsAreShortAndComplete() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/decisions")
+        let index = try String(contentsOf: dir.appendingPathComponent("README.md"), encoding: .utf8)
+        let records = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.first?.isNumber == true }.sorted()
+        XCTAssertGreaterThanOrEqual(records.count, 10)
+        for name in records {
+            let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count - (text.hasSuffix("\n") ? 1 : 0)
+            XCTAssertLessThanOrEqual(lines, 30, name)
+            for part in ["**Decision.**", "**Evidence", "**Commit"] { XCTAssertTrue(text.contains(part), "\(name) lacks \(part)") }
+            XCTAssertTrue(index.contains("(\(name))"), "\(name) is not in docs/decisions/README.md")
+        }
+    }
+}

@@ -106,7 +106,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     ///
     /// Float32 products with a small M and A not transposed run CSmallGemm's AVX2/FMA small-M kernels instead,
     /// when the CPU has those: they read B where it lies, where OpenBLAS packs all of it on every call (preset D,
-    /// two threads: NT 1.4x, NN 1.2x faster; Benchmarks/WORKLOG.md, "Small-M CPU gemm"). Only for alpha 1,
+    /// two threads: NT 1.4x, NN 1.2x faster; docs/decisions/0005-small-m-cpu-gemm.md). Only for alpha 1,
     /// beta 0 or 1, M <= 32 (at 64 no faster) and K >= 128 (slower at small K); LSTMKIT_CPU_SMALL_GEMM=0 turns it
     /// off. Float64: cblas. (The time loop's recurrent products take `gemmPacked` through StepOperand instead.)
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
@@ -151,7 +151,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     /// half a core's L2 (512 KB) and M has two parts. The cell kernels split the batch the same way, so each
     /// core reads the h / dG rows it wrote and writes the rows it reads next, and keeps all of W_hh in its own
     /// L2 (preset S: the step's median 7.2 -> 6.7 ms over six interleaved runs; with the packed gemm split by
-    /// panels instead, S's per-step products took 79 us per step pair against 50: Benchmarks/WORKLOG.md).
+    /// panels instead, S's per-step products took 79 us per step pair against 50: docs/decisions/0006-packed-step-operand.md).
     private func splitsByRows(m: Int, n: Int, k: Int) -> Bool {
         m >= 32 && n * k * MemoryLayout<S>.size <= 512 * 1024
     }
