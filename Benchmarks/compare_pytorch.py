@@ -252,7 +252,7 @@ def write_markdown(path, bench, torch_results, rows, args):
         "PyTorch: `opt.zero_grad(); mse_loss(lstm(x), target).backward(); opt.step()` with `Adam(lr=1e-3)`",
         "- Input gradient: x needs none in either framework (PyTorch's x has no `requires_grad`). LSTMKit's training step "
         "skips it, as `Sequential.fit` does; its forward+backward computes it (the full BPTT). PyTorch's CPU LSTM (oneDNN) "
-        "computes it in both: its step took the same time with `x.requires_grad` True and False (Benchmarks/WORKLOG.md).",
+        "computes it in both: its step took the same time with `x.requires_grad` True and False (docs/decisions/0009-no-input-gradient-parallel-optimizer.md).",
         "- FLOPs: forward 2·T·B·4H·(I+H) per layer and direction; forward+backward and the training step 3x that "
         "(nominal for LSTMKit's training step, which skips the first layer's dX gemm, 2·T·B·4H·I of the 3x).",
         "- Times: median over repeats after a warm-up run (min and max in the JSON); % of peak is against the "
@@ -305,7 +305,7 @@ def write_markdown(path, bench, torch_results, rows, args):
         total = sum(k["ms"] for k in r["profile"]) or 1
         top = ", ".join(f"{k['name']} {k['ms']:.1f} ms ({k['percent']:.0f}%, {k['launches']}x)" for k in r["profile"][:5])
         lines.append(f"- {r['config']['name']} on {r['device']} ({r['profileOf']}, {total:.1f} ms in kernels): {top}")
-    lines += ["", "The tuning history (variants tried, numbers, winners and losers) is in `Benchmarks/WORKLOG.md`.", ""]
+    lines += ["", "The tuning decisions (variants tried, numbers, winners and losers) are in `docs/decisions/`.", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {path}")

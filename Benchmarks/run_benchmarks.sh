@@ -7,7 +7,7 @@
 #
 # Why five short rounds: on this shared 2-core VM the CPU has slow phases of tens of seconds in which a step runs
 # up to ~1.7x slower with a tight min-max. A round whose LSTMKit window (or PyTorch's) falls in one has a ratio far
-# off the others (0.84 against 1.47 and 1.18 in one run, Benchmarks/WORKLOG.md). A median over five rounds moves
+# off the others (0.84 against 1.47 and 1.18 in one run, docs/decisions/0001-benchmark-method.md). A median over five rounds moves
 # far only when three of them are hit; over three rounds, two were enough.
 #
 #   Benchmarks/run_benchmarks.sh                                   # 5 rounds of 2 s budgets, presets S M L D M2, all devices

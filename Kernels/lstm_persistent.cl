@@ -36,8 +36,8 @@
 //              nearby sizes share a program). Default 256. Local memory: (5*HMAX + WHH_LOCAL*4*HMAX^2) * 4 bytes.
 //   LSTMKIT_NATIVE_EXP  0/1, as in lstm_cell.cl. Default 0.
 // NDRange: global = (B * WG), local = (WG): work-group b is batch row b.
-// Benchmark: LSTMKIT_GPU_KERNEL_TIMING=1 swift test --filter GPUKernelTests.testPersistentTiming (preset S's
-// recurrence, B 32, T 50, H 128, both ways), or, once the LSTM uses it, LSTMKIT_PERSISTENT_MAX_BATCH=64 lstm-bench
+// Benchmark: preset S's recurrence (B 32, T 50, H 128), on the LSTM's forward, which takes this kernel up to
+// LSTMKIT_PERSISTENT_MAX_BATCH: LSTMKIT_PERSISTENT_MAX_BATCH=64 lstm-bench --preset S
 // (profile line "lstm_sequence_forward" against T x "gemm_NN" + "lstm_cell_forward"). It is meant for GPUs and
 // small B, where a launch costs more than a step's work. On PoCL 3.1 (2 cores) it loses: 105 ms (WHH_LOCAL=0) and
 // 210 ms (WHH_LOCAL=1) against 4.4 ms for the per-step loop, since PoCL runs a work-group's work-items as a loop

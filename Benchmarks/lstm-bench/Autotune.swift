@@ -114,7 +114,7 @@ struct Autotune {
         if let stored = BenchmarkHooks.storedTuning(of: base) {
             say("  stored:   \(stored.isEmpty ? "(empty entry: the defaults)" : names.compactMap { n in stored[n].map { "\(n)=\($0)" } }.joined(separator: " "))")
         }
-        let environment = names.compactMap { n in ProcessInfo.processInfo.environment["LSTMKIT_" + n].map { "LSTMKIT_\(n)=\($0)" } }
+        let environment = names.compactMap { n in Settings.text("LSTMKIT_" + n).map { "LSTMKIT_\(n)=\($0)" } }
         if !environment.isEmpty {
             say("  environment (not used by the candidates, but it wins over the store later): " + environment.joined(separator: " "))
         }

@@ -122,7 +122,7 @@ struct LSTMBench: ParsableCommand {
                 if !noCheck {
                     (forwardError, gradientError) = try checkAgainst(reference, config: config, device: d)
                     // Layer norm at initialisation amplifies any perturbation along the sequence (a 1e-7 input change
-                    // reaches 9e-6 after 100 steps in Float64, against 3e-8 without it; Benchmarks/WORKLOG.md), so float32
+                    // reaches 9e-6 after 100 steps in Float64, against 3e-8 without it; docs/decisions/0014-lstm-variants-cost-and-bounds.md), so float32
                     // rounding alone moves its results by ~1e-3 over T = 100: its bound is 1e-2.
                     let bound = config.layerNorm ? 1e-2 : 1e-3
                     let ok = forwardError <= bound && gradientError <= bound

@@ -16,7 +16,7 @@
 // 16 lanes map to one zmm, two ymm or four xmm registers.
 //
 // Accuracy: the exp is Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial; 1 ulp
-// against glibc's expf on [-87, 88], Benchmarks/WORKLOG.md), sigmoid = 1 / (1 + exp(-x)), tanh =
+// against glibc's expf on [-87, 88], docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh =
 // sign(x) * (1 - 2 / (exp(2|x|) + 1)), the forms of lstm_cell.cl. Contraction into FMA is off, so every
 // operation rounds as written and all three builds give the same bits on every x86-64 CPU.
 //
@@ -93,17 +93,11 @@ INLINE vf vtanh(vf x) {
 /// lines arrive while it runs instead of while the cell waits; for the tapes the prefetch also takes the
 /// write-allocate read off the cell's path. Each row stays on the core that prefetched it: the cell splits the
 /// batch rows over the cores the same way at every step. Measured on preset M (B 64, H 256), lstm-bench's profile:
-/// forward 62 -> 50 us per step, backward 44 -> 27 us (Benchmarks/WORKLOG.md, "Prefetching the next step").
-/// Prefetches never fault and never change a result. LSTMKIT_CPU_PREFETCH=0 turns it off (read once).
-static _Atomic int prefetch_setting = -1;
-static int prefetch_next(void) {
-    int v = prefetch_setting;
-    if (v >= 0) return v;
-    const char *e = getenv("LSTMKIT_CPU_PREFETCH");
-    v = !(e && strcmp(e, "0") == 0);
-    prefetch_setting = v;
-    return v;
-}
+/// forward 62 -> 50 us per step, backward 44 -> 27 us (docs/decisions/0007-cpu-cell-prefetch.md).
+/// Prefetches never fault and never change a result. LSTMKIT_CPU_PREFETCH=0 turns it off: Settings.swift calls
+/// lstmkit_cell_set_prefetch (C reads no environment).
+static _Atomic int prefetch_setting = 1;
+static int prefetch_next(void) { return prefetch_setting; }
 
 int lstmkit_cell_set_prefetch(int on) {
     prefetch_setting = on ? 1 : 0;
@@ -310,14 +304,11 @@ static int best_isa(void) {
 
 static _Atomic int selected = -1;
 
-/// best_isa(), capped by LSTMKIT_CPU_ISA (read once) or by lstmkit_cell_set_isa.
+/// best_isa(), capped by lstmkit_cell_set_isa (which Settings.swift calls for LSTMKIT_CPU_ISA; C reads no environment).
 static int chosen_isa(void) {
     int v = selected;
     if (v >= 0) return v;
     v = best_isa();
-    const char *cap = getenv("LSTMKIT_CPU_ISA");
-    if (cap && strcmp(cap, "baseline") == 0) v = 0;
-    else if (cap && strcmp(cap, "avx2") == 0 && v > 1) v = 1;
     selected = v;  // two threads racing here store the same value
     return v;
 }

@@ -27,11 +27,11 @@
 //       alias in L1), no packing per call (cblas). Register tile NN_MR = 6 rows x 16 columns (12 ymm
 //       accumulators): per k, two loads of the panel, six broadcasts of A, 12 FMAs, over all of K; panels
 //       outside, row blocks inside. One thread, data in cache, 106-116 GFLOP/s on the LSTM shapes where the
-//       small NT/NN kernels ran 87-104 and cblas 36-93 (Benchmarks/WORKLOG.md, "Packed step operand").
+//       small NT/NN kernels ran 87-104 and cblas 36-93 (docs/decisions/0006-packed-step-operand.md).
 //   Row edges (M % tile) use the same code with fewer rows (each (rows, columns) variant is a separate,
 //   fully unrolled function).
 //
-// How it is benchmarked: two C harnesses (not in the tree; see Benchmarks/WORKLOG.md, "Small-M CPU gemm") on
+// How it is benchmarked: two C harnesses (not in the tree; see docs/decisions/0005-small-m-cpu-gemm.md) on
 // the LSTM shapes against cblas_sgemm (OpenBLAS, one thread): one thread, best of 200, checked against cblas;
 // and two threads each computing half of N as CPUWorkerPool does, cblas and these kernels alternating call
 // by call, median of 1000. Then lstm-bench --device cpu with LSTMKIT_CPU_SMALL_GEMM=0 / 1, interleaved.
@@ -63,14 +63,23 @@ int lstmkit_small_gemm_available(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+// LSTMKIT_CPU_SMALL_GEMM reaches here through lstmkit_small_gemm_set_enabled (Settings.swift); C reads no environment.
+static _Atomic int small_gemm_wanted = 1;
+static _Atomic int small_gemm_cached = -1;  // computed once (two threads racing here compute the same value)
+
 int lstmkit_small_gemm_enabled(void) {
-    static _Atomic int cached = -1;  // computed once (two threads racing here compute the same value)
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    int v = atomic_load_explicit(&small_gemm_cached, memory_order_relaxed);
     if (v < 0) {
-        const char *env = getenv("LSTMKIT_CPU_SMALL_GEMM");
-        v = lstmkit_small_gemm_available() && !(env && strcmp(env, "0") == 0);
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
+        v = lstmkit_small_gemm_available() && small_gemm_wanted;
+        atomic_store_explicit(&small_gemm_cached, v, memory_order_relaxed);
     }
+    return v;
+}
+
+int lstmkit_small_gemm_set_enabled(int on) {
+    small_gemm_wanted = on ? 1 : 0;
+    int v = lstmkit_small_gemm_available() && small_gemm_wanted;
+    atomic_store_explicit(&small_gemm_cached, v, memory_order_relaxed);
     return v;
 }
 

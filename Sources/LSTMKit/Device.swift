@@ -101,7 +101,7 @@ public final class Device: @unchecked Sendable, CustomStringConvertible, Equatab
 
     /// The device named by the environment variable LSTMKIT_DEVICE, else `Device.named(defaultSpec)`.
     public static func fromEnvironment(default defaultSpec: String = "any") throws -> Device {
-        try named(ProcessInfo.processInfo.environment["LSTMKIT_DEVICE"] ?? defaultSpec)
+        try named(Settings.text("LSTMKIT_DEVICE") ?? defaultSpec)
     }
 
     /// Waits until all work enqueued on this device is done.

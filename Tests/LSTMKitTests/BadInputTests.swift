@@ -104,7 +104,7 @@ final class BadInputTests: XCTestCase {
     /// With no OpenCL platform, asking for OpenCL fails with `.noOpenCLPlatform` and only `Device.any()`
     /// falls back to the CPU. Run for real in a child process whose ICD loader sees an empty vendor directory.
     func testNoOpenCLPlatform() throws {
-        if ProcessInfo.processInfo.environment["LSTMKIT_NO_PLATFORM_CHILD"] == "1" {
+        if Settings.flag("LSTMKIT_NO_PLATFORM_CHILD", default: false) {
             XCTAssert(Device.openCLDevices().isEmpty)
             expectError(.noOpenCLPlatform, try Device.opencl())
             expectError(.noOpenCLPlatform, try Device.named("opencl:0"))

@@ -13,7 +13,7 @@ final class DistributedTests: XCTestCase {
             .map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let path else {
             let message = "*** NO MPIRUN: distributed tests SKIPPED. Install openmpi-bin (scripts/install-deps.sh) to run them. ***"
-            if ProcessInfo.processInfo.environment["LSTMKIT_REQUIRE_MPI"] == "1" { XCTFail(message + " (LSTMKIT_REQUIRE_MPI=1)") }
+            if Settings.flag("LSTMKIT_REQUIRE_MPI", default: false) { XCTFail(message + " (LSTMKIT_REQUIRE_MPI=1)") }
             print(message)
             throw XCTSkip(message)
         }

@@ -5,8 +5,6 @@ import XCTest
 /// The four example programs of the issue, as end-to-end learning tests with fixed seeds, on both devices.
 /// Each asserts a quality bar that an untrained or broken model cannot reach; each prints its final figures.
 final class ExampleModelsTests: XCTestCase {
-    func devices() throws -> [Device] { [.cpu, try openCLDeviceOrSkip()] }
-
     /// Text classification with Embedding(maskZero) + LSTM + softmax: a sentence of 3-8 words (ids 1-20,
     /// right-padded with 0 to 8) is positive when it has more words from 1-5 than from 6-10.
     func testTextClassification() throws {
@@ -21,7 +19,7 @@ final class ExampleModelsTests: XCTestCase {
             labels.append(pos > neg ? 1 : 0)
         }
         let x = try DataArray(shape: [600, 8], values: ids), y = DataArray(labels)
-        for device in try devices() {
+        try onBothDevices { device in
             let model = Sequential([Embedding(inputDim: 21, outputDim: 8, maskZero: true), LSTMLayer(units: 16),
                                     Dense(units: 2, activation: .softmax)], device: device, seed: 2)
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .sparseCategoricalCrossentropy(), metrics: [.accuracy])
@@ -43,7 +41,7 @@ final class ExampleModelsTests: XCTestCase {
             ys.append(Float(sin(phase + freq * 10)))
         }
         let x = try DataArray(shape: [400, 10, 1], values: xs), y = try DataArray(shape: [400, 1], values: ys)
-        for device in try devices() {
+        try onBothDevices { device in
             let model = Sequential([LSTMLayer(units: 16), Dense(units: 1)], device: device, seed: 4)
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
             let history = try model.fit(x: x, y: y, epochs: 30, batchSize: 32, validationSplit: 0.2, verbose: 0)
@@ -59,7 +57,7 @@ final class ExampleModelsTests: XCTestCase {
         let xs = (0..<(500 * 10)).map { _ in Float.random(in: -1...1, using: &g) }
         let ys = (0..<500).map { i in xs[(i * 10)..<(i * 10 + 10)].reduce(0, +) > 0 ? Float(1) : 0 }
         let x = try DataArray(shape: [500, 10, 1], values: xs), y = try DataArray(shape: [500, 1], values: ys)
-        for device in try devices() {
+        try onBothDevices { device in
             let model = Sequential([LSTMLayer(units: 8), Dense(units: 1, activation: .sigmoid)], device: device, seed: 6)
             try model.compile(optimizer: Adam(learningRate: 0.02), loss: .binaryCrossentropy(), metrics: [.accuracy])
             let history = try model.fit(x: x, y: y, epochs: 25, batchSize: 32, validationSplit: 0.2, verbose: 0)
@@ -75,7 +73,7 @@ final class ExampleModelsTests: XCTestCase {
         let xs = (0..<(500 * 8)).map { _ in Float.random(in: -1...1, using: &g) }
         let ys = (0..<500).map { i in xs[(i * 8)..<(i * 8 + 8)].reduce(0, +) / 8 }
         let x = try DataArray(shape: [500, 8, 1], values: xs), y = try DataArray(shape: [500, 1], values: ys)
-        for device in try devices() {
+        try onBothDevices { device in
             let model = Sequential([LSTMLayer(units: 16), Dense(units: 1)], device: device, seed: 8)
             try model.compile(optimizer: Adam(learningRate: 0.01), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
             let history = try model.fit(x: x, y: y, epochs: 30, batchSize: 32, validationSplit: 0.2, verbose: 0)

@@ -21,12 +21,8 @@ final class InputGradientTests: XCTestCase {
         }
     }
 
-    private var devices: [Device] {
-        get throws { [Device.cpu, try openCLDeviceOrSkip()] }
-    }
-
     func testLSTMSkipsOnlyTheInputGradient() throws {
-        for device in try devices {
+        try onBothDevices { device in
             let (T, B, I) = (6, 3, 5)
             let lstm = try LSTM(inputSize: I, hiddenSize: 7, numLayers: 2, dropout: 0.3, bidirectional: true, device: device, seed: 3)
             lstm.training = true
@@ -50,7 +46,7 @@ final class InputGradientTests: XCTestCase {
     }
 
     func testGRUSkipsOnlyTheInputGradient() throws {
-        for device in try devices {
+        try onBothDevices { device in
             let (T, B, I) = (5, 2, 4)
             let gru = try GRU(inputSize: I, hiddenSize: 6, numLayers: 2, bidirectional: true, device: device, seed: 4)
             let x = try Tensor(shape: [T, B, I], doubles: randomValues(T * B * I, seed: 1), device: device)

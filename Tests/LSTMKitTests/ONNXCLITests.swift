@@ -135,7 +135,7 @@ extension ONNXCLITests {
         try onnxRuntimeOrSkip()
         // LSTMKIT_ONNX_DEMO_DIR=lstm-demo checks a real `lstm demo` run instead.
         var out = path("lstm-demo")
-        if let dir = ProcessInfo.processInfo.environment["LSTMKIT_ONNX_DEMO_DIR"] { out = dir } else {
+        if let dir = Settings.text("LSTMKIT_ONNX_DEMO_DIR") { out = dir } else {
             XCTAssertEqual(lstm(["demo", "--max-chars", "3000", "--epochs", "1", "--length", "0", "--verbose", "0", "--out", out]).code, 0)
         }
         let onnx = path("demo.onnx")

@@ -166,7 +166,7 @@ final class ONNXHostileFileTests: XCTestCase {
 
     /// The seeded mutation loop, in a child process.
     func testSeededMutations() throws {
-        if ProcessInfo.processInfo.environment["LSTMKIT_ONNX_MUTATION_CHILD"] == "1" {
+        if Settings.flag("LSTMKIT_ONNX_MUTATION_CHILD", default: false) {
             var g = SeededGenerator(seed: 0x0_19_19)
             var refused = 0, total = 0
             for (name, data) in try validFiles() {

@@ -233,7 +233,7 @@ final class OutOfMemoryTests: XCTestCase {
     /// the buffer; PoCL used to abort with `pocl_util.c:789: Assertion 'p->mem_ptr != NULL'`). The child
     /// exits normally, having printed the error.
     func testOutOfMemoryUnderAddressSpaceLimit() throws {
-        if let which = ProcessInfo.processInfo.environment[Self.childVariable] {
+        if let which = Settings.text(Self.childVariable) {
             guard which == "cpu-limit" || which == "opencl-limit" else { return }
             let device: Device = which == "cpu-limit" ? .cpu : try Device.opencl()
             let (_, failure) = try allocateUntilRefused(on: device, chunk: 256 << 20, cap: 64)
@@ -273,7 +273,7 @@ final class OutOfMemoryTests: XCTestCase {
     /// to CL_DEVICE_GLOBAL_MEM_SIZE, so the allocator refuses with the typed error once they would pass it.
     /// Before, PoCL handed out buffers far past it and aborted when a malloc finally failed.
     func testOpenCLBuffersPastGlobalMemoryAreRefused() throws {
-        if ProcessInfo.processInfo.environment[Self.childVariable] == "opencl-global" {
+        if Settings.text(Self.childVariable) == "opencl-global" {
             let device = try Device.opencl()
             let context = try XCTUnwrap(device.openCL)
             let chunk = min(1 << 30, context.maxAllocBytes)
@@ -288,7 +288,7 @@ final class OutOfMemoryTests: XCTestCase {
             XCTAssertGreaterThan(held + chunk, context.globalMemoryBytes, "refused although the buffer fitted")
             return
         }
-        if ProcessInfo.processInfo.environment[Self.childVariable] != nil { return }
+        if Settings.text(Self.childVariable) != nil { return }
         _ = try openCLDeviceOrSkip()
         let (reason, status, output) = try runChild("testOpenCLBuffersPastGlobalMemoryAreRefused",
                                                     environment: [Self.childVariable: "opencl-global"])

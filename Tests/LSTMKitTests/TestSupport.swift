@@ -34,10 +34,10 @@ let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponen
 /// The OpenCL device under test: LSTMKIT_TEST_DEVICE (default "opencl:0"). With no OpenCL platform the test is
 /// skipped with a loud message, unless LSTMKIT_REQUIRE_OPENCL=1 (set by .ci/run), where it fails instead.
 func openCLDeviceOrSkip() throws -> Device {
-    let spec = ProcessInfo.processInfo.environment["LSTMKIT_TEST_DEVICE"] ?? "opencl:0"
+    let spec = Settings.text("LSTMKIT_TEST_DEVICE") ?? "opencl:0"
     if Device.openCLDevices().isEmpty {
         let message = "*** NO OPENCL PLATFORM: OpenCL tests SKIPPED. Install pocl-opencl-icd to run them. ***"
-        if ProcessInfo.processInfo.environment["LSTMKIT_REQUIRE_OPENCL"] == "1" {
+        if Settings.flag("LSTMKIT_REQUIRE_OPENCL", default: false) {
             XCTFail(message + " (LSTMKIT_REQUIRE_OPENCL=1)")
             throw LSTMKitError.noOpenCLPlatform
         }
@@ -45,6 +45,13 @@ func openCLDeviceOrSkip() throws -> Device {
         throw XCTSkip(message)
     }
     return try Device.named(spec)
+}
+
+/// Runs `body` on the CPU, then on the OpenCL test device. The CPU half always runs; the OpenCL half is skipped
+/// loudly by `openCLDeviceOrSkip()` (a failure under LSTMKIT_REQUIRE_OPENCL=1) when there is no OpenCL platform.
+func onBothDevices(_ body: (Device) throws -> Void) throws {
+    try body(.cpu)
+    try body(try openCLDeviceOrSkip())
 }
 
 /// Seeded uniform values in [-scale, scale).

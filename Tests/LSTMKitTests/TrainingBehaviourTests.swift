@@ -230,10 +230,56 @@ final class TrainingBehaviourTests: XCTestCase {
         }
     }
 
+    /// Runs `body` with stdout (file descriptor 1) sent to a temporary file, and returns what was written.
+    func capturingStdout(_ body: () throws -> Void) throws -> String {
+        let url = temporaryDirectory("stdout")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
+        defer { try? FileManager.default.removeItem(at: url) }
+        fflush(nil)
+        let file = open(url.path, O_WRONLY | O_TRUNC), saved = dup(STDOUT_FILENO)
+        XCTAssertGreaterThanOrEqual(file, 0)
+        dup2(file, STDOUT_FILENO)
+        close(file)
+        defer { fflush(nil); dup2(saved, STDOUT_FILENO); close(saved) }
+        try body()
+        fflush(nil)
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
     func testProgressLinesWhenNotATerminal() throws {
-        // Under `swift test` stdout is a pipe: verbose 1 prints one plain line per epoch, verbose 2 likewise.
-        let printer = ProgressPrinter(verbose: 1, epochs: 3)
-        XCTAssertFalse(printer.isTerminal)
+        // stdout is a file here (as under a pipe or CI): verbose 1 prints "Epoch e/E", then one line with the full
+        // bar, the time and the epoch's logs; verbose 2 prints one line per epoch.
         XCTAssertEqual(ProgressPrinter.format(["loss": 0.5, "accuracy": 0.75, "val_loss": 0.25]), "loss: 0.5000 - accuracy: 0.7500 - val_loss: 0.2500")
+        for verbose in [1, 2] {
+            let model = try classifier()
+            var history: History?
+            let output = try capturingStdout {
+                XCTAssertFalse(ProgressPrinter(verbose: verbose, epochs: 2).isTerminal)
+                history = try model.fit(x: x, y: y, epochs: 2, batchSize: 2, shuffle: false, verbose: verbose)
+            }
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let epochs = try XCTUnwrap(history).epochs
+            XCTAssertEqual(epochs.count, 2)
+            XCTAssertEqual(lines.count, (verbose == 1 ? 4 : 2) + 1, "verbose \(verbose): \(output.debugDescription)")
+            XCTAssertEqual(lines.last, "", "verbose \(verbose): the output ends with a newline")
+            XCTAssertFalse(output.contains("\r") || output.contains("\u{1B}"), "verbose \(verbose): no redrawing off a terminal")
+            for (e, logs) in epochs.enumerated() {
+                let line: String
+                if verbose == 1 {
+                    guard lines.count > 2 * e + 1 else { break }
+                    XCTAssertEqual(lines[2 * e], "Epoch \(e + 1)/2")
+                    line = lines[2 * e + 1]
+                    // 6 samples in batches of 2: 3 steps, the bar full.
+                    XCTAssertTrue(line.hasPrefix("3/3 [" + String(repeating: "=", count: 30) + "] - "), line)
+                } else {
+                    guard lines.count > e else { break }
+                    line = lines[e]
+                    XCTAssertTrue(line.hasPrefix("Epoch \(e + 1)/2 - "), line)
+                }
+                XCTAssertNotNil(line.range(of: #" - [0-9]+s [0-9]+ms/step - loss: [0-9]+\.[0-9]{4} - accuracy: [0-9]\.[0-9]{4}$"#,
+                                           options: .regularExpression), "verbose \(verbose): \(line)")
+                XCTAssertTrue(line.hasSuffix(" - " + ProgressPrinter.format(logs)), "verbose \(verbose): the line shows the epoch's logs: \(line) vs \(logs)")
+            }
+        }
     }
 }

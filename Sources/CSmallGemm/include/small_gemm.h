@@ -13,6 +13,9 @@ int lstmkit_small_gemm_available(void);
 /// lstmkit_small_gemm_available(), and the environment does not set LSTMKIT_CPU_SMALL_GEMM=0 (read once).
 /// CPUBackend.gemm uses the small gemm only while this is 1.
 int lstmkit_small_gemm_enabled(void);
+/// Sets LSTMKIT_CPU_SMALL_GEMM's value (Settings.swift calls it; C reads no environment); returns whether the
+/// small gemm is now on (never without AVX2+FMA).
+int lstmkit_small_gemm_set_enabled(int on);
 
 /// NT: C[M, n0..<n1] = beta * C + A[M, K] . B[N, K]^T  (C[i][j] = sum_p A[i][p] * B[j][p]).
 void lstmkit_sgemm_small_nt(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k,

@@ -38,6 +38,9 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     private var profile: [String: (launches: Int, seconds: Double)]? = nil
     private let profileLock = NSLock()
 
+    /// The C libraries get their LSTMKIT_CPU_ISA/_PREFETCH/_SMALL_GEMM values before the first kernel (Settings.swift).
+    init() { _ = Settings.applyToC }
+
     func setProfiling(_ enabled: Bool) throws {
         profileLock.lock(); defer { profileLock.unlock() }
         profile = enabled ? (profile ?? [:]) : nil
@@ -103,7 +106,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     ///
     /// Float32 products with a small M and A not transposed run CSmallGemm's AVX2/FMA small-M kernels instead,
     /// when the CPU has those: they read B where it lies, where OpenBLAS packs all of it on every call (preset D,
-    /// two threads: NT 1.4x, NN 1.2x faster; Benchmarks/WORKLOG.md, "Small-M CPU gemm"). Only for alpha 1,
+    /// two threads: NT 1.4x, NN 1.2x faster; docs/decisions/0005-small-m-cpu-gemm.md). Only for alpha 1,
     /// beta 0 or 1, M <= 32 (at 64 no faster) and K >= 128 (slower at small K); LSTMKIT_CPU_SMALL_GEMM=0 turns it
     /// off. Float64: cblas. (The time loop's recurrent products take `gemmPacked` through StepOperand instead.)
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
@@ -148,7 +151,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
     /// half a core's L2 (512 KB) and M has two parts. The cell kernels split the batch the same way, so each
     /// core reads the h / dG rows it wrote and writes the rows it reads next, and keeps all of W_hh in its own
     /// L2 (preset S: the step's median 7.2 -> 6.7 ms over six interleaved runs; with the packed gemm split by
-    /// panels instead, S's per-step products took 79 us per step pair against 50: Benchmarks/WORKLOG.md).
+    /// panels instead, S's per-step products took 79 us per step pair against 50: docs/decisions/0006-packed-step-operand.md).
     private func splitsByRows(m: Int, n: Int, k: Int) -> Bool {
         m >= 32 && n * k * MemoryLayout<S>.size <= 512 * 1024
     }
@@ -262,8 +265,8 @@ final class CPUWorkerPool: @unchecked Sendable {
     private static let shareStride = 8
 
     private init() {
-        let env = ProcessInfo.processInfo.environment["LSTMKIT_CPU_THREADS"].flatMap { Int($0) }
-        threads = min(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount), 63)
+        _ = Settings.applyToC
+        threads = Settings.int("LSTMKIT_CPU_THREADS", default: min(max(1, ProcessInfo.processInfo.activeProcessorCount), 63), in: 1...63)
         wakeups = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
         shares = .allocate(capacity: threads * Self.shareStride)
         for i in 0..<(threads * Self.shareStride) { (shares + i).initialize(to: Atomic(0)) }

@@ -10,20 +10,13 @@ import Foundation
 enum CPUKernels {
     /// Below this many elements (B * H) per step a cell kernel runs on one thread: waking the other cores
     /// costs more than it saves. LSTMKIT_CPU_PARALLEL_MIN overrides it (lstm-bench tunes it).
-    static let parallelMinimum: Int = {
-        if let s = ProcessInfo.processInfo.environment["LSTMKIT_CPU_PARALLEL_MIN"], let v = Int(s) { return v }
-        return 4_096
-    }()
+    static let parallelMinimum = Settings.int("LSTMKIT_CPU_PARALLEL_MIN", default: 4_096)
     static var cores: Int { CPUWorkerPool.shared.threads }
     /// Chunks per thread of a split kernel (cell rows, the packed gemm's rows or panels, elementwise updates): more
     /// than one lets a faster core take a slower one's last chunks (`CPUWorkerPool`). LSTMKIT_CPU_CHUNKS overrides.
-    static let chunksPerThread: Int = {
-        max(1, ProcessInfo.processInfo.environment["LSTMKIT_CPU_CHUNKS"].flatMap { Int($0) } ?? 4)
-    }()
+    static let chunksPerThread = Settings.int("LSTMKIT_CPU_CHUNKS", default: 4, in: 1...Int.max)
     /// Below this many multiply-adds (M*N*K) a gemm runs on one thread (LSTMKIT_CPU_GEMM_SPLIT_MIN overrides).
-    static let gemmSplitMinimum: Int = {
-        ProcessInfo.processInfo.environment["LSTMKIT_CPU_GEMM_SPLIT_MIN"].flatMap { Int($0) } ?? 1_000_000
-    }()
+    static let gemmSplitMinimum = Settings.int("LSTMKIT_CPU_GEMM_SPLIT_MIN", default: 1_000_000)
 
     /// Runs `body` over [0, rows) in contiguous chunks (`chunksPerThread` per core), on all cores when `work` is at
     /// least `parallelMinimum`.

@@ -256,7 +256,7 @@ enum CPUTrainingKernels {
 
     /// PyTorch Adam (or AdamW when decoupled). One pass over the four buffers, split over the cores; with the
     /// norm-clip factor out of the loop the compiler vectorizes it (preset D's 2.1M parameters: 7.8 ms before,
-    /// one thread and the factor per element; 3.4 ms after, Benchmarks/WORKLOG.md).
+    /// one thread and the factor per element; 3.4 ms after, docs/decisions/0009-no-input-gradient-parallel-optimizer.md).
     /// decayFactor = 1 - lr*wd (AdamW), oneMinusBeta1 and oneMinusBeta2 are computed in Float64 by the caller and
     /// rounded once, as PyTorch rounds its Python-scalar coefficients (in Float32, 1 - 0.999 is 0.001, not 0.00099998713).
     @_specialize(where S == Float) @_specialize(where S == Double)

@@ -52,8 +52,7 @@ public final class Distributed: @unchecked Sendable {
 
     private init(rank: Int, size: Int, localRank: Int, localSize: Int, usesMPI: Bool) {
         self.rank = rank; self.size = size; self.localRank = localRank; self.localSize = localSize; self.usesMPI = usesMPI
-        let env = ProcessInfo.processInfo.environment
-        timeout = env["LSTMKIT_MPI_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 120
+        timeout = Settings.positiveDouble("LSTMKIT_MPI_TIMEOUT", default: 120)
     }
 
     nonisolated(unsafe) private static var cached: Distributed?
@@ -62,7 +61,7 @@ public final class Distributed: @unchecked Sendable {
     /// Whether this process was started by mpirun (or `LSTMKIT_DISTRIBUTED=1`).
     public static var isLaunchedByMPI: Bool {
         let env = ProcessInfo.processInfo.environment
-        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["LSTMKIT_DISTRIBUTED"] == "1"
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || Settings.flag("LSTMKIT_DISTRIBUTED", default: false)
     }
 
     /// The job's processes: MPI_COMM_WORLD under mpirun, `single` otherwise. Initialises MPI once.

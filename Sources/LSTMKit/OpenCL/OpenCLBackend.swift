@@ -39,7 +39,7 @@ final class CLBuffer: DeviceBuffer, @unchecked Sendable {
 }
 
 /// Tuning values for one device, passed to the kernels as `-D` options (each has an `#ifndef` default in its
-/// .cl file) or used by the host. Measured on PoCL 3.1, 2 Zen 4 cores (Benchmarks/WORKLOG.md).
+/// .cl file) or used by the host. Measured on PoCL 3.1, 2 Zen 4 cores (docs/decisions/0010, 0011).
 struct OpenCLTuning {
     /// One gemm variant's register block (TM x TN of C per work-item, vectors of VW floats) and work-group size.
     struct Block: CustomStringConvertible {

@@ -158,7 +158,7 @@ final class OpenCLContext: @unchecked Sendable {
 
     /// Source of a kernel file: LSTMKIT_KERNEL_DIR/<file> when that variable is set, else the embedded copy.
     static func source(of file: String) throws -> String {
-        if let dir = ProcessInfo.processInfo.environment["LSTMKIT_KERNEL_DIR"],
+        if let dir = Settings.text("LSTMKIT_KERNEL_DIR"),
            let text = try? String(contentsOfFile: dir + "/" + file, encoding: .utf8) {
             return text
         }

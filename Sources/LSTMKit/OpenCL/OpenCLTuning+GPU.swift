@@ -71,9 +71,9 @@ extension OpenCLTuning {
     /// layer-norm kernels, on every device type). A bad value: one warning on stderr, ignored.
     mutating func applyGPUKernelEnvironment(_ environment: [String: String]) {
         func read<T>(_ name: String, _ expected: String, _ parse: (String) -> T?) -> T? {
-            guard let text = environment["LSTMKIT_" + name] else { return nil }
+            guard let text = Settings.text("LSTMKIT_" + name, in: environment) else { return nil }
             if let v = parse(text.trimmingCharacters(in: .whitespaces)) { return v }
-            TuningWarnings.warn("environment LSTMKIT_\(name)=\"\(text)\" is invalid (\(expected)); ignoring it")
+            TuningWarnings.warn("environment LSTMKIT_\(name)=\"\(text)\" is invalid (\(expected)); ignoring it, using \(gpuKernelDefines[name] ?? "the default")")
             return nil
         }
         func count(_ range: ClosedRange<Int>) -> (String) -> Int? { { Int($0).flatMap { range.contains($0) ? $0 : nil } } }

@@ -45,7 +45,7 @@ struct TuningStore: Sendable {
 
     /// LSTMKIT_TUNING_FILE, else $XDG_CACHE_HOME/lstmkit/tuning.json, else ~/.cache/lstmkit/tuning.json.
     static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let file = environment["LSTMKIT_TUNING_FILE"], !file.isEmpty { return file }
+        if let file = Settings.text("LSTMKIT_TUNING_FILE", in: environment), !file.isEmpty { return file }
         if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/lstmkit/tuning.json" }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         return home + "/.cache/lstmkit/tuning.json"
@@ -164,7 +164,7 @@ extension OpenCLTuning {
     /// The LSTMKIT_<name> variables of `environment`, by name (other LSTMKIT_ variables are not tuning values).
     static func environmentOverrides(_ environment: [String: String]) -> [String: String] {
         var values: [String: String] = [:]
-        for name in overrideNames { if let v = environment["LSTMKIT_" + name] { values[name] = v } }
+        for name in overrideNames { if let v = Settings.text("LSTMKIT_" + name, in: environment) { values[name] = v } }
         return values
     }
 
@@ -197,7 +197,11 @@ extension OpenCLTuning {
             }
         }
         for problem in apply(Self.environmentOverrides(environment), source: "environment LSTMKIT_*") {
-            TuningWarnings.warn("\(problem); ignoring it")
+            // The warning names the value used instead (Settings.swift: every bad value names its default).
+            guard case let .invalidValue(_, name, _, _) = problem, let used = overrideValues[name] else {
+                TuningWarnings.warn("\(problem); ignoring it"); continue
+            }
+            TuningWarnings.warn("\(problem); ignoring it, using \(used)")
         }
     }
 
