@@ -1,5 +1,12 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+// Every Kernels/*.cl: embedded by Kernels/kernels.c (the one list of them), not compiled as C sources.
+let kernelFiles: [String] = {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Kernels").path
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".cl") }.sorted()
+}()
 
 let package = Package(
     name: "LSTMKit",
@@ -20,8 +27,7 @@ let package = Package(
         .target(
             name: "LSTMKitKernels",
             path: "Kernels",
-            exclude: ["gemm.cl", "lstm_cell.cl", "elementwise.cl", "training.cl", "gru_cell.cl",
-                      "lstm_variants.cl", "gemm_local.cl", "lstm_persistent.cl", "README.md"],
+            exclude: kernelFiles + ["README.md"],
             sources: ["kernels.c"],
             publicHeadersPath: "include"
         ),

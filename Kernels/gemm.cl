@@ -1,4 +1,4 @@
-// gemm.cl: C = alpha * op(A) * op(B) + beta * C, row-major float32.
+// gemm.cl: C = alpha * op(A) * op(B) + beta * C, row-major, elements of type real (common.cl; float32 today).
 //
 // Layouts (every matrix is row-major, addressed as buffer + element offset with a leading dimension):
 //   op(A): [M, K].  TRANS_A=0: A is stored [M, K] (lda >= K);  TRANS_A=1: A is stored [K, M] (lda >= M).
@@ -46,21 +46,12 @@
 #define VW 8
 #endif
 
-#if VW == 4
-#define VEC float4
-#define VLOAD vload4
-#define VSTORE vstore4
-#elif VW == 8
-#define VEC float8
-#define VLOAD vload8
-#define VSTORE vstore8
-#elif VW == 16
-#define VEC float16
-#define VLOAD vload16
-#define VSTORE vstore16
-#else
+#if !LSTMKIT_CHECK_WIDTH(VW) || VW == 1
 #error "VW must be 4, 8 or 16"
 #endif
+#define VEC REALV(VW)
+#define VLOAD VLOADW(VW)
+#define VSTORE VSTOREW(VW)
 #define NV (TN / VW)
 #if !TRANS_B && (TN % VW != 0)
 #error "TN must be a multiple of VW"
@@ -79,30 +70,30 @@
 // PoCL keeps the accumulator arrays in registers only when these loops are unrolled.
 #define UNROLL _Pragma("unroll")
 
-inline float lstmkit_hsum(VEC v) {
+inline real lstmkit_hsum(VEC v) {
 #if VW == 4
     return (v.s0 + v.s1) + (v.s2 + v.s3);
 #elif VW == 8
-    const float4 h = v.lo + v.hi;
+    const real4 h = v.lo + v.hi;
     return (h.s0 + h.s1) + (h.s2 + h.s3);
 #else
-    const float8 h8 = v.lo + v.hi;
-    const float4 h = h8.lo + h8.hi;
+    const real8 h8 = v.lo + v.hi;
+    const real4 h = h8.lo + h8.hi;
     return (h.s0 + h.s1) + (h.s2 + h.s3);
 #endif
 }
 
 __kernel void gemm(const int M, const int N, const int K, const float alpha,
-                   __global const float *restrict A0, const int offA, const int lda,
-                   __global const float *restrict B0, const int offB, const int ldb,
-                   const float beta, __global float *restrict C0, const int offC, const int ldc)
+                   __global const real *restrict A0, const int offA, const int lda,
+                   __global const real *restrict B0, const int offB, const int ldb,
+                   const float beta, __global real *restrict C0, const int offC, const int ldc)
 {
     const int n0 = (int)get_global_id(0) * TN;
     const int m0 = (int)get_global_id(1) * TM;
     if (m0 >= M || n0 >= N) return;
-    __global const float *A = A0 + offA;
-    __global const float *B = B0 + offB;
-    __global float *C = C0 + offC;
+    __global const real *A = A0 + offA;
+    __global const real *B = B0 + offB;
+    __global real *C = C0 + offC;
 
     if (m0 + TM <= M && n0 + TN <= N) {
 #if TRANS_B
@@ -114,7 +105,7 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
             VEC a[TM], b[TN];
 #if TRANS_A
             UNROLL for (int i = 0; i < TM; ++i) {
-                float t[VW];
+                real t[VW];
                 UNROLL for (int q = 0; q < VW; ++q) t[q] = A_AT(m0 + i, k + q);
                 a[i] = VLOAD(0, t);
             }
@@ -124,12 +115,12 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
             UNROLL for (int j = 0; j < TN; ++j) b[j] = VLOAD(0, B + (size_t)(n0 + j) * ldb + k);
             UNROLL for (int i = 0; i < TM; ++i) UNROLL for (int j = 0; j < TN; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
-        float s[TM][TN];
+        real s[TM][TN];
         UNROLL for (int i = 0; i < TM; ++i) UNROLL for (int j = 0; j < TN; ++j) s[i][j] = lstmkit_hsum(acc[i][j]);
         for (; k < K; ++k)
             UNROLL for (int i = 0; i < TM; ++i) UNROLL for (int j = 0; j < TN; ++j) s[i][j] = fma(A_AT(m0 + i, k), B_AT(k, n0 + j), s[i][j]);
         UNROLL for (int i = 0; i < TM; ++i) UNROLL for (int j = 0; j < TN; ++j) {
-            __global float *c = C + (size_t)(m0 + i) * ldc + (n0 + j);
+            __global real *c = C + (size_t)(m0 + i) * ldc + (n0 + j);
             *c = (beta == 0.0f) ? alpha * s[i][j] : fma(alpha, s[i][j], beta * *c);
         }
 #else
@@ -138,7 +129,7 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
         UNROLL for (int i = 0; i < TM; ++i) UNROLL for (int v = 0; v < NV; ++v) acc[i][v] = (VEC)(0.0f);
         for (int k = 0; k < K; ++k) {
             VEC b[NV];
-            __global const float *brow = B + (size_t)k * ldb + n0;
+            __global const real *brow = B + (size_t)k * ldb + n0;
             UNROLL for (int v = 0; v < NV; ++v) b[v] = VLOAD(v, brow);
             UNROLL for (int i = 0; i < TM; ++i) {
                 const VEC a = (VEC)(A_AT(m0 + i, k));
@@ -146,7 +137,7 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
             }
         }
         UNROLL for (int i = 0; i < TM; ++i) {
-            __global float *crow = C + (size_t)(m0 + i) * ldc + n0;
+            __global real *crow = C + (size_t)(m0 + i) * ldc + n0;
             UNROLL for (int v = 0; v < NV; ++v) {
                 VEC r = alpha * acc[i][v];
                 if (beta != 0.0f) r = fma((VEC)(beta), VLOAD(v, crow), r);
@@ -158,11 +149,11 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
     }
 
     // Edge block: scalar, out-of-range rows and columns read as 0 and are not written.
-    float acc[TM][TN];
+    real acc[TM][TN];
     for (int i = 0; i < TM; ++i)
         for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
     for (int k = 0; k < K; ++k) {
-        float a[TM], b[TN];
+        real a[TM], b[TN];
         for (int i = 0; i < TM; ++i) a[i] = (m0 + i < M) ? A_AT(m0 + i, k) : 0.0f;
         for (int j = 0; j < TN; ++j) b[j] = (n0 + j < N) ? B_AT(k, n0 + j) : 0.0f;
         for (int i = 0; i < TM; ++i)
@@ -172,7 +163,7 @@ __kernel void gemm(const int M, const int N, const int K, const float alpha,
         if (m0 + i >= M) break;
         for (int j = 0; j < TN; ++j) {
             if (n0 + j >= N) break;
-            __global float *c = C + (size_t)(m0 + i) * ldc + (n0 + j);
+            __global real *c = C + (size_t)(m0 + i) * ldc + (n0 + j);
             *c = (beta == 0.0f) ? alpha * acc[i][j] : fma(alpha, acc[i][j], beta * *c);
         }
     }

@@ -1,4 +1,4 @@
-// gemm_local.cl: C = alpha * op(A) * op(B) + beta * C, row-major float32, tiled in local memory for GPUs.
+// gemm_local.cl: C = alpha * op(A) * op(B) + beta * C, row-major real (float32 today), tiled in local memory for GPUs.
 //
 // The same contract and argument list as gemm.cl's `gemm` (the host picks one of the two with
 // OpenCLTuning.gemmKind: "blocked" = gemm.cl, the CPU/PoCL default; "local" = this file, the GPU default;
@@ -72,62 +72,52 @@
 
 #define UNROLL _Pragma("unroll")
 
+// Loads the TSK x TS slab of a stored matrix P (leading dimension LD) at rows/columns X0 .. X0+TS of XN and
+// k0 .. k0+TSK of K into SUB[kk][xx], zeros outside. K_FASTEST (a compile-time 0/1): P is stored [X, K] (k
+// fastest), else [K, X]. Consecutive work-items take consecutive addresses of P in both layouts (coalesced).
+#define STAGE_SLAB(SUB, LP, TS, P, LD, X0, XN, K_FASTEST)                                                      \
+    UNROLL for (int l = 0; l < LP; ++l) {                                                                      \
+        const int idx = tid + l * WGS;                                                                         \
+        const int kk = (K_FASTEST) ? idx % TSK : idx / TS, xx = (K_FASTEST) ? idx / TSK : idx % TS;            \
+        const int x = X0 + xx, k = k0 + kk;                                                                    \
+        SUB[kk][xx] = (x < XN && k < K) ? P[(K_FASTEST) ? (size_t)x * LD + k : (size_t)k * LD + x] : 0.0f;    \
+    }
+
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
 void gemm(const int M, const int N, const int K, const float alpha,
-          __global const float *restrict A0, const int offA, const int lda,
-          __global const float *restrict B0, const int offB, const int ldb,
-          const float beta, __global float *restrict C0, const int offC, const int ldc)
+          __global const real *restrict A0, const int offA, const int lda,
+          __global const real *restrict B0, const int offB, const int ldb,
+          const float beta, __global real *restrict C0, const int offC, const int ldc)
 {
     const int tx = (int)get_local_id(0);   // along n
     const int ty = (int)get_local_id(1);   // along m
     const int tid = ty * RTSN + tx;
     const int n0 = (int)get_group_id(0) * TSN;
     const int m0 = (int)get_group_id(1) * TSM;
-    __global const float *A = A0 + offA;
-    __global const float *B = B0 + offB;
-    __global float *C = C0 + offC;
+    __global const real *A = A0 + offA;
+    __global const real *B = B0 + offB;
+    __global real *C = C0 + offC;
 
-    __local float Asub[TSK][TSM + 1];
-    __local float Bsub[TSK][TSN + 1];
+    __local real Asub[TSK][TSM + 1];
+    __local real Bsub[TSK][TSN + 1];
 
-    float acc[WPTM][WPTN];
+    real acc[WPTM][WPTN];
     UNROLL for (int i = 0; i < WPTM; ++i) UNROLL for (int j = 0; j < WPTN; ++j) acc[i][j] = 0.0f;
 
     for (int k0 = 0; k0 < K; k0 += TSK) {
         // Stage op(A)[m0 .. m0+TSM, k0 .. k0+TSK) and op(B)[k0 .. k0+TSK, n0 .. n0+TSN), zeros outside.
-        UNROLL for (int l = 0; l < LPA; ++l) {
-            const int idx = tid + l * WGS;
-#if TRANS_A
-            const int mm = idx % TSM, kk = idx / TSM;          // A stored [K, M]: m fastest
-            const int m = m0 + mm, k = k0 + kk;
-            Asub[kk][mm] = (m < M && k < K) ? A[(size_t)k * lda + m] : 0.0f;
-#else
-            const int kk = idx % TSK, mm = idx / TSK;          // A stored [M, K]: k fastest
-            const int m = m0 + mm, k = k0 + kk;
-            Asub[kk][mm] = (m < M && k < K) ? A[(size_t)m * lda + k] : 0.0f;
-#endif
-        }
-        UNROLL for (int l = 0; l < LPB; ++l) {
-            const int idx = tid + l * WGS;
-#if TRANS_B
-            const int kk = idx % TSK, nn = idx / TSK;          // B stored [N, K]: k fastest
-            const int n = n0 + nn, k = k0 + kk;
-            Bsub[kk][nn] = (n < N && k < K) ? B[(size_t)n * ldb + k] : 0.0f;
-#else
-            const int nn = idx % TSN, kk = idx / TSN;          // B stored [K, N]: n fastest
-            const int n = n0 + nn, k = k0 + kk;
-            Bsub[kk][nn] = (n < N && k < K) ? B[(size_t)k * ldb + n] : 0.0f;
-#endif
-        }
+        // A stored [M, K] and B stored [N, K]: k fastest; A stored [K, M] and B stored [K, N]: m or n fastest.
+        STAGE_SLAB(Asub, LPA, TSM, A, lda, m0, M, !TRANS_A);
+        STAGE_SLAB(Bsub, LPB, TSN, B, ldb, n0, N, TRANS_B);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         // A slab that runs past K holds zeros in both op(A) and op(B) there, and fma(0, 0, acc) == acc, so
         // every output is the same fma chain over k = 0 ..< K whatever the tile sizes (and the loop unrolls).
         UNROLL for (int kk = 0; kk < TSK; ++kk) {
-            float b[WPTN];
+            real b[WPTN];
             UNROLL for (int j = 0; j < WPTN; ++j) b[j] = Bsub[kk][tx + j * RTSN];
             UNROLL for (int i = 0; i < WPTM; ++i) {
-                const float a = Asub[kk][ty + i * RTSM];
+                const real a = Asub[kk][ty + i * RTSM];
                 UNROLL for (int j = 0; j < WPTN; ++j) acc[i][j] = fma(a, b[j], acc[i][j]);
             }
         }
@@ -140,7 +130,7 @@ void gemm(const int M, const int N, const int K, const float alpha,
         UNROLL for (int j = 0; j < WPTN; ++j) {
             const int n = n0 + tx + j * RTSN;
             if (n >= N) continue;
-            __global float *c = C + (size_t)m * ldc + n;
+            __global real *c = C + (size_t)m * ldc + n;
             *c = (beta == 0.0f) ? alpha * acc[i][j] : fma(alpha, acc[i][j], beta * *c);
         }
     }

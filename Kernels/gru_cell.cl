@@ -10,29 +10,15 @@
 // Time-indexed: y/dy [T, B, ldy] (this direction's columns at offY); dgx [T, B, 3H] = gradient w.r.t. the
 //   input pre-activations (for dW_ih, db_ih and dX). Past a sequence's length (lengths [B]) the state is
 //   carried, the output is 0, and both gradients are 0.
-// Tuning defines: LSTMKIT_NATIVE_EXP (0/1) as in lstm_cell.cl. NDRange: global = (H, B).
-
-#ifndef LSTMKIT_NATIVE_EXP
-#define LSTMKIT_NATIVE_EXP 0
-#endif
-#if LSTMKIT_NATIVE_EXP
-#define GRU_EXP native_exp
-#else
-#define GRU_EXP exp
-#endif
-
-inline float gru_sigmoid(float x) { return 1.0f / (1.0f + GRU_EXP(-x)); }
-inline float gru_tanh(float x) {
-    const float e = GRU_EXP(2.0f * fabs(x));
-    return copysign(1.0f - 2.0f / (e + 1.0f), x);
-}
+// Tuning defines: none of its own (the host passes none: common.cl's exp switch stays at its default, exp). NDRange: global = (H, B).
+// Benchmark: none yet (lstm-bench times LSTMs only); GRUTests checks it against PyTorch and the CPU twin.
 
 __kernel void gru_cell_forward(const int B, const int H, const int T, const int step, const int reverse,
-                               __global const int *lengths, __global const float *gx, __global const float *gh,
-                               __global const float *bias_ih, const int offBih,
-                               __global const float *bias_hh, const int offBhh, const int has_bias,
-                               __global float *hs, __global float *gates,
-                               __global float *y, const int offY, const int ldy)
+                               __global const int *lengths, __global const real *gx, __global const real *gh,
+                               __global const real *bias_ih, const int offBih,
+                               __global const real *bias_hh, const int offBhh, const int has_bias,
+                               __global real *hs, __global real *gates,
+                               __global real *y, const int offY, const int ldy)
 {
     const int j = (int)get_global_id(0), b = (int)get_global_id(1);
     if (j >= H || b >= B) return;
@@ -44,49 +30,49 @@ __kernel void gru_cell_forward(const int B, const int H, const int T, const int 
         return;
     }
     const int t = reverse ? len - 1 - step : step;
-    __global const float *x3 = gx + ((size_t)t * B + b) * 3 * H;
-    __global const float *h3 = gh + (size_t)b * 3 * H;
-    float ax[3], ah[3];
+    __global const real *x3 = gx + ((size_t)t * B + b) * 3 * H;
+    __global const real *h3 = gh + (size_t)b * 3 * H;
+    real ax[3], ah[3];
     for (int q = 0; q < 3; ++q) {
         ax[q] = x3[q * H + j];
         ah[q] = h3[q * H + j];
         if (has_bias) { ax[q] += bias_ih[offBih + q * H + j]; ah[q] += bias_hh[offBhh + q * H + j]; }
     }
-    const float r = gru_sigmoid(ax[0] + ah[0]);
-    const float z = gru_sigmoid(ax[1] + ah[1]);
-    const float n = gru_tanh(ax[2] + r * ah[2]);
-    const float h = (1.0f - z) * n + z * hs[prev];
+    const real r = lstmkit_sigmoid(ax[0] + ah[0]);
+    const real z = lstmkit_sigmoid(ax[1] + ah[1]);
+    const real n = lstmkit_tanh(ax[2] + r * ah[2]);
+    const real h = (1.0f - z) * n + z * hs[prev];
     hs[next] = h;
-    __global float *g = gates + ((size_t)step * B + b) * 4 * H;
+    __global real *g = gates + ((size_t)step * B + b) * 4 * H;
     g[j] = r; g[H + j] = z; g[2 * H + j] = n; g[3 * H + j] = ah[2];
     y[((size_t)t * B + b) * ldy + offY + j] = h;
 }
 
 __kernel void gru_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
-                                __global const int *lengths, __global const float *gates, __global const float *hs,
-                                __global const float *dy, const int offDY, const int lddy,
-                                __global float *dh, __global float *dgh, __global float *dgx)
+                                __global const int *lengths, __global const real *gates, __global const real *hs,
+                                __global const real *dy, const int offDY, const int lddy,
+                                __global real *dh, __global real *dgh, __global real *dgx)
 {
     const int j = (int)get_global_id(0), b = (int)get_global_id(1);
     if (j >= H || b >= B) return;
     const int len = lengths[b];
-    __global float *gs = dgh + ((size_t)step * B + b) * 3 * H;
+    __global real *gs = dgh + ((size_t)step * B + b) * 3 * H;
     if (step >= len) {
         gs[j] = 0.0f; gs[H + j] = 0.0f; gs[2 * H + j] = 0.0f;
-        __global float *gt = dgx + ((size_t)step * B + b) * 3 * H;
+        __global real *gt = dgx + ((size_t)step * B + b) * 3 * H;
         gt[j] = 0.0f; gt[H + j] = 0.0f; gt[2 * H + j] = 0.0f;
         return;
     }
     const int t = reverse ? len - 1 - step : step;
     const size_t sb = (size_t)b * H + j;
-    __global const float *g = gates + ((size_t)step * B + b) * 4 * H;
-    const float r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
-    const float h_prev = hs[(size_t)step * B * H + sb];
-    const float dht = dh[sb] + dy[((size_t)t * B + b) * lddy + offDY + j];
-    const float dan = dht * (1.0f - z) * (1.0f - n * n);
-    const float dar = dan * hn * r * (1.0f - r);
-    const float daz = dht * (h_prev - n) * z * (1.0f - z);
-    __global float *gt = dgx + ((size_t)t * B + b) * 3 * H;
+    __global const real *g = gates + ((size_t)step * B + b) * 4 * H;
+    const real r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
+    const real h_prev = hs[(size_t)step * B * H + sb];
+    const real dht = dh[sb] + dy[((size_t)t * B + b) * lddy + offDY + j];
+    const real dan = dht * (1.0f - z) * (1.0f - n * n);
+    const real dar = dan * hn * r * (1.0f - r);
+    const real daz = dht * (h_prev - n) * z * (1.0f - z);
+    __global real *gt = dgx + ((size_t)t * B + b) * 3 * H;
     gt[j] = dar; gt[H + j] = daz; gt[2 * H + j] = dan;
     gs[j] = dar; gs[H + j] = daz; gs[2 * H + j] = dan * r;
     dh[sb] = dht * z;  // the gemm dh += dgh . W_hh adds the path through the gates

@@ -29,76 +29,38 @@
 //           dc * f + da_i * p_i + da_f * p_f.
 //
 // Tuning defines:
-//   LSTMKIT_NATIVE_EXP (0/1): native_exp instead of exp in sigmoid/tanh. Default 0 (builtin exp). The exp-based
-//     forms cost about 1e-7 absolute error against libm tanh; native_exp's error is vendor-defined (on PoCL
-//     3.1 / x86 the golden tests still pass with it; the host turns it on for CPU devices only).
-//   CVW (1, 4, 8 or 16): hidden units per work-item, as one floatCVW vector. Default 8; the host passes 16 on
+//   LSTMKIT_NATIVE_EXP (0/1): the exp switch of common.cl (native_exp in sigmoid/tanh; the host passes 1 for CPU
+//     devices, see common.cl for its error).
+//   CVW (1, 4, 8 or 16): hidden units per work-item, as one realCVW vector. Default 8; the host passes 16 on
 //     CPU devices and 1 on GPUs. PoCL does not vectorize the scalar form across work-items (exp stays a scalar
 //     call, ~60 ns per unit); the vector form runs exp on whole vectors. On PoCL, preset M, per forward/backward
 //     launch: CVW 1 with exp 1454/561 us, CVW 16 with native_exp 126/80 us (Benchmarks/WORKLOG.md).
 //     The last work-item of a row takes the H % CVW tail one unit at a time.
 // NDRange: global = (ceil(H / CVW), B). Benchmark: lstm-bench (profile lines "lstm_cell_forward/backward").
 
-#ifndef LSTMKIT_NATIVE_EXP
-#define LSTMKIT_NATIVE_EXP 0
-#endif
-#if LSTMKIT_NATIVE_EXP
-#define LSTMKIT_EXP native_exp
-#else
-#define LSTMKIT_EXP exp
-#endif
 #ifndef CVW
 #define CVW 8
 #endif
-
-#if CVW == 1
-#define CVEC float
-#define CLOAD(p) (*(p))
-#define CSTORE(v, p) (*(p) = (v))
-#elif CVW == 4
-#define CVEC float4
-#define CLOAD(p) vload4(0, p)
-#define CSTORE(v, p) vstore4(v, 0, p)
-#elif CVW == 8
-#define CVEC float8
-#define CLOAD(p) vload8(0, p)
-#define CSTORE(v, p) vstore8(v, 0, p)
-#elif CVW == 16
-#define CVEC float16
-#define CLOAD(p) vload16(0, p)
-#define CSTORE(v, p) vstore16(v, 0, p)
-#else
+#if !LSTMKIT_CHECK_WIDTH(CVW)
 #error "CVW must be 1, 4, 8 or 16"
 #endif
-
-inline float lstmkit_sigmoid(float x) { return 1.0f / (1.0f + LSTMKIT_EXP(-x)); }
-inline float lstmkit_tanh(float x) {
-    const float e = LSTMKIT_EXP(2.0f * fabs(x));
-    return copysign(1.0f - 2.0f / (e + 1.0f), x);
-}
-#if CVW > 1
-inline CVEC lstmkit_sigmoid_v(CVEC x) { return 1.0f / (1.0f + LSTMKIT_EXP(-x)); }
-inline CVEC lstmkit_tanh_v(CVEC x) {
-    const CVEC e = LSTMKIT_EXP(2.0f * fabs(x));
-    return copysign(1.0f - 2.0f / (e + 1.0f), x);
-}
-#else
-#define lstmkit_sigmoid_v lstmkit_sigmoid
-#define lstmkit_tanh_v lstmkit_tanh
-#endif
-
-#define SLOAD(p) (*(p))
-#define SSTORE(v, p) (*(p) = (v))
+#define CVEC REALV(CVW)
+#define CLOAD(p) VLOADW(CVW)(0, p)
+#define CSTORE(v, p) VSTOREW(CVW)(v, 0, p)
+#define SLOAD(p) VLOADW(1)(0, p)
+#define SSTORE(v, p) VSTOREW(1)(v, 0, p)
+#define lstmkit_sigmoid_v LSTMKIT_CAT(lstmkit_sigmoid, CVW)
+#define lstmkit_tanh_v LSTMKIT_CAT(lstmkit_tanh, CVW)
 
 // The cell math for the units [j, j + width of V), written once and instantiated twice below: on CVEC vectors
 // (the body of a row) and on single floats (the H % CVW tail). Row pointers are already at (t or step, b).
 // yr == 0: no output write; mrow == 0: no recurrent mask.
 #define LSTM_FORWARD_UNITS(NAME, V, LD, ST, SIG, TANH)                                                        \
-inline void NAME(const int H, const int j, __global const float *gxr, __global const float *rr,              \
-                 __global const float *bih, __global const float *bhh, const int has_bias,                    \
-                 __global const float *cPrev, __global float *cNext, __global float *hNext, __global float *gs, \
-                 __global float *yr, const float cell_clip, __global const float *peep, const int has_peep,    \
-                 __global const float *mrow, __global float *hmNext) {                                         \
+inline void NAME(const int H, const int j, __global const real *gxr, __global const real *rr,              \
+                 __global const real *bih, __global const real *bhh, const int has_bias,                    \
+                 __global const real *cPrev, __global real *cNext, __global real *hNext, __global real *gs, \
+                 __global real *yr, const float cell_clip, __global const real *peep, const int has_peep,    \
+                 __global const real *mrow, __global real *hmNext) {                                         \
     V a[4];                                                                                                    \
     for (int q = 0; q < 4; ++q) {                                                                              \
         a[q] = LD(gxr + q * H + j) + LD(rr + q * H + j);                                                       \
@@ -120,10 +82,10 @@ inline void NAME(const int H, const int j, __global const float *gxr, __global c
 }
 
 #define LSTM_BACKWARD_UNITS(NAME, V, LD, ST, TANH)                                                            \
-inline void NAME(const int H, const int j, __global const float *ga, __global const float *cPrevRow,          \
-                 __global const float *cRow, __global const float *dyr, __global float *dhr, __global float *dcr, \
-                 __global float *gs, __global float *gt, const float cell_clip,                                \
-                 __global const float *peep, const int has_peep, __global const float *mrow) {                 \
+inline void NAME(const int H, const int j, __global const real *ga, __global const real *cPrevRow,          \
+                 __global const real *cRow, __global const real *dyr, __global real *dhr, __global real *dcr, \
+                 __global real *gs, __global real *gt, const float cell_clip,                                \
+                 __global const real *peep, const int has_peep, __global const real *mrow) {                 \
     const V i = LD(ga + j), f = LD(ga + H + j), g = LD(ga + 2 * H + j), o = LD(ga + 3 * H + j);                \
     const V cp = LD(cPrevRow + j), cv = LD(cRow + j);                                                          \
     const V tc = TANH(cv);                                                                                     \
@@ -146,19 +108,19 @@ inline void NAME(const int H, const int j, __global const float *ga, __global co
 }
 
 LSTM_FORWARD_UNITS(lstm_forward_vec, CVEC, CLOAD, CSTORE, lstmkit_sigmoid_v, lstmkit_tanh_v)
-LSTM_FORWARD_UNITS(lstm_forward_one, float, SLOAD, SSTORE, lstmkit_sigmoid, lstmkit_tanh)
+LSTM_FORWARD_UNITS(lstm_forward_one, real, SLOAD, SSTORE, lstmkit_sigmoid, lstmkit_tanh)
 LSTM_BACKWARD_UNITS(lstm_backward_vec, CVEC, CLOAD, CSTORE, lstmkit_tanh_v)
-LSTM_BACKWARD_UNITS(lstm_backward_one, float, SLOAD, SSTORE, lstmkit_tanh)
+LSTM_BACKWARD_UNITS(lstm_backward_one, real, SLOAD, SSTORE, lstmkit_tanh)
 
 __kernel void lstm_cell_forward(const int B, const int H, const int T, const int step, const int reverse,
                                 __global const int *lengths,
-                                __global const float *gx, __global const float *r,
-                                __global const float *bias_ih, const int offBih,
-                                __global const float *bias_hh, const int offBhh, const int has_bias,
-                                __global float *hs, __global float *cs, __global float *gates,
-                                __global float *y, const int offY, const int ldy, const float cell_clip,
-                                __global const float *peep, const int offPeep, const int has_peep,
-                                __global const float *rmask, const int has_rmask, __global float *hm,
+                                __global const real *gx, __global const real *r,
+                                __global const real *bias_ih, const int offBih,
+                                __global const real *bias_hh, const int offBhh, const int has_bias,
+                                __global real *hs, __global real *cs, __global real *gates,
+                                __global real *y, const int offY, const int ldy, const float cell_clip,
+                                __global const real *peep, const int offPeep, const int has_peep,
+                                __global const real *rmask, const int has_rmask, __global real *hm,
                                 const int write_y)
 {
     const int j0 = (int)get_global_id(0) * CVW;
@@ -178,12 +140,12 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
         return;
     }
     const int t = reverse ? len - 1 - step : step;
-    __global const float *gxr = gx + ((size_t)t * B + b) * 4 * H;
-    __global const float *rr = r + (size_t)b * 4 * H;
-    __global float *gs = gates + ((size_t)step * B + b) * 4 * H;
-    __global float *yr = write_y ? y + ((size_t)t * B + b) * ldy + offY : 0;
-    __global const float *mrow = has_rmask ? rmask + (size_t)b * H : 0;
-    __global const float *pp = peep + offPeep;
+    __global const real *gxr = gx + ((size_t)t * B + b) * 4 * H;
+    __global const real *rr = r + (size_t)b * 4 * H;
+    __global real *gs = gates + ((size_t)step * B + b) * 4 * H;
+    __global real *yr = write_y ? y + ((size_t)t * B + b) * ldy + offY : 0;
+    __global const real *mrow = has_rmask ? rmask + (size_t)b * H : 0;
+    __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
         lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
                          yr, cell_clip, pp, has_peep, mrow, hm + next);
@@ -196,39 +158,39 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
 
 __kernel void lstm_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
                                  __global const int *lengths,
-                                 __global const float *gates, __global const float *cs,
-                                 __global const float *dy, const int offDY, const int lddy,
-                                 __global float *dh, __global float *dc,
-                                 __global float *dgs, __global float *dgt, const float cell_clip,
-                                 __global const float *peep, const int offPeep, const int has_peep,
-                                 __global const float *rmask, const int has_rmask)
+                                 __global const real *gates, __global const real *cs,
+                                 __global const real *dy, const int offDY, const int lddy,
+                                 __global real *dh, __global real *dc,
+                                 __global real *dgs, __global real *dgt, const float cell_clip,
+                                 __global const real *peep, const int offPeep, const int has_peep,
+                                 __global const real *rmask, const int has_rmask)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
     if (j0 >= H || b >= B) return;
     const int len = lengths[b];
     const int jEnd = min(j0 + CVW, H);
-    __global float *gs = dgs + ((size_t)step * B + b) * 4 * H;
+    __global real *gs = dgs + ((size_t)step * B + b) * 4 * H;
     if (step >= len) {
         // Padding: no gate gradient; dh and dc pass through to the previous step unchanged.
         for (int j = j0; j < jEnd; ++j) {
             gs[j] = 0.0f; gs[H + j] = 0.0f; gs[2 * H + j] = 0.0f; gs[3 * H + j] = 0.0f;
             if (reverse) {
-                __global float *gt = dgt + ((size_t)step * B + b) * 4 * H;
+                __global real *gt = dgt + ((size_t)step * B + b) * 4 * H;
                 gt[j] = 0.0f; gt[H + j] = 0.0f; gt[2 * H + j] = 0.0f; gt[3 * H + j] = 0.0f;
             }
         }
         return;
     }
     const int t = reverse ? len - 1 - step : step;
-    __global const float *ga = gates + ((size_t)step * B + b) * 4 * H;
-    __global float *gt = reverse ? dgt + ((size_t)t * B + b) * 4 * H : 0;
-    __global const float *cPrevRow = cs + ((size_t)step * B + b) * H;
-    __global const float *cRow = cs + ((size_t)(step + 1) * B + b) * H;
-    __global const float *dyr = dy + ((size_t)t * B + b) * lddy + offDY;
+    __global const real *ga = gates + ((size_t)step * B + b) * 4 * H;
+    __global real *gt = reverse ? dgt + ((size_t)t * B + b) * 4 * H : 0;
+    __global const real *cPrevRow = cs + ((size_t)step * B + b) * H;
+    __global const real *cRow = cs + ((size_t)(step + 1) * B + b) * H;
+    __global const real *dyr = dy + ((size_t)t * B + b) * lddy + offDY;
     // The carried dh is the recurrent gemm's dG[step+1] . W_hh only where step+1 was a valid step.
-    __global const float *mrow = has_rmask && step + 1 < len ? rmask + (size_t)b * H : 0;
-    __global const float *pp = peep + offPeep;
+    __global const real *mrow = has_rmask && step + 1 < len ? rmask + (size_t)b * H : 0;
+    __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
         lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
                           pp, has_peep, mrow);

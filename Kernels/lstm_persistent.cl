@@ -24,8 +24,8 @@
 // writes h_s into h_loc; barrier. A work-item always owns the same units j, so it reads back its own c_{s-1}
 // from cs in global memory (no fence needed). (A) gives 4H-way parallelism, so small H still fills a warp or two.
 //
-// Activation math: the same exp-based sigmoid and tanh as lstm_cell.cl (about 1e-7 absolute error against libm),
-// with LSTMKIT_NATIVE_EXP as there, so this kernel and lstm_cell_forward agree to rounding.
+// Activation math: common.cl's exp-based sigmoid and tanh, as lstm_cell.cl (about 1e-7 absolute error against
+// libm), with common.cl's LSTMKIT_NATIVE_EXP, so this kernel and lstm_cell_forward agree to rounding.
 // Tuning defines (each has a default so the file compiles alone; the host passes them from OpenCLTuning):
 //   WG         work-group size (reqd_work_group_size; the host launches exactly WG per row). Default 256.
 //   WHH_LOCAL  0/1: copy W_hh into __local memory once per launch, transposed to [H, 4H] so that the work-items
@@ -34,7 +34,7 @@
 //              (through the cache: each work-item walks its own contiguous row). Default 0.
 //   HMAX       capacity of the __local state arrays, >= H (the host passes H rounded up to a multiple of 8, so
 //              nearby sizes share a program). Default 256. Local memory: (5*HMAX + WHH_LOCAL*4*HMAX^2) * 4 bytes.
-//   LSTMKIT_NATIVE_EXP  0/1, as in lstm_cell.cl. Default 0.
+//   LSTMKIT_NATIVE_EXP  0/1, common.cl's exp switch. Default 0.
 // NDRange: global = (B * WG), local = (WG): work-group b is batch row b.
 // Benchmark: preset S's recurrence (B 32, T 50, H 128), on the LSTM's forward, which takes this kernel up to
 // LSTMKIT_PERSISTENT_MAX_BATCH: LSTMKIT_PERSISTENT_MAX_BATCH=64 lstm-bench --preset S
@@ -43,14 +43,6 @@
 // 210 ms (WHH_LOCAL=1) against 4.4 ms for the per-step loop, since PoCL runs a work-group's work-items as a loop
 // and does not vectorize the row-per-work-item dot products; so it is off there (persistentMaxBatch = 0).
 
-#ifndef LSTMKIT_NATIVE_EXP
-#define LSTMKIT_NATIVE_EXP 0
-#endif
-#if LSTMKIT_NATIVE_EXP
-#define LSTMKIT_EXP native_exp
-#else
-#define LSTMKIT_EXP exp
-#endif
 #ifndef WG
 #define WG 256
 #endif
@@ -61,33 +53,27 @@
 #define HMAX 256
 #endif
 
-inline float lstmkit_sigmoid(float x) { return 1.0f / (1.0f + LSTMKIT_EXP(-x)); }
-inline float lstmkit_tanh(float x) {
-    const float e = LSTMKIT_EXP(2.0f * fabs(x));
-    return copysign(1.0f - 2.0f / (e + 1.0f), x);
-}
-
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void lstm_sequence_forward(const int B, const int H, const int T, const int reverse,
                            __global const int *lengths,
-                           __global const float *gx,
-                           __global const float *whh, const int offW,
-                           __global const float *bias_ih, const int offBih,
-                           __global const float *bias_hh, const int offBhh, const int has_bias,
-                           __global float *hs, __global float *cs, __global float *gates,
-                           __global float *y, const int offY, const int ldy, const float cell_clip)
+                           __global const real *gx,
+                           __global const real *whh, const int offW,
+                           __global const real *bias_ih, const int offBih,
+                           __global const real *bias_hh, const int offBhh, const int has_bias,
+                           __global real *hs, __global real *cs, __global real *gates,
+                           __global real *y, const int offY, const int ldy, const float cell_clip)
 {
     const int lid = (int)get_local_id(0);
     const int b = (int)get_group_id(0);
     if (b >= B || H > HMAX) return;  // uniform per work-group: no barrier is skipped by part of a group
     const int G = 4 * H;
     const int len = lengths[b];
-    __global const float *W = whh + offW;
+    __global const real *W = whh + offW;
 
-    __local float h_loc[HMAX];       // h_{s-1}
-    __local float r_loc[4 * HMAX];   // h_{s-1} . W_hh^T
+    __local real h_loc[HMAX];       // h_{s-1}
+    __local real r_loc[4 * HMAX];   // h_{s-1} . W_hh^T
 #if WHH_LOCAL
-    __local float w_loc[4 * HMAX * HMAX];  // W_hh^T [H, 4H]: w_loc[k * 4H + row]
+    __local real w_loc[4 * HMAX * HMAX];  // W_hh^T [H, 4H]: w_loc[k * 4H + row]
     for (int e = lid; e < G * H; e += WG) {
         const int row = e / H, k = e - row * H;
         w_loc[k * G + row] = W[e];
@@ -102,7 +88,7 @@ void lstm_sequence_forward(const int B, const int H, const int T, const int reve
     for (int s = 0; s < len; ++s) {
         // (A) r = h_{s-1} . W_hh^T
         for (int row = lid; row < G; row += WG) {
-            float acc = 0.0f;
+            real acc = 0.0f;
             for (int k = 0; k < H; ++k) acc = fma(W_AT(row, k), h_loc[k], acc);
             r_loc[row] = acc;
         }
@@ -110,23 +96,23 @@ void lstm_sequence_forward(const int B, const int H, const int T, const int reve
         // (B) the cell, as lstm_cell_forward's scalar path
         const int t = reverse ? len - 1 - s : s;
         const size_t prev = ((size_t)s * B + b) * H, next = prev + (size_t)B * H;
-        __global const float *gxr = gx + ((size_t)t * B + b) * G;
-        __global float *gs = gates + ((size_t)s * B + b) * G;
-        __global float *yr = y + ((size_t)t * B + b) * ldy + offY;
+        __global const real *gxr = gx + ((size_t)t * B + b) * G;
+        __global real *gs = gates + ((size_t)s * B + b) * G;
+        __global real *yr = y + ((size_t)t * B + b) * ldy + offY;
         for (int j = lid; j < H; j += WG) {
-            float a[4];
+            real a[4];
             for (int q = 0; q < 4; ++q) {
                 const int col = q * H + j;
                 a[q] = gxr[col] + r_loc[col];
                 if (has_bias) a[q] += bias_ih[offBih + col] + bias_hh[offBhh + col];
             }
-            const float i = lstmkit_sigmoid(a[0]);
-            const float f = lstmkit_sigmoid(a[1]);
-            const float g = lstmkit_tanh(a[2]);
-            const float o = lstmkit_sigmoid(a[3]);
-            float c = f * cs[prev + j] + i * g;
+            const real i = lstmkit_sigmoid(a[0]);
+            const real f = lstmkit_sigmoid(a[1]);
+            const real g = lstmkit_tanh(a[2]);
+            const real o = lstmkit_sigmoid(a[3]);
+            real c = f * cs[prev + j] + i * g;
             if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);
-            const float h = o * lstmkit_tanh(c);
+            const real h = o * lstmkit_tanh(c);
             cs[next + j] = c;
             hs[next + j] = h;
             gs[j] = i; gs[H + j] = f; gs[2 * H + j] = g; gs[3 * H + j] = o;
@@ -141,7 +127,7 @@ void lstm_sequence_forward(const int B, const int H, const int T, const int reve
     const size_t last = ((size_t)len * B + b) * H;
     for (int s = len; s < T; ++s) {
         const size_t next = ((size_t)(s + 1) * B + b) * H;
-        __global float *yr = y + ((size_t)s * B + b) * ldy + offY;
+        __global real *yr = y + ((size_t)s * B + b) * ldy + offY;
         for (int j = lid; j < H; j += WG) {
             hs[next + j] = hs[last + j];
             cs[next + j] = cs[last + j];

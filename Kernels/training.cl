@@ -28,62 +28,62 @@
 #define REDUCE_WG 256
 #endif
 
-inline float act_forward(int kind, float x) {
+inline real act_forward(int kind, real x) {
     if (kind == 1) return x > 0.0f ? x : 0.0f;
-    if (kind == 2) { const float e = exp(2.0f * fabs(x)); return copysign(1.0f - 2.0f / (e + 1.0f), x); }
-    if (kind == 3) return 1.0f / (1.0f + exp(-x));
+    if (kind == 2) return lstmkit_tanh(x);
+    if (kind == 3) return lstmkit_sigmoid(x);
     return x;
 }
-inline float act_derivative(int kind, float y) {
+inline real act_derivative(int kind, real y) {
     if (kind == 1) return y > 0.0f ? 1.0f : 0.0f;
     if (kind == 2) return 1.0f - y * y;
     if (kind == 3) return y * (1.0f - y);
     return 1.0f;
 }
 
-__kernel void add_row_bias(const int rows, const int cols, __global const float *bias, const int offB,
-                           __global float *y, const int offY)
+__kernel void add_row_bias(const int rows, const int cols, __global const real *bias, const int offB,
+                           __global real *y, const int offY)
 {
     const int c = (int)get_global_id(0), r = (int)get_global_id(1);
     if (c < cols && r < rows) y[offY + (size_t)r * cols + c] += bias[offB + c];
 }
 
-__kernel void activation_forward(const int kind, const int n, __global const float *x, const int offX,
-                                 __global float *y, const int offY)
+__kernel void activation_forward(const int kind, const int n, __global const real *x, const int offX,
+                                 __global real *y, const int offY)
 {
     const int i = (int)get_global_id(0);
     if (i < n) y[offY + i] = act_forward(kind, x[offX + i]);
 }
 
-__kernel void activation_backward(const int kind, const int n, __global const float *y, const int offY,
-                                  __global const float *dy, const int offDY, __global float *dx, const int offDX)
+__kernel void activation_backward(const int kind, const int n, __global const real *y, const int offY,
+                                  __global const real *dy, const int offDY, __global real *dx, const int offDX)
 {
     const int i = (int)get_global_id(0);
     if (i < n) dx[offDX + i] = dy[offDY + i] * act_derivative(kind, y[offY + i]);
 }
 
-__kernel void softmax_rows(const int rows, const int cols, __global const float *x, const int offX,
-                           __global float *y, const int offY)
+__kernel void softmax_rows(const int rows, const int cols, __global const real *x, const int offX,
+                           __global real *y, const int offY)
 {
     const int r = (int)get_global_id(0);
     if (r >= rows) return;
-    __global const float *xr = x + offX + (size_t)r * cols;
-    __global float *yr = y + offY + (size_t)r * cols;
-    float m = xr[0];
+    __global const real *xr = x + offX + (size_t)r * cols;
+    __global real *yr = y + offY + (size_t)r * cols;
+    real m = xr[0];
     for (int c = 1; c < cols; ++c) m = fmax(m, xr[c]);
-    float s = 0.0f;
+    real s = 0.0f;
     for (int c = 0; c < cols; ++c) { yr[c] = exp(xr[c] - m); s += yr[c]; }
     for (int c = 0; c < cols; ++c) yr[c] /= s;
 }
 
-__kernel void softmax_backward_rows(const int rows, const int cols, __global const float *y, const int offY,
-                                    __global const float *dy, const int offDY, __global float *dx, const int offDX)
+__kernel void softmax_backward_rows(const int rows, const int cols, __global const real *y, const int offY,
+                                    __global const real *dy, const int offDY, __global real *dx, const int offDX)
 {
     const int r = (int)get_global_id(0);
     if (r >= rows) return;
-    __global const float *yr = y + offY + (size_t)r * cols;
-    __global const float *dyr = dy + offDY + (size_t)r * cols;
-    float s = 0.0f;
+    __global const real *yr = y + offY + (size_t)r * cols;
+    __global const real *dyr = dy + offDY + (size_t)r * cols;
+    real s = 0.0f;
     for (int c = 0; c < cols; ++c) s += dyr[c] * yr[c];
     for (int c = 0; c < cols; ++c) dx[offDX + (size_t)r * cols + c] = yr[c] * (dyr[c] - s);
 }
@@ -91,55 +91,55 @@ __kernel void softmax_backward_rows(const int rows, const int cols, __global con
 #define LOSS_EPS 1e-7f
 
 __kernel void loss_rows(const int kind, const int rows, const int cols,
-                        __global const float *pred, const int offP, __global const float *target, const int offT,
-                        const float scale, __global float *row_loss, __global float *grad, const int offG)
+                        __global const real *pred, const int offP, __global const real *target, const int offT,
+                        const float scale, __global real *row_loss, __global real *grad, const int offG)
 {
     const int r = (int)get_global_id(0);
     if (r >= rows) return;
-    __global const float *p = pred + offP + (size_t)r * cols;
-    __global float *g = grad + offG + (size_t)r * cols;
-    float loss = 0.0f;
+    __global const real *p = pred + offP + (size_t)r * cols;
+    __global real *g = grad + offG + (size_t)r * cols;
+    real loss = 0.0f;
     if (kind <= 2) {
-        __global const float *t = target + offT + (size_t)r * cols;
+        __global const real *t = target + offT + (size_t)r * cols;
         for (int c = 0; c < cols; ++c) {
-            const float x = p[c], y = t[c];
+            const real x = p[c], y = t[c];
             if (kind == 0) {
-                const float d = x - y;
+                const real d = x - y;
                 loss += d * d;
                 g[c] = scale * 2.0f * d;
             } else if (kind == 1) {
-                const float q = clamp(x, LOSS_EPS, 1.0f - LOSS_EPS);
+                const real q = clamp(x, LOSS_EPS, 1.0f - LOSS_EPS);
                 loss -= y * log(q) + (1.0f - y) * log(1.0f - q);
                 g[c] = scale * (q - y) / (q * (1.0f - q));
             } else {
                 loss += fmax(x, 0.0f) - x * y + log1p(exp(-fabs(x)));
-                g[c] = scale * (1.0f / (1.0f + exp(-x)) - y);
+                g[c] = scale * (lstmkit_sigmoid(x) - y);
             }
         }
     } else {
         const int sparse = kind >= 5, logits = (kind == 4 || kind == 6);
         const int label = sparse ? (int)target[offT + r] : -1;
-        __global const float *t = target + offT + (size_t)r * cols;
+        __global const real *t = target + offT + (size_t)r * cols;
         if (logits) {
-            float m = p[0];
+            real m = p[0];
             for (int c = 1; c < cols; ++c) m = fmax(m, p[c]);
-            float s = 0.0f;
+            real s = 0.0f;
             for (int c = 0; c < cols; ++c) s += exp(p[c] - m);
-            const float lse = m + log(s);
-            float tsum = 0.0f;
+            const real lse = m + log(s);
+            real tsum = 0.0f;
             for (int c = 0; c < cols; ++c) {
-                const float y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
+                const real y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
                 loss += y * (lse - p[c]);
                 tsum += y;
             }
             for (int c = 0; c < cols; ++c) {
-                const float y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
+                const real y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
                 g[c] = scale * (exp(p[c] - lse) * tsum - y);
             }
         } else {
             for (int c = 0; c < cols; ++c) {
-                const float y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
-                const float q = clamp(p[c], LOSS_EPS, 1.0f);
+                const real y = sparse ? (c == label ? 1.0f : 0.0f) : t[c];
+                const real q = clamp(p[c], LOSS_EPS, 1.0f);
                 loss -= y * log(q);
                 g[c] = scale * (-y / q);
             }
@@ -149,14 +149,14 @@ __kernel void loss_rows(const int kind, const int rows, const int cols,
 }
 
 __kernel void metric_rows(const int kind, const int rows, const int cols,
-                          __global const float *pred, const int offP, __global const float *target, const int offT,
-                          __global float *out)
+                          __global const real *pred, const int offP, __global const real *target, const int offT,
+                          __global real *out)
 {
     const int r = (int)get_global_id(0);
     if (r >= rows) return;
-    __global const float *p = pred + offP + (size_t)r * cols;
-    __global const float *t = target + offT + (size_t)r * cols;
-    float v = 0.0f;
+    __global const real *p = pred + offP + (size_t)r * cols;
+    __global const real *t = target + offT + (size_t)r * cols;
+    real v = 0.0f;
     if (kind <= 1) {
         int best = 0;
         for (int c = 1; c < cols; ++c) if (p[c] > p[best]) best = c;
@@ -172,15 +172,15 @@ __kernel void metric_rows(const int kind, const int rows, const int cols,
     out[r] = v;
 }
 
-__kernel void embedding_forward(const int n, const int dim, __global const float *ids, const int offIds,
-                                __global const float *table, const int offT, __global float *out)
+__kernel void embedding_forward(const int n, const int dim, __global const real *ids, const int offIds,
+                                __global const real *table, const int offT, __global real *out)
 {
     const int f = (int)get_global_id(0), i = (int)get_global_id(1);
     if (f < dim && i < n) out[(size_t)i * dim + f] = table[offT + (size_t)((int)ids[offIds + i]) * dim + f];
 }
 
-__kernel void embedding_backward(const int n, const int dim, __global const float *ids, const int offIds,
-                                 __global const float *dout, __global float *dtable, const int offDT)
+__kernel void embedding_backward(const int n, const int dim, __global const real *ids, const int offIds,
+                                 __global const real *dout, __global real *dtable, const int offDT)
 {
     const int f = (int)get_global_id(0);
     if (f >= dim) return;
@@ -188,51 +188,51 @@ __kernel void embedding_backward(const int n, const int dim, __global const floa
 }
 
 __kernel void gather_rows(const int count, const int row_size, __global const int *indices,
-                          __global const float *src, __global float *dst)
+                          __global const real *src, __global real *dst)
 {
     const int f = (int)get_global_id(0), i = (int)get_global_id(1);
     if (f < row_size && i < count) dst[(size_t)i * row_size + f] = src[(size_t)indices[i] * row_size + f];
 }
 
-__kernel void axpby(const int n, const float a, __global const float *x, const int offX,
-                    const float b, __global float *y, const int offY)
+__kernel void axpby(const int n, const float a, __global const real *x, const int offX,
+                    const float b, __global real *y, const int offY)
 {
     const int i = (int)get_global_id(0);
     if (i < n) y[offY + i] = (b == 0.0f) ? a * x[offX + i] : a * x[offX + i] + b * y[offY + i];
 }
 
-__kernel void mul(const int n, __global const float *x, const int offX, __global const float *y, const int offY,
-                  __global float *out, const int offOut)
+__kernel void mul(const int n, __global const real *x, const int offX, __global const real *y, const int offY,
+                  __global real *out, const int offOut)
 {
     const int i = (int)get_global_id(0);
     if (i < n) out[offOut + i] = x[offX + i] * y[offY + i];
 }
 
-__kernel void merge_directions(const int mode, const int rows, const int H, __global const float *y, __global float *out)
+__kernel void merge_directions(const int mode, const int rows, const int H, __global const real *y, __global real *out)
 {
     const int j = (int)get_global_id(0), r = (int)get_global_id(1);
     if (j >= H || r >= rows) return;
-    const float a = y[(size_t)r * 2 * H + j], b = y[(size_t)r * 2 * H + H + j];
+    const real a = y[(size_t)r * 2 * H + j], b = y[(size_t)r * 2 * H + H + j];
     out[(size_t)r * H + j] = mode == 2 ? a * b : (mode == 3 ? 0.5f * (a + b) : a + b);
 }
 
-__kernel void merge_directions_backward(const int mode, const int rows, const int H, __global const float *y,
-                                        __global const float *dout, __global float *dy)
+__kernel void merge_directions_backward(const int mode, const int rows, const int H, __global const real *y,
+                                        __global const real *dout, __global real *dy)
 {
     const int j = (int)get_global_id(0), r = (int)get_global_id(1);
     if (j >= H || r >= rows) return;
-    const float d = dout[(size_t)r * H + j];
+    const real d = dout[(size_t)r * H + j];
     const size_t ia = (size_t)r * 2 * H + j, ib = ia + H;
     if (mode == 2) { dy[ia] = d * y[ib]; dy[ib] = d * y[ia]; }
-    else { const float s = mode == 3 ? 0.5f * d : d; dy[ia] = s; dy[ib] = s; }
+    else { const real s = mode == 3 ? 0.5f * d : d; dy[ia] = s; dy[ib] = s; }
 }
 
-__kernel void sum_squares(const int n, __global const float *x, const int offX, __global float *out, const int index)
+__kernel void sum_squares(const int n, __global const real *x, const int offX, __global real *out, const int index)
 {
-    __local float partial[REDUCE_WG];
+    __local real partial[REDUCE_WG];
     const int l = (int)get_local_id(0);
-    float s = 0.0f;
-    for (int i = l; i < n; i += REDUCE_WG) { const float v = x[offX + i]; s += v * v; }
+    real s = 0.0f;
+    for (int i = l; i < n; i += REDUCE_WG) { const real v = x[offX + i]; s += v * v; }
     partial[l] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
@@ -243,66 +243,66 @@ __kernel void sum_squares(const int n, __global const float *x, const int offX, 
 }
 
 /// The gradient after clipping by value and by global norm, before weight decay.
-inline float clipped_grad(float g, const float clip_value, __global const float *norms, const int num_norms,
+inline real clipped_grad(real g, const float clip_value, __global const real *norms, const int num_norms,
                           const float max_norm)
 {
     if (clip_value > 0.0f) g = clamp(g, -clip_value, clip_value);
     if (max_norm > 0.0f) {
-        float total = 0.0f;
+        real total = 0.0f;
         for (int k = 0; k < num_norms; ++k) total += norms[k];
-        const float coef = max_norm / (sqrt(total) + 1e-6f);
+        const real coef = max_norm / (sqrt(total) + 1e-6f);
         if (coef < 1.0f) g *= coef;
     }
     return g;
 }
 
-__kernel void sgd_update(const int n, __global float *p, __global const float *grad, __global float *velocity,
+__kernel void sgd_update(const int n, __global real *p, __global const real *grad, __global real *velocity,
                          const float lr, const float momentum, const int nesterov, const float weight_decay,
-                         const float clip_value, __global const float *norms, const int num_norms, const float max_norm)
+                         const float clip_value, __global const real *norms, const int num_norms, const float max_norm)
 {
     const int i = (int)get_global_id(0);
     if (i >= n) return;
-    float g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm) + weight_decay * p[i];
+    real g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm) + weight_decay * p[i];
     if (momentum != 0.0f) {
-        const float v = momentum * velocity[i] + g;
+        const real v = momentum * velocity[i] + g;
         velocity[i] = v;
         g = nesterov ? g + momentum * v : v;
     }
     p[i] -= lr * g;
 }
 
-__kernel void adam_update(const int n, __global float *p, __global const float *grad, __global float *m, __global float *v,
+__kernel void adam_update(const int n, __global real *p, __global const real *grad, __global real *m, __global real *v,
                           const float decay_factor, const float one_minus_beta1, const float beta2, const float one_minus_beta2,
                           const float eps, const float weight_decay,
                           const int decoupled, const float step_size, const float bias_correction2_sqrt,
-                          const float clip_value, __global const float *norms, const int num_norms, const float max_norm)
+                          const float clip_value, __global const real *norms, const int num_norms, const float max_norm)
 {
     const int i = (int)get_global_id(0);
     if (i >= n) return;
-    float g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm);
-    float w = p[i];
+    real g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm);
+    real w = p[i];
     if (decoupled) w *= decay_factor; else g += weight_decay * w;
     // PyTorch's order of operations: p.mul_(1 - lr*wd) (AdamW); m.lerp_(g, 1-beta1); v.mul_(beta2).addcmul_(g, g, 1-beta2),
     // i.e. v*beta2 + ((1-beta2)*g)*g; denom = sqrt(v) / sqrt(bc2) + eps; p.addcdiv_(m, denom, -step_size), step_size = lr / bc1.
     // The coefficients decay_factor = 1 - lr*wd, 1 - beta1 and 1 - beta2 come from the host, computed in double and
     // rounded once, as PyTorch's Python scalars are (1 - 0.999f in float is 0.00099998713, PyTorch's is 0.001f).
-    const float mi = m[i] + one_minus_beta1 * (g - m[i]);
-    const float vi = v[i] * beta2 + one_minus_beta2 * g * g;
+    const real mi = m[i] + one_minus_beta1 * (g - m[i]);
+    const real vi = v[i] * beta2 + one_minus_beta2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    const float denom = sqrt(vi) / bias_correction2_sqrt + eps;
+    const real denom = sqrt(vi) / bias_correction2_sqrt + eps;
     p[i] = w + (-step_size * mi) / denom;
 }
 
-__kernel void rmsprop_update(const int n, __global float *p, __global const float *grad, __global float *square_avg,
+__kernel void rmsprop_update(const int n, __global real *p, __global const real *grad, __global real *square_avg,
                              const float lr, const float alpha, const float one_minus_alpha, const float eps, const float weight_decay,
-                             const float clip_value, __global const float *norms, const int num_norms, const float max_norm)
+                             const float clip_value, __global const real *norms, const int num_norms, const float max_norm)
 {
     const int i = (int)get_global_id(0);
     if (i >= n) return;
-    const float g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm) + weight_decay * p[i];
+    const real g = clipped_grad(grad[i], clip_value, norms, num_norms, max_norm) + weight_decay * p[i];
     // PyTorch: square_avg.mul_(alpha).addcmul_(g, g, 1 - alpha), with 1 - alpha computed in double on the host.
-    const float s = alpha * square_avg[i] + one_minus_alpha * g * g;
+    const real s = alpha * square_avg[i] + one_minus_alpha * g * g;
     square_avg[i] = s;
     p[i] -= lr * g / (sqrt(s) + eps);
 }

@@ -1,5 +1,7 @@
+import Foundation
 import XCTest
 @testable import LSTMKit
+import LSTMKitKernels
 
 /// Compiled programs are cached per context: a second layer on the same device builds nothing.
 final class ProgramCacheTests: XCTestCase {
@@ -32,10 +34,40 @@ final class ProgramCacheTests: XCTestCase {
         }
     }
 
+    /// The .cl files on disk (Kernels/, found from this file's path).
+    static func kernelFilesOnDisk() throws -> [String: Data] {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Kernels")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".cl") }
+        return try Dictionary(uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: dir.appendingPathComponent($0))) })
+    }
+
+    /// Every Kernels/*.cl on disk is embedded (kernels.c's list is the same set), with the file's exact bytes.
     func testEveryKernelFileIsEmbedded() throws {
-        for file in ["gemm.cl", "lstm_cell.cl", "elementwise.cl"] {
-            XCTAssert(try OpenCLContext.source(of: file).contains("__kernel"), file)
+        let onDisk = try Self.kernelFilesOnDisk()
+        XCTAssertGreaterThanOrEqual(onDisk.count, 9, "Kernels/ should hold common.cl and the 8 kernel files")
+        let embedded = (0..<Int(lstmkit_kernel_file_count())).map { String(cString: lstmkit_kernel_file_name(Int32($0))!) }
+        XCTAssertEqual(Set(embedded), Set(onDisk.keys), "kernels.c must embed exactly the .cl files of Kernels/")
+        XCTAssertEqual(embedded.count, Set(embedded).count, "a file listed twice in kernels.c")
+        for (file, bytes) in onDisk {
+            guard let source = lstmkit_kernel_source(file) else { XCTFail("\(file) is not embedded"); continue }
+            XCTAssertEqual(Data(bytes: source, count: strlen(source)), bytes, "\(file): the embedded copy differs from the file")
         }
+        XCTAssertNil(lstmkit_kernel_source("nope.cl"))
         XCTAssertThrowsError(try OpenCLContext.source(of: "nope.cl"))
+    }
+
+    /// Every Kernels/*.cl compiles on the OpenCL device with the prelude in front and its default defines, and
+    /// only common.cl defines the prelude's names (a second definition would not compile).
+    func testEveryKernelFileCompiles() throws {
+        let context = try XCTUnwrap(try openCLDeviceOrSkip().openCL)
+        let onDisk = try Self.kernelFilesOnDisk()
+        for file in onDisk.keys.sorted() {
+            XCTAssertNoThrow(try context.program(file: file, defines: [:]), file)
+            if file != OpenCLContext.preludeFile {
+                XCTAssert(try OpenCLContext.programSource(of: file).hasPrefix(try OpenCLContext.source(of: OpenCLContext.preludeFile)), file)
+            }
+        }
+        XCTAssertThrowsError(try context.program(file: "nope.cl", defines: [:]))
     }
 }

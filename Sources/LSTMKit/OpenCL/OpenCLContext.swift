@@ -166,13 +166,22 @@ final class OpenCLContext: @unchecked Sendable {
         return String(cString: embedded)
     }
 
+    /// The prelude of every program (Kernels/common.cl: the `real` type, the exp switch, sigmoid/tanh, vector widths).
+    static let preludeFile = "common.cl"
+
+    /// What the device compiles for `file`: the prelude, then the file (its line numbers kept with `#line`).
+    static func programSource(of file: String) throws -> String {
+        if file == preludeFile { return try source(of: file) }
+        return try source(of: preludeFile) + "\n#line 1 \"\(file)\"\n" + source(of: file)
+    }
+
     /// The compiled program for `file` with `defines` (name -> value), built on first use and cached.
     func program(file: String, defines: [String: String]) throws -> cl_program {
         let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" }).joined(separator: " ")
         let key = file + "|" + options
         lock.lock(); defer { lock.unlock() }
         if let p = programs[key] { return p }
-        return try build(file: file, source: try Self.source(of: file), options: options, key: key)
+        return try build(file: file, source: try Self.programSource(of: file), options: options, key: key)
     }
 
     /// Builds a program from source text; on failure throws `.build` with the build log.
