@@ -14,7 +14,7 @@
 //   TRANS_B=0 (NN, TN), "broadcast" form: a work-item keeps a TM x TN block of C in TM * TN/VW vectors of
 //     VW floats; per k it loads TN contiguous floats of B's row k (vloadVW) and broadcasts TM elements of A.
 //     PoCL turns floatVW into AVX2/AVX-512 registers: 60-120 GFLOP/s on 2 Zen 4 cores, against 9-30 for
-//     variant 0 (numbers in Benchmarks/WORKLOG.md).
+//     variant 0 (numbers in docs/decisions/0010-opencl-register-blocked-gemm.md).
 //   TRANS_B=1 (NT, TT), "dot" form: rows of op(A) and of B are both contiguous along k, so a work-item keeps
 //     TM x TN vector partial sums along k and reduces them at the end (25-30 GFLOP/s on PoCL).
 // Edge blocks (M or N not a multiple of TM or TN) take a scalar path with the same summation order per element.

@@ -34,7 +34,7 @@
 //   CVW (1, 4, 8 or 16): hidden units per work-item, as one realCVW vector. Default 8; the host passes 16 on
 //     CPU devices and 1 on GPUs. PoCL does not vectorize the scalar form across work-items (exp stays a scalar
 //     call, ~60 ns per unit); the vector form runs exp on whole vectors. On PoCL, preset M, per forward/backward
-//     launch: CVW 1 with exp 1454/561 us, CVW 16 with native_exp 126/80 us (Benchmarks/WORKLOG.md).
+//     launch: CVW 1 with exp 1454/561 us, CVW 16 with native_exp 126/80 us (docs/decisions/0011-opencl-vector-cell-and-column-sum.md).
 //     The last work-item of a row takes the H % CVW tail one unit at a time.
 // NDRange: global = (ceil(H / CVW), B). Benchmark: lstm-bench (profile lines "lstm_cell_forward/backward").
 
