@@ -6,79 +6,10 @@ import XCTest
 /// End-to-end tests of the `lstm` command line on small data: every subcommand runs in-process through
 /// `LSTMTool.run` (the same entry point as the binary), then the files it wrote are checked. Bad input must give
 /// one line `error: ...`, exit status 1 and leave existing files alone; a few cases also run the built binary.
-final class CLITests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: root)
-    }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
-
-    /// Runs `lstm ARGS` in-process; returns the exit status and the lines written to stderr.
-    func lstm(_ args: [String]) -> (code: Int32, errors: [String]) {
-        var errors: [String] = []
-        let code = LSTMTool.run(args, errorOutput: { errors.append($0) })
-        return (code, errors)
-    }
-
-    /// Asserts a one-line `error: ...` containing `fragment`, with exit status 1.
-    func expectFailure(_ args: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
-        let (code, errors) = lstm(args)
-        XCTAssertEqual(code, 1, "\(args): exit status", file: file, line: line)
-        XCTAssertEqual(errors.count, 1, "\(args): \(errors)", file: file, line: line)
-        let message = errors.first ?? ""
-        XCTAssertTrue(message.hasPrefix("error: "), message, file: file, line: line)
-        XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
-        XCTAssertTrue(message.contains(fragment), "'\(message)' should contain '\(fragment)'", file: file, line: line)
-    }
-
-    /// Every file under a directory (recursively, by relative path) with its contents (to check that nothing was overwritten).
-    func snapshot(_ dir: String) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        for name in try FileManager.default.subpathsOfDirectory(atPath: dir) {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory)
-            result[name] = isDirectory.boolValue ? Data() : FileManager.default.contents(atPath: dir + "/" + name)
-        }
-        return result
-    }
-
-    /// The current checkpoint generation of a run directory (named by its `checkpoint` file).
-    func state(_ out: String) -> String {
-        let name = (try? String(contentsOfFile: out + "/checkpoint", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        return out + "/" + name
-    }
-
-    /// Rewrites a generation's manifest to match its files (after a test edited one on purpose, so that the edit
-    /// reaches the range checks instead of failing the checksum).
-    func reseal(_ generation: String) throws {
-        let url = URL(fileURLWithPath: generation)
-        var manifest = try JSONDecoder().decode(CheckpointStore.Manifest.self, from: Data(contentsOf: url.appendingPathComponent("manifest.json")))
-        manifest.files = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: generation) where name != "manifest.json" {
-            let data = try Data(contentsOf: url.appendingPathComponent(name))
-            manifest.files[name] = .init(size: data.count, crc32: CRC32.checksum(data))
-        }
-        try JSONEncoder().encode(manifest).write(to: url.appendingPathComponent("manifest.json"))
-    }
-
+final class CLITests: CLITestCase {
     func json<T: Decodable>(_ type: T.Type, _ file: String) throws -> T {
         try JSONDecoder().decode(T.self, from: try Data(contentsOf: URL(fileURLWithPath: file)))
     }
-
-    let cpu = ["--device", "cpu", "--verbose", "0"]
 
     // A small text: a few sentences repeated, 1.4k characters.
     var smallText: String {
@@ -86,10 +17,7 @@ final class CLITests: XCTestCase {
     }
 
     /// A sine wave with a slow trend: 150 rows "t,value".
-    func seriesCSV() throws -> String {
-        let lines = (0..<150).map { i in "\(1900 + i),\(String(format: "%.5f", sin(Double(i) * 0.5) + Double(i) * 0.01))" }
-        return try write("series.csv", "t,value\n" + lines.joined(separator: "\n") + "\n")
-    }
+    func seriesCSV() throws -> String { try seriesCSV(rows: 150) }
 
     // MARK: charlm, generate, resume
 

@@ -7,27 +7,7 @@ import XCTest
 /// onnxruntime runs the exported file to `predict`'s values (for charlm: the next-character probabilities) within
 /// 2e-6, with the run's model loaded on the CPU and on OpenCL; `lstm import` rebuilds a run directory with the
 /// same weights, bit for bit, that `generate`/`evaluate` accept. Bad files end with one `error:` line.
-final class ONNXCLITests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-onnx-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
-    func lstm(_ args: [String]) -> (code: Int32, errors: [String]) {
-        var errors: [String] = []
-        let code = LSTMTool.run(args, errorOutput: { errors.append($0) })
-        return (code, errors)
-    }
-    let cpu = ["--device", "cpu", "--verbose", "0"]
-
+final class ONNXCLITests: CLITestCase {
     /// Trains the three tasks' runs (1 epoch each, small).
     func trainRuns() throws -> [(task: String, dir: String, x: DataArray)] {
         let text = try write("text.txt", String(repeating: "the cat sat on the mat. the dog sat on the log. ", count: 12))

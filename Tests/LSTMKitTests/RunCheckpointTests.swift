@@ -6,79 +6,10 @@ import XCTest
 /// Crash consistency of run directories (issue 13): the checkpoint transaction stopped at every step, torn and
 /// damaged generations, stale temporaries, the old layout, --overwrite; and hostile values in every run file and
 /// flag. Every command runs in-process through `LSTMTool.run`.
-final class RunCheckpointTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lstm-ckpt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        CheckpointStore.afterStep = nil
-        try? FileManager.default.removeItem(at: root)
-    }
-
-    func path(_ name: String) -> String { root.appendingPathComponent(name).path }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
-
-    func lstm(_ args: [String]) -> (code: Int32, errors: [String]) {
-        var errors: [String] = []
-        let code = LSTMTool.run(args, errorOutput: { errors.append($0) })
-        return (code, errors)
-    }
-
-    func expectFailure(_ args: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
-        let (code, errors) = lstm(args)
-        XCTAssertEqual(code, 1, "\(args): exit status", file: file, line: line)
-        XCTAssertEqual(errors.count, 1, "\(args): \(errors)", file: file, line: line)
-        let message = errors.first ?? ""
-        XCTAssertTrue(message.hasPrefix("error: "), message, file: file, line: line)
-        XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
-        XCTAssertTrue(message.contains(fragment), "'\(message)' should contain '\(fragment)'", file: file, line: line)
-    }
-
-    func expectSuccess(_ args: [String], file: StaticString = #filePath, line: UInt = #line) {
-        let (code, errors) = lstm(args)
-        XCTAssertEqual(code, 0, "\(args): \(errors)", file: file, line: line)
-    }
-
-    func snapshot(_ dir: String) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        for name in try FileManager.default.subpathsOfDirectory(atPath: dir) {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory)
-            result[name] = isDirectory.boolValue ? Data() : FileManager.default.contents(atPath: dir + "/" + name)
-        }
-        return result
-    }
-
+final class RunCheckpointTests: CLITestCase {
     func entries(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
 
     func temporaries(_ dir: String) -> [String] { entries(dir).filter(CheckpointStore.isTemporary) }
-
-    /// The current generation's directory, as the `checkpoint` pointer names it.
-    func state(_ out: String) -> String {
-        let name = (try? String(contentsOfFile: out + "/checkpoint", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        return out + "/" + name
-    }
-
-    /// Rewrites a generation's manifest to match its files, so that a deliberate edit reaches the range checks.
-    func reseal(_ generation: String) throws {
-        let url = URL(fileURLWithPath: generation)
-        var manifest = try JSONDecoder().decode(CheckpointStore.Manifest.self, from: Data(contentsOf: url.appendingPathComponent("manifest.json")))
-        manifest.files = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: generation) where name != "manifest.json" {
-            let data = try Data(contentsOf: url.appendingPathComponent(name))
-            manifest.files[name] = .init(size: data.count, crc32: CRC32.checksum(data))
-        }
-        try JSONEncoder().encode(manifest).write(to: url.appendingPathComponent("manifest.json"))
-    }
 
     /// Edits a JSON file of the current generation (as text) and reseals the generation.
     func edit(_ out: String, _ file: String, _ change: (String) -> String) throws {
@@ -90,12 +21,7 @@ final class RunCheckpointTests: XCTestCase {
         try reseal(state(out))
     }
 
-    let cpu = ["--device", "cpu", "--verbose", "0"]
-
-    func seriesCSV() throws -> String {
-        let lines = (0..<80).map { i in "\(1900 + i),\(String(format: "%.5f", sin(Double(i) * 0.5) + Double(i) * 0.01))" }
-        return try write("series.csv", "t,value\n" + lines.joined(separator: "\n") + "\n")
-    }
+    func seriesCSV() throws -> String { try seriesCSV(rows: 80) }
 
     func trainForecast(_ out: String, epochs: Int = 1, extra: [String] = []) throws {
         expectSuccess(["train", "forecast", "--csv", try seriesCSV(), "--column", "value", "--window", "6", "--hidden", "4", "--epochs", "\(epochs)",
