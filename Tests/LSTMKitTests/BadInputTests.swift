@@ -114,20 +114,10 @@ final class BadInputTests: XCTestCase {
         let emptyVendors = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-no-icd-\(getpid())")
         try FileManager.default.createDirectory(at: emptyVendors, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: emptyVendors) }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["LSTMKitTests.BadInputTests/testNoOpenCLPlatform"]
-        var env = ProcessInfo.processInfo.environment
-        env["LSTMKIT_NO_PLATFORM_CHILD"] = "1"
-        env["OCL_ICD_VENDORS"] = emptyVendors.path
-        child.environment = env
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = pipe
-        try child.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
-        XCTAssertEqual(child.terminationStatus, 0, "child run without OpenCL platforms failed:\n\(output)")
+        let child = try runTestInChild("BadInputTests/testNoOpenCLPlatform",
+                                       environment: ["LSTMKIT_NO_PLATFORM_CHILD": "1", "OCL_ICD_VENDORS": emptyVendors.path])
+        let output = child.output
+        XCTAssertEqual(child.status, 0, "child run without OpenCL platforms failed:\n\(output)")
         XCTAssert(output.contains("Executed 1 test"), "the child must have run the probe:\n\(output)")
     }
 }

@@ -188,20 +188,10 @@ final class ONNXHostileFileTests: XCTestCase {
             print("mutations refused with typed errors: \(refused) of \(total)")
             return
         }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["LSTMKitTests.ONNXHostileFileTests/testSeededMutations"]
-        var env = ProcessInfo.processInfo.environment
-        env["LSTMKIT_ONNX_MUTATION_CHILD"] = "1"
-        child.environment = env
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = pipe
-        try child.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
+        let child = try runTestInChild("ONNXHostileFileTests/testSeededMutations", environment: ["LSTMKIT_ONNX_MUTATION_CHILD": "1"])
+        let output = child.output
         let lastMutation = output.split(separator: "\n").last { $0.hasPrefix("mutation ") } ?? "none"
-        XCTAssertEqual(child.terminationStatus, 0, "the mutation child failed or trapped at \(lastMutation):\n\(output.suffix(4000))")
+        XCTAssertEqual(child.status, 0, "the mutation child failed or trapped at \(lastMutation):\n\(output.suffix(4000))")
         XCTAssert(output.contains("Executed 1 test"), "the child must have run the loop:\n\(output.suffix(2000))")
         if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("mutations refused") }) { print(line) }
     }

@@ -180,23 +180,7 @@ final class OutOfMemoryTests: XCTestCase {
     /// (KiB) when given; returns how it ended and what it printed.
     func runChild(_ test: String, environment: [String: String], addressSpaceKiB: Int? = nil)
         throws -> (reason: Process.TerminationReason, status: Int32, output: String) {
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let child = Process()
-        if let kib = addressSpaceKiB {
-            child.executableURL = URL(fileURLWithPath: "/bin/sh")
-            child.arguments = ["-c", "ulimit -v \(kib) && exec \"$0\" \"$@\"", binary, "LSTMKitTests.OutOfMemoryTests/\(test)"]
-        } else {
-            child.executableURL = URL(fileURLWithPath: binary)
-            child.arguments = ["LSTMKitTests.OutOfMemoryTests/\(test)"]
-        }
-        child.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = pipe
-        try child.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
-        return (child.terminationReason, child.terminationStatus, output)
+        try runTestInChild("OutOfMemoryTests/\(test)", environment: environment, addressSpaceKiB: addressSpaceKiB)
     }
 
     /// The child's part: allocates `chunk`-byte buffers on `device` until the allocator refuses, at most `cap`

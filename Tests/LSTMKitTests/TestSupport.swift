@@ -85,3 +85,27 @@ func runLSTM(_ lstm: LSTM, input: [Double], inputShape: [Int], lengths: [Int]?, 
     return LSTMRun(output: try y.toDoubles(), hn: try hn.toDoubles(), cn: try cn.toDoubles(),
                    dInput: try g.input.toDoubles(), dh0: try g.h0.toDoubles(), dc0: try g.c0.toDoubles(), grads: grads)
 }
+
+/// Runs one test of this test binary in a child process (`Class/test`, e.g. "BadInputTests/testNoOpenCLPlatform"),
+/// with `environment` added to this process's, under `ulimit -v addressSpaceKiB` when given; returns how it ended
+/// and everything it printed (stdout and stderr). A trap in the child is reported here instead of ending the run.
+func runTestInChild(_ test: String, environment: [String: String], addressSpaceKiB: Int? = nil)
+    throws -> (reason: Process.TerminationReason, status: Int32, output: String) {
+    let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    let child = Process()
+    if let kib = addressSpaceKiB {
+        child.executableURL = URL(fileURLWithPath: "/bin/sh")
+        child.arguments = ["-c", "ulimit -v \(kib) && exec \"$0\" \"$@\"", binary, "LSTMKitTests.\(test)"]
+    } else {
+        child.executableURL = URL(fileURLWithPath: binary)
+        child.arguments = ["LSTMKitTests.\(test)"]
+    }
+    child.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    child.standardError = pipe
+    try child.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    return (child.terminationReason, child.terminationStatus, output)
+}
