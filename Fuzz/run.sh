@@ -16,7 +16,7 @@ mkdir -p "$out/corpus"
 } > "$out/Types.swift"
 for t in Precision Activation LayerSpec MergeMode; do grep -q "$t" "$out/Types.swift" || { echo "run.sh: $t not found in the sources" >&2; exit 1; }; done
 swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name LSTMKit \
-    Sources/LSTMKit/Errors.swift Sources/LSTMKit/Serialization/StrictJSON.swift \
+    Sources/LSTMKit/Errors.swift Sources/LSTMKit/Memory.swift Sources/LSTMKit/Serialization/StrictJSON.swift \
     Sources/LSTMKit/Serialization/SafeTensors.swift Sources/LSTMKit/Serialization/ModelSpec.swift \
     Tests/LoadCheck/Mutator.swift "$out/Types.swift" Fuzz/FuzzTarget.swift -o "$out/lstmkit-fuzz"
 cd "$out"

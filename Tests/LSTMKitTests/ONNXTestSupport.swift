@@ -4,12 +4,7 @@ import XCTest
 
 /// Skips (with a loud line) when python3 lacks onnx, onnxruntime, safetensors or numpy (`.ci/run` installs them).
 func onnxRuntimeOrSkip() throws {
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    probe.arguments = ["python3", "-c", "import onnx, onnxruntime, safetensors, numpy"]
-    probe.standardError = FileHandle.nullDevice
-    try? probe.run(); probe.waitUntilExit()
-    guard probe.terminationStatus == 0 else {
+    guard pythonImports("onnx, onnxruntime, safetensors, numpy") else {
         let message = "*** python3 with onnx, onnxruntime, safetensors and numpy not installed: ONNX round-trip test SKIPPED (pip install onnx onnxruntime safetensors numpy) ***"
         print(message)
         throw XCTSkip(message)

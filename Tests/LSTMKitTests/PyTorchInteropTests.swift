@@ -6,12 +6,7 @@ import XCTest
 /// safetensors is installed (`pip install torch safetensors`); skipped, with a message, otherwise.
 final class PyTorchInteropTests: XCTestCase {
     func testSavedModelLoadsInPyTorch() throws {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import torch, safetensors"]
-        probe.standardError = FileHandle.nullDevice
-        try? probe.run(); probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("python3 with torch and safetensors not installed") }
+        guard pythonImports("torch, safetensors") else { throw XCTSkip("python3 with torch and safetensors not installed") }
 
         let lstm = try LSTM(inputSize: 3, hiddenSize: 5, numLayers: 2, batchFirst: true, bidirectional: true, seed: 21)
         let x = randomValues(2 * 4 * 3, seed: 22)

@@ -109,3 +109,14 @@ func runTestInChild(_ test: String, environment: [String: String], addressSpaceK
     child.waitUntilExit()
     return (child.terminationReason, child.terminationStatus, output)
 }
+
+/// Whether `python3 -c "import MODULES"` succeeds (the tests that run PyTorch or onnxruntime skip without them).
+func pythonImports(_ modules: String) -> Bool {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    probe.arguments = ["python3", "-c", "import \(modules)"]
+    probe.standardError = FileHandle.nullDevice
+    guard (try? probe.run()) != nil else { return false }
+    probe.waitUntilExit()
+    return probe.terminationStatus == 0
+}

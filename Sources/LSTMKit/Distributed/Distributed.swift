@@ -110,23 +110,21 @@ public final class Distributed: @unchecked Sendable {
 
     /// Reduces `values` over all ranks, in place.
     public func allReduce(_ values: inout [Double], _ op: ReduceOp = .sum) throws {
-        guard size > 1 else { return }
-        try checkUsable("allReduce")
-        let rc = values.withUnsafeMutableBufferPointer {
-            lk_mpi_allreduce($0.baseAddress, $0.count, LK_MPI_DOUBLE, Self.code(op), timeout)
-        }
-        try check(rc, "allReduce(\(values.count) doubles)")
-        if op == .mean { for i in values.indices { values[i] /= Double(size) } }
+        try allReduceHost(&values, LK_MPI_DOUBLE, "doubles", op)
     }
 
     public func allReduce(_ values: inout [Float], _ op: ReduceOp = .sum) throws {
+        try allReduceHost(&values, LK_MPI_FLOAT, "floats", op)
+    }
+
+    private func allReduceHost<T: BinaryFloatingPoint>(_ values: inout [T], _ type: Int32, _ what: String, _ op: ReduceOp) throws {
         guard size > 1 else { return }
         try checkUsable("allReduce")
         let rc = values.withUnsafeMutableBufferPointer {
-            lk_mpi_allreduce($0.baseAddress, $0.count, LK_MPI_FLOAT, Self.code(op), timeout)
+            lk_mpi_allreduce($0.baseAddress, $0.count, type, Self.code(op), timeout)
         }
-        try check(rc, "allReduce(\(values.count) floats)")
-        if op == .mean { let n = Float(size); for i in values.indices { values[i] /= n } }
+        try check(rc, "allReduce(\(values.count) \(what))")
+        if op == .mean { let n = T(size); for i in values.indices { values[i] /= n } }
     }
 
     private static func code(_ op: ReduceOp) -> Int32 {

@@ -138,15 +138,14 @@ struct ConstTensor {
         func bad(_ reason: String) -> ONNXError { .invalidModel(what: what, reason: reason) }
         guard t.dataLocation != .external, t.externalData.isEmpty else { throw bad("external data is not supported") }
         guard !t.hasSegment else { throw bad("segmented tensors are not supported") }
-        var count = 1
         for d in t.dims {
             guard d >= 0 else { throw bad("negative dimension \(d) in \(t.dims)") }
             guard d <= Int64(ONNXImport.maxElements) else { throw bad("dimension \(d) is larger than \(ONNXImport.maxElements)") }
-            let (p, overflow) = count.multipliedReportingOverflow(by: Int(d))
-            guard !overflow, p <= ONNXImport.maxElements else { throw bad("dims \(t.dims) hold more than \(ONNXImport.maxElements) elements") }
-            count = p
         }
         let dims = t.dims.map { Int($0) }
+        guard let count = Memory.product(dims), count <= ONNXImport.maxElements else {
+            throw bad("dims \(t.dims) hold more than \(ONNXImport.maxElements) elements")
+        }
         let raw = t.rawData
         func rawCheck(_ size: Int) throws -> Bool {
             guard !raw.isEmpty else { return false }

@@ -108,14 +108,11 @@ extension ModelSpec {
         guard version == 1 else { throw bad("version", version, "only version 1 is known") }
         guard !layers.isEmpty else { throw bad("layers", "[]", "a model needs at least one layer") }
         guard (1...8).contains(inputShape.count) else { throw bad("inputShape", inputShape, "must have 1 to 8 dimensions") }
-        var elements = 1
-        for (i, d) in inputShape.enumerated() {
-            guard (1...Self.maxDimension).contains(d) else { throw bad("inputShape[\(i)]", d, "must be in 1...\(Self.maxDimension)") }
-            let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-            guard !overflow, p <= Self.maxParameters else {
-                throw bad("inputShape", inputShape, "a sample of more than \(Self.maxParameters) values is refused")
-            }
-            elements = p
+        for (i, d) in inputShape.enumerated() where !(1...Self.maxDimension).contains(d) {
+            throw bad("inputShape[\(i)]", d, "must be in 1...\(Self.maxDimension)")
+        }
+        guard let elements = Memory.product(inputShape), elements <= Self.maxParameters else {
+            throw bad("inputShape", inputShape, "a sample of more than \(Self.maxParameters) values is refused")
         }
         var walker = Walker(file: file)
         var shape = inputShape
@@ -147,12 +144,7 @@ extension ModelSpec {
         /// Adds tensors of the given shapes (each a list of dimensions, at most 2) to the model's parameter count.
         mutating func add(_ shapes: [[Int]], times: Int = 1, _ path: String) throws {
             for shape in shapes {
-                var n = times
-                for d in shape {
-                    let (p, overflow) = n.multipliedReportingOverflow(by: d)
-                    guard !overflow else { throw tooBig(path) }
-                    n = p
-                }
+                guard let n = Memory.product([times] + shape) else { throw tooBig(path) }
                 let (sum, overflow) = parameters.addingReportingOverflow(n)
                 guard !overflow, sum <= ModelSpec.maxParameters else { throw tooBig(path) }
                 parameters = sum

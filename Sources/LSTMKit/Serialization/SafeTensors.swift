@@ -173,12 +173,7 @@ public enum SafeTensors {
                 throw fail("data_offsets [\(pair[0].kind), \(pair[1].kind)] are not two non-negative integers that fit in Int")
             }
             guard begin <= end else { throw fail("data_offsets [\(begin), \(end)] end before they begin") }
-            var count = 1
-            for d in shape {
-                let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw fail("shape \(shape) has more elements than Int can count") }
-                count = p
-            }
+            guard let count = Memory.product(shape) else { throw fail("shape \(shape) has more elements than Int can count") }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
             guard !overflow else { throw fail("shape \(shape) of \(dtype) needs more bytes than Int can count") }
             guard bytes == end - begin else {

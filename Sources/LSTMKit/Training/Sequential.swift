@@ -303,7 +303,10 @@ public final class Sequential: Layer {
                     batches.append(try trainStep(xb, yb!, epoch: epoch, step: step + 1))
                 }
                 progress.step(step + 1, logs: logs(from: batches, prefix: ""))
-                for callback in callbacks { try callback.onBatchEnd(epoch: epoch, step: step + 1, logs: logs(from: [batches.last!], prefix: ""), model: self) }
+                if !callbacks.isEmpty {
+                    let stepLogs = logs(from: [batches.last!], prefix: "")
+                    for callback in callbacks { try callback.onBatchEnd(epoch: epoch, step: step + 1, logs: stepLogs, model: self) }
+                }
             }
             var epochLogs = logs(from: batches, prefix: "")
             if let validation {
