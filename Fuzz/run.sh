@@ -11,12 +11,12 @@ mkdir -p "$out/corpus"
 {
     awk '/^public enum Precision/,/^}/' Sources/LSTMKit/Backend/Backend.swift
     awk '/^public enum Activation/,/^}/' Sources/LSTMKit/Backend/TrainingBackend.swift
-    awk '/^public struct LayerSpec/,/^}/' Sources/LSTMKit/Training/Layer.swift
-    awk '/^public enum MergeMode/,/^}/' Sources/LSTMKit/Training/RecurrentLayer.swift
+    awk '/^public struct LayerSpec/,/^}/' Sources/LSTMKit/NN/LayerSpec.swift
+    awk '/^public enum MergeMode/,/^}/' Sources/LSTMKit/NN/Bidirectional.swift
 } > "$out/Types.swift"
 for t in Precision Activation LayerSpec MergeMode; do grep -q "$t" "$out/Types.swift" || { echo "run.sh: $t not found in the sources" >&2; exit 1; }; done
 swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name LSTMKit \
-    Sources/LSTMKit/Errors.swift Sources/LSTMKit/Memory.swift Sources/LSTMKit/Serialization/StrictJSON.swift \
+    Sources/LSTMKit/Core/Errors.swift Sources/LSTMKit/Core/Memory.swift Sources/LSTMKit/Serialization/StrictJSON.swift \
     Sources/LSTMKit/Serialization/SafeTensors.swift Sources/LSTMKit/Serialization/ModelSpec.swift \
     Tests/LoadCheck/Mutator.swift "$out/Types.swift" Fuzz/FuzzTarget.swift -o "$out/lstmkit-fuzz"
 cd "$out"

@@ -58,7 +58,7 @@ typedef LSTMKIT_CAT(REAL, 16) real16;
 #endif
 
 // sigmoid(x) = 1 / (1 + e^-x); tanh(x) = sign(x) (1 - 2 / (e^2|x| + 1)) (no overflow to inf/inf). The CPU twins
-// (Sources/LSTMKit/CPU/CPUScalar.swift) use the same forms, so both devices round alike.
+// (Sources/LSTMKit/Backend/CPU/CPUScalar.swift) use the same forms, so both devices round alike.
 #define LSTMKIT_ACTIVATIONS(T, N)                                                                             \
 inline T LSTMKIT_CAT(lstmkit_sigmoid, N)(T x) { return 1.0f / (1.0f + LSTMKIT_EXP(-x)); }                     \
 inline T LSTMKIT_CAT(lstmkit_tanh, N)(T x) {                                                                  \

@@ -1,34 +1,5 @@
 import Foundation
 
-/// Anything with flat parameter buffers an optimizer can update (layers, models, the `LSTM` core).
-public protocol ParameterOwner: AnyObject {
-    var parameterBuffers: [ParameterBuffer] { get }
-}
-
-extension LSTM: ParameterOwner {
-    public var parameterBuffers: [ParameterBuffer] { [ParameterBuffer(parameters: flatParameters, gradients: flatGradients)] }
-}
-
-/// A learning-rate schedule, evaluated at every optimizer step (as Keras schedules are).
-public enum LearningRateSchedule: Codable, Equatable, Sendable {
-    /// lr * gamma^(floor(step / stepSize))
-    case step(stepSize: Int, gamma: Double)
-    /// lr * gamma^step
-    case exponential(gamma: Double)
-    /// minimum + (lr - minimum) * (1 + cos(pi * min(step, totalSteps) / totalSteps)) / 2
-    case cosine(totalSteps: Int, minimum: Double = 0)
-
-    public func rate(base: Double, step: Int) -> Double {
-        switch self {
-        case let .step(size, gamma): return base * pow(gamma, Double(step / max(size, 1)))
-        case let .exponential(gamma): return base * pow(gamma, Double(step))
-        case let .cosine(total, minimum):
-            let t = Double(min(step, total)) / Double(max(total, 1))
-            return minimum + (base - minimum) * (1 + cos(.pi * t)) / 2
-        }
-    }
-}
-
 /// Base of the optimizers. One `step` clips the gradients (by value, and by global norm as
 /// `torch.nn.utils.clip_grad_norm_`), adds weight decay and updates every parameter buffer with one fused
 /// kernel per buffer; the global norm is reduced on the device, so nothing is read back.
@@ -165,62 +136,4 @@ public class Optimizer {
 
     var stateCount: Int { 0 }
     func update(_ b: ParameterBuffer, state: [DeviceBuffer], lr: Double, clip: GradientClip, backend: Backend & TrainingBackend) throws {}
-}
-
-/// Stochastic gradient descent with momentum and Nesterov momentum, as `torch.optim.SGD` (dampening 0).
-public final class SGD: Optimizer {
-    public let momentum: Double
-    public let nesterov: Bool
-    public init(learningRate: Double = 0.01, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0,
-                clipNorm: Double? = nil, clipValue: Double? = nil, schedule: LearningRateSchedule? = nil) throws {
-        guard momentum >= 0 else { throw LSTMKitError.invalidArgument(name: "momentum", value: "\(momentum)", reason: "must be >= 0") }
-        if nesterov && momentum == 0 { throw LSTMKitError.invalidArgument(name: "nesterov", value: "true", reason: "needs momentum > 0") }
-        self.momentum = momentum
-        self.nesterov = nesterov
-        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipNorm: clipNorm, clipValue: clipValue, schedule: schedule)
-    }
-    override var stateCount: Int { 1 }
-    override func update(_ b: ParameterBuffer, state: [DeviceBuffer], lr: Double, clip: GradientClip, backend be: Backend & TrainingBackend) throws {
-        try be.sgdUpdate(count: b.parameters.count, p: b.parameters.view.buffer, grad: b.gradients.view.buffer, velocity: state[0],
-                         lr: lr, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay, clip: clip)
-    }
-}
-
-/// Adam with PyTorch's formula and defaults (`torch.optim.Adam`); `decoupledWeightDecay` gives AdamW.
-public final class Adam: Optimizer {
-    public let beta1: Double, beta2: Double, epsilon: Double
-    public let decoupledWeightDecay: Bool
-    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                weightDecay: Double = 0, decoupledWeightDecay: Bool = false,
-                clipNorm: Double? = nil, clipValue: Double? = nil, schedule: LearningRateSchedule? = nil) throws {
-        for (name, v) in [("beta1", beta1), ("beta2", beta2)] where !(v >= 0 && v < 1) {
-            throw LSTMKitError.invalidArgument(name: name, value: "\(v)", reason: "must be in [0, 1)")
-        }
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
-        self.decoupledWeightDecay = decoupledWeightDecay
-        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipNorm: clipNorm, clipValue: clipValue, schedule: schedule)
-    }
-    override var stateCount: Int { 2 }
-    override func update(_ b: ParameterBuffer, state: [DeviceBuffer], lr: Double, clip: GradientClip, backend be: Backend & TrainingBackend) throws {
-        let t = Double(iterations)  // already incremented: the first step is t = 1
-        try be.adamUpdate(count: b.parameters.count, p: b.parameters.view.buffer, grad: b.gradients.view.buffer, m: state[0], v: state[1],
-                          lr: lr, beta1: beta1, beta2: beta2, eps: epsilon, weightDecay: weightDecay, decoupled: decoupledWeightDecay,
-                          stepSize: lr / (1 - pow(beta1, t)), biasCorrection2Sqrt: (1 - pow(beta2, t)).squareRoot(), clip: clip)
-    }
-}
-
-/// RMSprop as `torch.optim.RMSprop` (not centered, no momentum): defaults lr 0.01, alpha 0.99, eps 1e-8.
-public final class RMSprop: Optimizer {
-    public let alpha: Double, epsilon: Double
-    public init(learningRate: Double = 0.01, alpha: Double = 0.99, epsilon: Double = 1e-8, weightDecay: Double = 0,
-                clipNorm: Double? = nil, clipValue: Double? = nil, schedule: LearningRateSchedule? = nil) throws {
-        guard alpha >= 0, alpha < 1 else { throw LSTMKitError.invalidArgument(name: "alpha", value: "\(alpha)", reason: "must be in [0, 1)") }
-        self.alpha = alpha; self.epsilon = epsilon
-        try super.init(learningRate: learningRate, weightDecay: weightDecay, clipNorm: clipNorm, clipValue: clipValue, schedule: schedule)
-    }
-    override var stateCount: Int { 1 }
-    override func update(_ b: ParameterBuffer, state: [DeviceBuffer], lr: Double, clip: GradientClip, backend be: Backend & TrainingBackend) throws {
-        try be.rmspropUpdate(count: b.parameters.count, p: b.parameters.view.buffer, grad: b.gradients.view.buffer, squareAvg: state[0],
-                             lr: lr, alpha: alpha, eps: epsilon, weightDecay: weightDecay, clip: clip)
-    }
 }
