@@ -6,10 +6,11 @@ import XCTest
 /// predict what they predicted when they were saved.
 ///
 /// Tests/Fixtures/legacy_model_v1/<case>/ holds, per case, `model.json` and `model.safetensors` as `save(to:)`
-/// wrote them at commit 833e575, and `io.safetensors` with the inputs (`x`) and the outputs `predict` gave then
-/// (`y`, then `y2` for a second call of a stateful model, and `state.<layer>.<k>` for the final states of layers with
-/// `returnState`). The cases cover every layer type and option of that format. They are made by
-/// `testRegenerateLegacyFixtures`, which runs only with LSTMKIT_REGENERATE_FIXTURES=1.
+/// wrote them at commit 833e575 (before version 2), and `io.safetensors` with the inputs (`x`) and the outputs
+/// `predict` gave then (`y`, then `y2` for a second call of a stateful model, and `state.<layer>.<k>` for the final
+/// states of layers with `returnState`). The cases cover every layer type and option of that format. They were made
+/// by `testRegenerateLegacyFixtures` at that commit; it runs only with LSTMKIT_REGENERATE_FIXTURES=1 and now writes
+/// model.json with `legacySpec` (the version 1 writer of 833e575, kept here), which gives the same bytes.
 final class LegacyModelFixtureTests: XCTestCase {
     static let directory = fixturesDirectory.appendingPathComponent("legacy_model_v1")
 
@@ -91,12 +92,48 @@ final class LegacyModelFixtureTests: XCTestCase {
             let model = Sequential(c.layers(), device: .cpu, seed: 5)
             try model.build(inputShape: c.inputShape)
             try model.save(to: dir)
+            try Self.legacyModelJSON(model).write(to: dir.appendingPathComponent("model.json"))
             var entries = [(name: "x", entry: SafeTensors.Entry(dtype: "F32", shape: c.x.shape, values: c.x.values.map(Double.init)))]
             for (name, o) in try Self.outputs(model, c).sorted(by: { $0.key < $1.key }) {
                 entries.append((name, SafeTensors.Entry(dtype: "F32", shape: o.shape, values: o.values.map(Double.init))))
             }
             try SafeTensors.write(entries, to: dir.appendingPathComponent("io.safetensors"))
         }
+    }
+
+    /// The version 1 entry of a layer, as `Layer.spec` gave it at 833e575 (test only: LSTMKit reads version 1 and
+    /// no longer writes it).
+    static func legacySpec(_ entry: AnyLayerConfig) -> LegacyLayerSpec {
+        var s = LegacyLayerSpec(type: entry.className)
+        switch entry.config {
+        case let c as Dense.Config: s.units = c.units; s.activation = c.activation; s.useBias = c.useBias
+        case let c as TimeDistributed.Config: s.layer = [legacySpec(c.layer)]
+        case let c as Embedding.Config: s.inputDim = c.inputDim; s.outputDim = c.outputDim; s.maskZero = c.maskZero
+        case let c as Dropout.Config: s.rate = c.rate
+        case let c as LSTMLayer.Config:
+            s.units = c.units; s.returnSequences = c.returnSequences; s.returnState = c.returnState; s.stateful = c.stateful
+            s.cellClip = c.cellClip
+            if c.projSize > 0 { s.projSize = c.projSize }
+            if c.peephole { s.peephole = true }
+            if c.layerNorm { s.layerNorm = true }
+            if c.recurrentDropout > 0 { s.recurrentDropout = c.recurrentDropout }
+        case let c as GRULayer.Config: s.units = c.units; s.returnSequences = c.returnSequences; s.returnState = c.returnState; s.stateful = c.stateful
+        case let c as Bidirectional.Config: s.mergeMode = c.mergeMode.rawValue; s.layer = [legacySpec(c.layer)]
+        case let c as Sequential.Config: s.layer = c.layers.map(legacySpec)
+        default: XCTFail("\(entry.className) has no version 1 form")
+        }
+        return s
+    }
+
+    /// model.json version 1 of `model`, byte for byte as `save(to:)` wrote it at 833e575.
+    static func legacyModelJSON(_ model: Sequential) throws -> Data {
+        struct File: Encodable {
+            var format = "lstmkit.sequential", version = 1
+            var inputShape: [Int], seed: UInt64, layers: [LegacyLayerSpec]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(File(inputShape: try XCTUnwrap(model.inputShape), seed: model.seed, layers: model.config.layers.map(legacySpec)))
     }
 
     /// Each fixture loads, and predicts the saved outputs bit for bit: the same weights run through the same CPU
@@ -108,11 +145,50 @@ final class LegacyModelFixtureTests: XCTestCase {
             XCTAssertEqual(io["x"]?.values.map(Float.init), c.x.values, "\(c.name): the saved input")
             let model = try Sequential.load(from: dir)
             XCTAssertEqual(model.inputShape, c.inputShape, c.name)
+            XCTAssertEqual(model.config, Sequential(c.layers()).config, "\(c.name): the layers and options read from version 1")
             let got = try Self.outputs(model, c)
             XCTAssertEqual(Set(got.keys), Set(io.keys).subtracting(["x"]), c.name)
             for (name, o) in got {
                 XCTAssertEqual(io[name]?.shape, o.shape, "\(c.name) \(name)")
                 XCTAssertEqual(io[name]?.values.map(Float.init), o.values, "\(c.name) \(name)")
+            }
+        }
+    }
+
+    /// A version 1 model saved again writes version 2, which loads into the same model: same configs, same weights
+    /// by name, and the same outputs bit for bit.
+    func testLegacyModelsResaveAsVersion2() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-legacy-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for c in Self.cases {
+            let old = try Sequential.load(from: Self.directory.appendingPathComponent(c.name))
+            let dir = scratch.appendingPathComponent(c.name)
+            try old.save(to: dir)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("model.json"))) as? [String: Any]
+            XCTAssertEqual(json?["version"] as? Int, 2, c.name)
+            XCTAssertEqual(json?["input_shape"] as? [Int], c.inputShape, c.name)
+            let new = try Sequential.load(from: dir)
+            XCTAssertEqual(new.config, old.config, c.name)
+            XCTAssertEqual(new.namedParameters.map(\.name), old.namedParameters.map(\.name), c.name)
+            let io = try SafeTensors.read(Self.directory.appendingPathComponent(c.name).appendingPathComponent("io.safetensors"))
+            for (name, o) in try Self.outputs(new, c) { XCTAssertEqual(io[name]?.values.map(Float.init), o.values, "\(c.name) \(name)") }
+        }
+    }
+
+    /// The fixtures load on the OpenCL device too (nested Sequential included) and predict the saved outputs within
+    /// float32 rounding (another device: other kernels, other summation orders).
+    ///
+    /// tokens_lstm_variants is left out: its `LSTMLayer(units: 3, layerNorm: true)` crashes the process on PoCL
+    /// (SIGSEGV in LLVM / the lstm_ln_cell_forward kernel, 2026-11-30, also when the layer is made directly, not
+    /// loaded); layerNorm with units 4, 5, 6, 8 and 16 runs. A kernel bug to fix on its own.
+    func testLegacyModelsLoadOnOpenCL() throws {
+        let device = try openCLDeviceOrSkip()
+        for c in Self.cases where c.name != "tokens_lstm_variants" {
+            let dir = Self.directory.appendingPathComponent(c.name)
+            let io = try SafeTensors.read(dir.appendingPathComponent("io.safetensors"))
+            let model = try Sequential.load(from: dir, device: device)
+            for (name, o) in try Self.outputs(model, c) {
+                assertClose(o.values.map(Double.init), try XCTUnwrap(io[name]).values, atol: 1e-5, "\(c.name) \(name) on \(device)")
             }
         }
     }
