@@ -152,6 +152,12 @@ final class LayerConfigTests: XCTestCase {
         let e = invalidArgument { _ = try Sequential.load(from: try modelJSON("[\(embedding)]", version: "3")) }
         XCTAssertEqual(e.name, "model.json version")
         XCTAssertTrue(e.reason.contains("versions 1 and 2"), e.reason)
+        // At most 10,000 layers, counted before any is decoded.
+        func dropouts(_ n: Int) -> String { "[" + Array(repeating: #"{"class_name":"Dropout","config":{"rate":0.1}}"#, count: n).joined(separator: ",") + "]" }
+        XCTAssertNoThrow(try ModelSpec.decode(try Data(contentsOf: try modelJSON(dropouts(10_000)).appendingPathComponent("model.json"))))
+        let tooMany = invalidArgument { _ = try Sequential.load(from: try modelJSON(dropouts(10_001))) }
+        XCTAssertEqual(tooMany.name, "model.json layers[10000]")
+        XCTAssertTrue(tooMany.reason.contains("at most 10000 layers"), tooMany.reason)
         // Nesting: 8 levels load, 9 do not.
         func nested(_ depth: Int) -> String {
             "[\(embedding),\(lstm(#""units":2,"return_sequences":true"#)),"

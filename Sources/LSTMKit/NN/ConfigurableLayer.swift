@@ -6,8 +6,9 @@
 ///
 /// The `Config`'s coding keys are Keras's snake_case names where Keras has the field (`units`, `use_bias`,
 /// `return_sequences`, ...), so model.json reads like a Keras model config. A field added later is decoded with
-/// `decodeIfPresent` and a default, so files saved before it still load. When the `Config` also conforms to
-/// `CheckedLayerConfig`, a loaded file is range-checked before anything is allocated.
+/// `decodeIfPresent` and a default, so files saved before it still load. Loading refuses a key that the decoded
+/// `Config` does not encode again (a typo, another layer's field), so a `Config` encodes every field that is set.
+/// When the `Config` also conforms to `CheckedLayerConfig`, a loaded file is range-checked before anything is allocated.
 public protocol ConfigurableLayer: Layer {
     associatedtype Config: Codable, Equatable, Sendable
     /// Keras's class name ("Dense", "LSTM", "Conv2D", ...): the `class_name` in model.json.

@@ -131,9 +131,19 @@ extension ModelSpec {
         let integerKeys: Set<String> = ["version", "units", "input_dim", "output_dim", "proj_size", "seed", "input_shape",
                                         "inputDim", "outputDim", "projSize", "inputShape"]
         let doubleKeys: Set<String> = ["rate", "cell_clip", "recurrent_dropout", "cellClip", "recurrentDropout"]
+        // Layer entries (objects with a class_name, or a type in version 1), counted so that a file of millions of
+        // layers is refused before they are decoded.
+        var layerObjects = 0
         func visit(_ value: StrictJSON.Value, _ path: String, number: String?) throws {
             switch value {
             case .object(let members):
+                if members.contains(where: { $0.key == "class_name" || $0.key == "type" }) {
+                    layerObjects += 1
+                    guard layerObjects <= maxLayers else {
+                        throw LSTMKitError.invalidArgument(name: "\(file) \(path)", value: "one layer too many",
+                                                           reason: "a model may have at most \(maxLayers) layers")
+                    }
+                }
                 var seen = Set<String>()
                 for m in members {
                     let p = path.isEmpty ? m.key : path + "." + m.key
