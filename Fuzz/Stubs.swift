@@ -64,7 +64,7 @@ public final class Sequential: Layer {
     public init(_ layers: [Layer] = [], device: Device = .cpu, seed: UInt64 = 0) { self.layers = layers }
 }
 
-/// The stand-ins' registry (NN/LayerRegistry.swift lists the real types; a layer type added there is not fuzzed
+/// The stand-ins' registry (NN/LayerRegistry.swift lists the real types in `builtIn`; a layer type added there is not fuzzed
 /// until it has a stand-in here).
 public enum LayerRegistry {
     public static var types: [any ConfigurableLayer.Type] {

@@ -22,10 +22,10 @@ final class LayerConfigTests: XCTestCase {
     }
 
     func testEveryRegisteredTypeRoundTrips() throws {
-        let names = LayerRegistry.types.map { $0.kerasClassName }
+        let names = LayerRegistry.builtIn.map { $0.kerasClassName }
         XCTAssertEqual(Set(names).count, names.count, "class names are unique: \(names)")
         let examples = exampleEntries()
-        XCTAssertEqual(Set(examples.map(\.className)), Set(names), "the examples cover every registered type")
+        XCTAssertEqual(Set(examples.map(\.className)), Set(names), "the examples cover every type of the library")
         for e in examples {
             let data = try JSONEncoder().encode(e)
             XCTAssertEqual(try JSONDecoder().decode(AnyLayerConfig.self, from: data), e, "\(e)")
@@ -195,5 +195,71 @@ final class LayerConfigTests: XCTestCase {
             XCTAssertEqual(value, "Identity")
             XCTAssertTrue(reason.contains("ConfigurableLayer"), reason)
         }
+    }
+
+    /// A layer of an application's own: `y = factor * x`, no parameters. Its type and one `register` call are all
+    /// that saving and loading it take.
+    final class Scale: ConfigurableLayer {
+        struct Config: Codable, Equatable, Sendable { var factor: Double }
+        static var kerasClassName: String { "LayerConfigTestsScale" }
+        let factor: Double
+        private var device: Device?
+        init(factor: Double) { self.factor = factor }
+        convenience init(config: Config) throws { self.init(factor: config.factor) }
+        var config: Config { Config(factor: factor) }
+        var parameterBuffers: [ParameterBuffer] { [] }
+        var namedParameters: [(name: String, tensor: Tensor)] { [] }
+        func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] { self.device = device; return inputShape }
+        func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor {
+            let values = try x.tensor.toArray().map { $0 * Float(factor) }
+            return MaskedTensor(try Tensor(shape: x.tensor.shape, values: values, device: x.tensor.device), lengths: x.lengths)
+        }
+        func backward(_ dy: Tensor) throws -> Tensor? { try Tensor(shape: dy.shape, values: try dy.toArray().map { $0 * Float(factor) }, device: dy.device) }
+    }
+
+    /// Another type that claims Keras's "Dense".
+    final class Impostor: ConfigurableLayer {
+        static var kerasClassName: String { "Dense" }
+        var config: Scale.Config { Scale.Config(factor: 1) }
+        init(config: Scale.Config) throws {}
+        var parameterBuffers: [ParameterBuffer] { [] }
+        var namedParameters: [(name: String, tensor: Tensor)] { [] }
+        func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] { inputShape }
+        func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor { x }
+        func backward(_ dy: Tensor) throws -> Tensor? { dy }
+    }
+
+    func testALayerOfYourOwnSavesAndLoadsOnceRegistered() throws {
+        let model = Sequential([Dense(units: 2), Scale(factor: 3)], seed: 4)
+        try model.build(inputShape: [3])
+        try model.save(to: directory)
+        let x = try DataArray(shape: [2, 3], values: [0.5, -1, 2, 1.5, 0.25, -0.75])
+        let want = try model.predict(x)
+        // The same Dense alone (same seed, same place: same weights), times 3: what Scale must add.
+        let dense = Sequential([Dense(units: 2)], seed: 4)
+        try dense.build(inputShape: [3])
+        XCTAssertEqual(want.values, try dense.predict(x).values.map { $0 * 3 })
+        let unknown = invalidArgument { _ = try Sequential.load(from: directory) }
+        XCTAssertEqual(unknown.name, "model.json layers[1].class_name")
+        XCTAssertTrue(unknown.reason.contains("unknown layer type"), unknown.reason)
+
+        try LayerRegistry.register(Scale.self)
+        try LayerRegistry.register(Scale.self)
+        XCTAssertEqual(LayerRegistry.types.filter { $0 == Scale.self }.count, 1, "registered once")
+        XCTAssertThrowsError(try LayerRegistry.register(Impostor.self)) {
+            guard case let .invalidArgument(name, value, _)? = $0 as? LSTMKitError else { return XCTFail("\($0)") }
+            XCTAssertEqual(name, "LayerRegistry.register"); XCTAssertEqual(value, "Dense")
+        }
+        XCTAssertTrue(LayerRegistry.type(named: "Dense") == Dense.self)
+        let loaded = try Sequential.load(from: directory)
+        XCTAssertEqual(loaded.config, model.config)
+        XCTAssertEqual(try loaded.predict(x), want)
+        // Its unknown keys are refused as the library's are.
+        let json = try String(contentsOf: directory.appendingPathComponent("model.json"), encoding: .utf8)
+        try json.replacingOccurrences(of: "\"factor\"", with: "\"bias\" : 1, \"factor\"")
+            .write(to: directory.appendingPathComponent("model.json"), atomically: true, encoding: .utf8)
+        let stray = invalidArgument { _ = try Sequential.load(from: directory) }
+        XCTAssertEqual(stray.name, "model.json layers[1].config.bias")
+        XCTAssertTrue(stray.reason.contains("LayerConfigTestsScale has no such field"), stray.reason)
     }
 }

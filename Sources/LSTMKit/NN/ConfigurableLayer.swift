@@ -2,7 +2,8 @@
 ///
 /// `Sequential.save(to:)` writes every layer as its `kerasClassName` and `config` (see `AnyLayerConfig`);
 /// `Sequential.load(from:)` finds the type by that name in `LayerRegistry` and calls `init(config:)`. A new layer
-/// type is its own file (the layer, its `Config` and this conformance) plus one line in `LayerRegistry.types`.
+/// type is its own file (the layer, its `Config` and this conformance) plus one line in `LayerRegistry.builtIn`; an
+/// application's own layer type is added with `LayerRegistry.register(_:)`.
 ///
 /// The `Config`'s coding keys are Keras's snake_case names where Keras has the field (`units`, `use_bias`,
 /// `return_sequences`, ...), so model.json reads like a Keras model config. A field added later is decoded with
