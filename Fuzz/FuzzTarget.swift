@@ -1,7 +1,8 @@
 import Foundation
 
 // libFuzzer entry points for the safetensors parser and the model.json loader (built by Fuzz/run.sh from the
-// library's own sources: Errors.swift, StrictJSON.swift, SafeTensors.swift, ModelSpec.swift, one copy each).
+// library's own sources: Errors.swift, StrictJSON.swift, SafeTensors.swift, ModelSpec.swift and the layer configs,
+// one copy each, with stand-in layer classes from Stubs.swift).
 
 /// Every input goes through both loaders. Success must mean a consistent result: these preconditions turn a
 /// silently wrong answer into a crash libFuzzer reports.
@@ -33,13 +34,28 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         precondition(header.dataStart + position == size, "the tensors do not cover the file")
     } catch {}
+    var loaded: ModelSpec?
     do {
         let spec = try ModelSpec.decode(data)
         precondition(!spec.layers.isEmpty && spec.inputShape.allSatisfy { $0 >= 1 && $0 <= ModelSpec.maxDimension })
+        loaded = spec
     } catch let error as LSTMKitError {
         guard case let .invalidArgument(name, _, _) = error, name.hasPrefix("model.json") else { preconditionFailure("unnamed error \(error)") }
     } catch {
         preconditionFailure("foreign error \(error)")
+    }
+    // What loads (version 1 included) saves as version 2 and loads again unchanged, and its layers can be made.
+    if let spec = loaded {
+        do {
+            let again = try ModelSpec.decode(try JSONEncoder().encode(spec))
+            precondition(again.layers == spec.layers && again.inputShape == spec.inputShape && again.seed == spec.seed, "re-encoded model.json differs")
+            for layer in spec.layers {
+                let made = AnyLayerConfig(layer: try layer.makeLayer())
+                precondition(made == layer, "\(layer): makeLayer gives \(made)")
+            }
+        } catch {
+            preconditionFailure("a loaded model.json fails to save, load again or make its layers: \(error)")
+        }
     }
     return 0
 }

@@ -8,17 +8,24 @@ seconds="${1:-60}"; shift || true
 out=.build-fuzz
 mkdir -p "$out/corpus"
 # The types the parsers use, cut from their files (one copy of every source; a changed definition is picked up).
+# The layer classes themselves are stand-ins (Fuzz/Stubs.swift): their model.json code is compiled from the sources.
 {
     awk '/^public enum Precision/,/^}/' Sources/LSTMKit/Backend/Backend.swift
     awk '/^public enum Activation/,/^}/' Sources/LSTMKit/Backend/TrainingBackend.swift
-    awk '/^public struct LayerSpec/,/^}/' Sources/LSTMKit/NN/LayerSpec.swift
     awk '/^public enum MergeMode/,/^}/' Sources/LSTMKit/NN/Bidirectional.swift
+    awk '/^public struct LSTMOptions/,/^}/' Sources/LSTMKit/NN/LSTMLayer.swift
+    awk '/^public enum RecurrentCell/,/^}/' Sources/LSTMKit/NN/RecurrentLayer.swift
 } > "$out/Types.swift"
-for t in Precision Activation LayerSpec MergeMode; do grep -q "$t" "$out/Types.swift" || { echo "run.sh: $t not found in the sources" >&2; exit 1; }; done
+for t in Precision Activation MergeMode LSTMOptions RecurrentCell; do grep -q "$t" "$out/Types.swift" || { echo "run.sh: $t not found in the sources" >&2; exit 1; }; done
+nn=Sources/LSTMKit/NN ser=Sources/LSTMKit/Serialization
 swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name LSTMKit \
-    Sources/LSTMKit/Core/Errors.swift Sources/LSTMKit/Core/Memory.swift Sources/LSTMKit/Serialization/StrictJSON.swift \
-    Sources/LSTMKit/Serialization/SafeTensors.swift Sources/LSTMKit/Serialization/ModelSpec.swift \
-    Tests/LoadCheck/Mutator.swift "$out/Types.swift" Fuzz/FuzzTarget.swift -o "$out/lstmkit-fuzz"
+    Sources/LSTMKit/Core/Errors.swift Sources/LSTMKit/Core/Memory.swift \
+    $ser/StrictJSON.swift $ser/SafeTensors.swift $ser/ModelSpec.swift $ser/LegacyModelSpec.swift $ser/LegacyLayerSpec.swift \
+    $ser/ConfigCheck.swift $ser/CheckedLayerConfig.swift $ser/ConfigFieldError.swift \
+    $nn/ConfigurableLayer.swift $nn/AnyLayerConfig.swift $nn/RecurrentLayer+Config.swift \
+    $nn/Dense+Config.swift $nn/TimeDistributed+Config.swift $nn/Embedding+Config.swift $nn/Dropout+Config.swift \
+    $nn/LSTMLayer+Config.swift $nn/GRULayer+Config.swift $nn/Bidirectional+Config.swift $nn/Sequential+Config.swift \
+    Tests/LoadCheck/Mutator.swift "$out/Types.swift" Fuzz/Stubs.swift Fuzz/FuzzTarget.swift -o "$out/lstmkit-fuzz"
 cd "$out"
 # Swift's own backtracer reads memory ASan reports as an overflow; libFuzzer prints the stack instead.
 export SWIFT_BACKTRACE=enable=no

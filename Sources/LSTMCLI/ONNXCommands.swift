@@ -105,15 +105,10 @@ struct ImportCommand: ParsableCommand {
             inputShape = [config.sequenceLength ?? length]
             files.append(("vocab.json", try encoder.encode(vocab)))
         }
-        func normalised(_ s: LayerSpec) -> LayerSpec {
-            var s = s
-            if s.stateful != nil { s.stateful = false }
-            s.layer = s.layer?.map(normalised)
-            return s
-        }
-        guard model.layers.map({ normalised($0.spec) }) == expected.map({ normalised($0.spec) }), model.inputShape == inputShape else {
-            throw CLIError("--onnx \(onnx): its layers (\(RunDirectory.summary(model.layers.map(\.spec)))) are not the \(config.task.title) "
-                + "its lstm.run describes (\(RunDirectory.summary(expected.map(\.spec)))): the file was changed after `lstm export`")
+        let have = model.layers.map { AnyLayerConfig(layer: $0) }, want = expected.map { AnyLayerConfig(layer: $0) }
+        guard have.map(RunDirectory.normalised) == want.map(RunDirectory.normalised), model.inputShape == inputShape else {
+            throw CLIError("--onnx \(onnx): its layers (\(RunDirectory.summary(have))) are not the \(config.task.title) "
+                + "its lstm.run describes (\(RunDirectory.summary(want))): the file was changed after `lstm export`")
         }
         // The history travels in lstm.history (files of older exports have none: the imported run then starts its
         // history afresh, at the epoch count run.json gives). Adam's moments are not in ONNX: the imported run is
@@ -127,6 +122,6 @@ struct ImportCommand: ParsableCommand {
                           loss: config.task == .forecast ? .meanSquaredError : .sparseCategoricalCrossentropy())
         guard files.count == 1 else { throw CLIError("--onnx \(onnx): internal error: one task file expected") }
         try target.commit(model: model, config: imported, history: history, taskFile: files[0], replaceAll: true)
-        print("Imported a \(config.task.title) (\(RunDirectory.summary(model.layers.map(\.spec)))) into \(target.path)")
+        print("Imported a \(config.task.title) (\(RunDirectory.summary(model.layers.map { AnyLayerConfig(layer: $0) }))) into \(target.path)")
     }
 }

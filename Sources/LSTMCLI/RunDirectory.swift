@@ -255,17 +255,16 @@ final class RunDirectory {
     /// Builds `layers` into a model on `device`, checks that the checkpoint was saved from the same architecture
     /// and loads its weights. `stateful` layers match their non-stateful saved twins (generation).
     func loadModel(_ layers: [Layer], inputShape: [Int], device: Device, seed: UInt64, option: String) throws -> Sequential {
-        struct Saved: Decodable { var inputShape: [Int]; var layers: [LayerSpec] }
-        let saved: Saved = try readJSON("model.json")
-        func normalised(_ s: LayerSpec) -> LayerSpec {
-            var s = s
-            if s.stateful != nil { s.stateful = false }
-            s.layer = s.layer?.map(normalised)
-            return s
+        guard let data = snapshot()?.files["model.json"] else {
+            throw CLIError("\(path)/\(stateName("model.json")) is missing: the run directory is incomplete; train it again")
         }
-        let wanted = layers.map { normalised($0.spec) }
-        guard saved.layers.map(normalised) == wanted else {
-            throw CLIError("\(option) \(path) holds a checkpoint of another architecture (\(RunDirectory.summary(saved.layers))) "
+        let saved: [AnyLayerConfig]
+        do { saved = try Sequential.architecture(fromModelJSON: data).layers } catch {
+            throw CLIError("\(path)/\(stateName("model.json")) is damaged or from another version (\(LSTMTool.describe(error))); train again")
+        }
+        let wanted = layers.map { Self.normalised(AnyLayerConfig(layer: $0)) }
+        guard saved.map(Self.normalised) == wanted else {
+            throw CLIError("\(option) \(path) holds a checkpoint of another architecture (\(RunDirectory.summary(saved))) "
                 + "than this run needs (\(RunDirectory.summary(wanted))): use another --out, or drop the flags that change the model")
         }
         let model = Sequential(layers, device: device, seed: seed)
@@ -278,16 +277,27 @@ final class RunDirectory {
     }
 
     /// "Embedding(81x32) LSTM(128) Dense(81)".
-    static func summary(_ specs: [LayerSpec]) -> String {
-        specs.map { s in
-            switch s.type {
-            case "Embedding": return "Embedding(\(s.inputDim ?? 0)x\(s.outputDim ?? 0))"
-            case "LSTM", "Dense": return "\(s.type)(\(s.units ?? 0))"
-            case "Dropout": return "Dropout(\(s.rate ?? 0))"
-            case "Bidirectional", "TimeDistributed": return "\(s.type)(\(summary(s.layer ?? [])))"
-            default: return s.type
-            }
+    static func summary(_ configs: [AnyLayerConfig]) -> String {
+        configs.map { c in
+            if let e = c.config(as: Embedding.Config.self) { return "Embedding(\(e.inputDim)x\(e.outputDim))" }
+            if let l = c.config(as: LSTMLayer.Config.self) { return "LSTM(\(l.units))" }
+            if let d = c.config(as: Dense.Config.self) { return "Dense(\(d.units))" }
+            if let d = c.config(as: Dropout.Config.self) { return "Dropout(\(d.rate))" }
+            if let b = c.config(as: Bidirectional.Config.self) { return "Bidirectional(\(summary([b.layer])))" }
+            if let t = c.config(as: TimeDistributed.Config.self) { return "TimeDistributed(\(summary([t.layer])))" }
+            return c.className
         }.joined(separator: " ")
+    }
+
+    /// `config` with `stateful` off in every recurrent layer, nested ones included: a stateful layer (generation)
+    /// matches its saved non-stateful twin.
+    static func normalised(_ config: AnyLayerConfig) -> AnyLayerConfig {
+        if var l = config.config(as: LSTMLayer.Config.self) { l.stateful = false; return AnyLayerConfig(LSTMLayer.self, config: l) }
+        if var g = config.config(as: GRULayer.Config.self) { g.stateful = false; return AnyLayerConfig(GRULayer.self, config: g) }
+        if var b = config.config(as: Bidirectional.Config.self) { b.layer = normalised(b.layer); return AnyLayerConfig(Bidirectional.self, config: b) }
+        if var t = config.config(as: TimeDistributed.Config.self) { t.layer = normalised(t.layer); return AnyLayerConfig(TimeDistributed.self, config: t) }
+        if var q = config.config(as: Sequential.Config.self) { q.layers = q.layers.map(normalised); return AnyLayerConfig(Sequential.self, config: q) }
+        return config
     }
 }
 

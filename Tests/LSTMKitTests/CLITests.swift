@@ -157,7 +157,7 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(vocab.level, "word")
         XCTAssertTrue(vocab.tokens.contains("good") && vocab.tokens.contains("really") && !vocab.tokens.contains("Good"), "\(vocab.tokens)")
         let spec = try String(contentsOfFile: state(out) + "/model.json", encoding: .utf8)
-        XCTAssertTrue(spec.contains("\"maskZero\" : true"), "Embedding(maskZero)")
+        XCTAssertTrue(spec.contains("\"mask_zero\" : true"), "Embedding(maskZero)")
 
         let e = try Classifier.evaluate(run: RunDirectory(out), csvPath: test, textColumn: nil, labelColumn: nil, device: .cpu)
         XCTAssertEqual(e.count, 60)

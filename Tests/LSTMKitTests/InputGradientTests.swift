@@ -11,7 +11,6 @@ final class InputGradientTests: XCTestCase {
         var asked: [Bool] = []
         var parameterBuffers: [ParameterBuffer] { [] }
         var namedParameters: [(name: String, tensor: Tensor)] { [] }
-        var spec: LayerSpec { LayerSpec(type: "Recorder") }
         func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] { inputShape }
         func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor { x }
         func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, needsInputGradient: true) }

@@ -133,7 +133,7 @@ extension ONNXCLITests {
             let model = try rebuilt(try Sequential.load(from: RunDirectory(out).stateDirectory, device: device), inputShape: [t])
             let want = try model.predict(x).values.map(Double.init)
             assertClose(ort.values, want, atol: 2e-6, "demo model on \(device): onnxruntime vs LSTMKit")
-            print("ONNX max error lstm demo model (\(RunDirectory.summary(model.layers.map(\.spec)))) \(device): \(maxError(ort.values, want)); "
+            print("ONNX max error lstm demo model (\(RunDirectory.summary(model.config.layers))) \(device): \(maxError(ort.values, want)); "
                 + "next-character max error \(maxError(next, Array(want[((t - 1) * v)...])))")
         }
     }

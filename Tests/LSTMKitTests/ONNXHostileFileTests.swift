@@ -158,7 +158,8 @@ final class ONNXHostileFileTests: XCTestCase {
         m.metadataProps[key].value = m.metadataProps[key].value.replacingOccurrences(of: "\"units\":3", with: "\"units\":300000000")
         XCTAssertThrowsError(try ONNXImport.sequential(try bytes(m))) { error in
             guard case let ONNXError.invalidModel(what, reason)? = error as? ONNXError else { return XCTFail("\(error)") }
-            XCTAssertTrue(what.contains("layer 0") && reason.contains("units"), "\(what): \(reason)")
+            XCTAssertEqual(what, "metadata lstmkit.model layers[0].config.units")
+            XCTAssertTrue(reason.contains("must be in 1...16777216"), "\(what): \(reason)")
         }
         m.metadataProps[key].value = "{not json"
         XCTAssertThrowsError(try ONNXImport.sequential(try bytes(m))) { XCTAssertNotNil($0 as? ONNXError) }

@@ -65,7 +65,7 @@ func paddedTokens(lengths: [Int], steps: Int, vocabulary: Int, seed: UInt64) -> 
 /// A model of the same architecture as `model`, built for samples of `inputShape`, with `model`'s weights
 /// (Sequential's input shape includes the sequence length, so another length needs another instance).
 func rebuilt(_ model: Sequential, inputShape: [Int]) throws -> Sequential {
-    let copy = Sequential(try model.layers.map { try Sequential.makeLayer($0.spec, device: model.device) }, device: model.device, seed: model.seed)
+    let copy = Sequential(try Sequential.makeLayers(model.config.layers, device: model.device), device: model.device, seed: model.seed)
     try copy.build(inputShape: inputShape)
     for (p, q) in zip(model.namedParameters, copy.namedParameters) {
         XCTAssertEqual(p.name, q.name)

@@ -278,7 +278,8 @@ final class RunCheckpointTests: CLITestCase {
             ("vocab.json", "\"characters\" : [", "\"characters\" : [\"ab\", ", "field characters[0] is 'ab'"),
             ("history.json", "\"epoch\" : 1", "\"epoch\" : 1e300", "history.json: field [0].epoch is 1e+300"),
             ("history.json", "\"epoch\" : 1", "\"epoch\" : 0.5", "history.json: field [0].epoch is 0.5"),
-            ("model.json", "\"outputDim\" : 3", "\"outputDim\" : 1000000000000", "holds a checkpoint of another architecture (Embedding("),
+            ("model.json", "\"output_dim\" : 3", "\"output_dim\" : 4", "holds a checkpoint of another architecture (Embedding("),
+            ("model.json", "\"output_dim\" : 3", "\"output_dim\" : 1000000000000", "model.json layers[0].config.output_dim"),
         ]
         for c in cases {
             try edit(out, c.file) { $0.replacingOccurrences(of: c.from, with: c.to) }

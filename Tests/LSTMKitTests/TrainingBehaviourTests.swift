@@ -89,7 +89,7 @@ final class TrainingBehaviourTests: XCTestCase {
         if !Device.openCLDevices().isEmpty { devices.append(try openCLDeviceOrSkip()) }
         for device in devices {
             let loaded = try Sequential.load(from: dir, device: device)
-            XCTAssertEqual(loaded.spec, model.spec)
+            XCTAssertEqual(loaded.config, model.config)
             assertClose(try loaded.predict(ids).values.map(Double.init), expected.values.map(Double.init), atol: 1e-6, "reloaded on \(device)")
         }
         // A GRU model round-trips too.
@@ -134,7 +134,7 @@ final class TrainingBehaviourTests: XCTestCase {
                 let expected = try model.predict(xs).values.map(Double.init)
                 for target in devices {
                     let loaded = try Sequential.load(from: dir, device: target)
-                    XCTAssertEqual(loaded.spec, model.spec, "\(name)")
+                    XCTAssertEqual(loaded.config, model.config, "\(name)")
                     assertClose(try loaded.predict(xs).values.map(Double.init), expected, atol: 2e-5,
                                 "\(name): trained on \(device), reloaded on \(target)")
                 }

@@ -18,11 +18,11 @@ struct SplitMix64 {
     mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
 }
 
-/// Structure-aware mutations of safetensors files and model.json: they edit the header's numbers, names, dtypes,
+/// Structure-aware mutations of safetensors files and model.json (version 2, and version 1 as legacy.model.json): they edit the header's numbers, names, dtypes,
 /// shapes and offsets, the header length field, the payload (NaN, infinity) and the JSON structure.
 struct Mutator {
     /// The roles a case file can play (its file name ends with the role).
-    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json", "model.onnx"]
+    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json", "legacy.model.json", "model.onnx"]
 
     let base: [String: Data]
 
@@ -38,7 +38,7 @@ struct Mutator {
         _ = rng.next()
         let role = rng.pick(Self.roles)
         let data = base[role]!
-        if role == "model.json" { return (role, Self.mutateJSON(data, &rng)) }
+        if role.hasSuffix("model.json") { return (role, Self.mutateJSON(data, &rng)) }
         if role == "model.onnx" { return (role, Self.mutateProtobuf(data, &rng)) }
         return (role, Self.mutateSafeTensors(data, &rng))
     }
@@ -271,13 +271,23 @@ struct Mutator {
             case 0, 1, 2:
                 editJSON(&b, &rng, extraNames: ["units", "inputDim", "outputDim", "rate", "projSize", "cellClip", "layer", "type", "LSTM",
                                                      "GRU", "Dense", "Bidirectional", "TimeDistributed", "Sequential", "Dropout", "Bogus",
-                                                     "mergeMode", "bogus", "softmax", "x", "lstmkit.sequential"])
+                                                     "mergeMode", "bogus", "softmax", "x", "lstmkit.sequential",
+                                                     "class_name", "config", "layers", "input_dim", "output_dim", "use_bias", "mask_zero",
+                                                     "return_sequences", "return_state", "stateful", "proj_size", "cell_clip", "recurrent_dropout",
+                                                     "peephole", "layer_norm", "merge_mode", "input_shape", "Embedding", "ave", "inputShape"])
             case 3:  // a field added to the first object after a random point
                 let fields = ["\"projSize\": 5", "\"projSize\": 4", "\"projSize\": -1", "\"cellClip\": -1", "\"cellClip\": 1e400",
                               "\"cellClip\": 0.5", "\"recurrentDropout\": 1", "\"recurrentDropout\": 0.5", "\"peephole\": true",
                               "\"layerNorm\": true", "\"mergeMode\": \"bogus\"", "\"layer\": []", "\"layer\": [{\"type\": \"Dense\", \"units\": 2}]",
                               "\"units\": 1000000", "\"units\": 1e12", "\"inputDim\": 1099511627776", "\"outputDim\": 1000000000000",
-                              "\"rate\": 1", "\"rate\": -0.5", "\"returnSequences\": true", "\"type\": \"GRU\"", "\"activation\": \"gelu\""]
+                              "\"rate\": 1", "\"rate\": -0.5", "\"returnSequences\": true", "\"type\": \"GRU\"", "\"activation\": \"gelu\"",
+                              // version 2's names
+                              "\"proj_size\": 5", "\"proj_size\": 3", "\"proj_size\": -1", "\"cell_clip\": -1", "\"cell_clip\": 1e400",
+                              "\"cell_clip\": null", "\"recurrent_dropout\": 1", "\"layer_norm\": true", "\"merge_mode\": \"ave\"",
+                              "\"merge_mode\": 5", "\"layers\": []", "\"layer\": {\"class_name\": \"Dense\", \"config\": {\"units\": 2}}",
+                              "\"layer\": {\"class_name\": \"GRU\", \"config\": {\"units\": 16777216}}", "\"class_name\": \"LSTM\"",
+                              "\"class_name\": \"Sequential\"", "\"config\": {}", "\"config\": null", "\"input_dim\": 1099511627776",
+                              "\"output_dim\": 0", "\"return_sequences\": true", "\"use_bias\": false", "\"mask_zero\": 1"]
                 if let at = b.indices.filter({ b[$0] == UInt8(ascii: "{") }).randomElement(using: &rng) {
                     b.insert(contentsOf: Array((rng.pick(fields) + ",").utf8), at: at + 1)
                 }
@@ -285,17 +295,26 @@ struct Mutator {
                 let shapes = ["[]", "[-5]", "[4611686018427387904]", "[1,2,3,4,5,6,7,8,9]", "[0]", "[5, 3]", "[1e300]", "[16777217]",
                               "[65536, 65536]", "null", "5"]
                 // Found in the bytes (the input may not be UTF-8, so no String offsets).
-                let key = Array(#""inputShape""#.utf8)
+                let key = Array((rng.chance(0.5) ? #""inputShape""# : #""input_shape""#).utf8)
                 if let start = (0..<max(0, b.count - key.count + 1)).first(where: { b[$0..<($0 + key.count)].elementsEqual(key) }),
                    let close = b[start...].firstIndex(of: UInt8(ascii: "]")) {
-                    replace(&b, start..<(close + 1), "\"inputShape\": " + rng.pick(shapes))
+                    replace(&b, start..<(close + 1), String(decoding: key, as: UTF8.self) + ": " + rng.pick(shapes))
                 }
             default:  // deeply nested layers
                 let depth = rng.pick([7, 8, 9, 30, 600, 2000])
                 let inner = rng.pick(["{\"type\":\"Dense\",\"units\":2}", "{\"type\":\"LSTM\",\"units\":4}"])
                 let kind = rng.pick(["Sequential", "Bidirectional", "TimeDistributed"])
-                let nested = String(repeating: "{\"type\":\"\(kind)\",\"layer\":[", count: depth) + inner + String(repeating: "]}", count: depth)
-                b = Array("{\"format\":\"lstmkit.sequential\",\"version\":1,\"inputShape\":[5],\"seed\":1,\"layers\":[{\"type\":\"Embedding\",\"inputDim\":6,\"outputDim\":3},\(nested)]}".utf8)
+                if rng.chance(0.5) {
+                    let nested = String(repeating: "{\"type\":\"\(kind)\",\"layer\":[", count: depth) + inner + String(repeating: "]}", count: depth)
+                    b = Array("{\"format\":\"lstmkit.sequential\",\"version\":1,\"inputShape\":[5],\"seed\":1,\"layers\":[{\"type\":\"Embedding\",\"inputDim\":6,\"outputDim\":3},\(nested)]}".utf8)
+                } else {  // version 2: {"class_name": kind, "config": {"layer": ...}} ("layers": [...] for a Sequential)
+                    let field = kind == "Sequential" ? "\"layers\":[" : "\"layer\":"
+                    let close = kind == "Sequential" ? "]}}" : "}}"
+                    let leaf = inner.replacingOccurrences(of: "{\"type\":\"Dense\",\"units\":2}", with: "{\"class_name\":\"Dense\",\"config\":{\"units\":2}}")
+                        .replacingOccurrences(of: "{\"type\":\"LSTM\",\"units\":4}", with: "{\"class_name\":\"LSTM\",\"config\":{\"units\":4}}")
+                    let nested = String(repeating: "{\"class_name\":\"\(kind)\",\"config\":{\(field)", count: depth) + leaf + String(repeating: close, count: depth)
+                    b = Array("{\"format\":\"lstmkit.sequential\",\"version\":2,\"input_shape\":[5],\"seed\":1,\"layers\":[{\"class_name\":\"Embedding\",\"config\":{\"input_dim\":6,\"output_dim\":3}},\(nested)]}".utf8)
+                }
             }
         }
         if rng.chance(0.03) { b = Array(b.prefix(rng.below(b.count + 1))) }

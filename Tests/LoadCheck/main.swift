@@ -64,8 +64,19 @@ struct BaseFiles {
         try LSTM(inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, projSize: 2, seed: 1)
     }
 
+    /// The run directory's model.json in version 1 (LSTMKit before model.json version 2), which still loads.
+    static let legacyModelJSON = """
+        {"format": "lstmkit.sequential", "version": 1, "inputShape": [5], "seed": 7, "layers": [
+          {"type": "Embedding", "inputDim": 6, "outputDim": 3, "maskZero": true},
+          {"type": "LSTM", "units": 4, "returnSequences": true, "returnState": false, "stateful": false, "peephole": true},
+          {"type": "Bidirectional", "mergeMode": "sum",
+           "layer": [{"type": "GRU", "units": 3, "returnSequences": false, "returnState": false, "stateful": false}]},
+          {"type": "Dense", "units": 2, "activation": "softmax", "useBias": true}]}
+        """
+
     /// Writes lstm.safetensors and a run directory (model.json, model.safetensors, optimizer.safetensors of an
-    /// Embedding -> LSTM -> Bidirectional(GRU) -> Dense model after one Adam step) into `directory`.
+    /// Embedding -> LSTM -> Bidirectional(GRU) -> Dense model after one Adam step) into `directory`, and the same
+    /// model.json in version 1 as legacy.model.json.
     static func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try makeLSTM().save(to: directory.appendingPathComponent("lstm.safetensors"))
@@ -74,6 +85,11 @@ struct BaseFiles {
         model.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
         _ = try model.trainOnBatch(x: try DataArray(shape: [2, 5], values: [1, 2, 3, 4, 0, 5, 4, 3, 0, 0]), y: DataArray([0, 1]))
         try model.save(to: directory)
+        let legacy = Data(legacyModelJSON.utf8)
+        guard try Sequential.architecture(fromModelJSON: legacy).layers == model.config.layers else {
+            die("legacyModelJSON does not describe the base model")
+        }
+        try writeFile(legacy, to: directory.appendingPathComponent("legacy.model.json"))
         // The same model as ONNX (Gather, Transpose, LSTM with peepholes and sequence_lens, GRU, Gemm, Softmax).
         try writeFile(try ONNXExport.data(model), to: directory.appendingPathComponent("model.onnx"))
     }

@@ -93,6 +93,8 @@ public enum Settings {
               doc: "Set by ONNXHostileFileTests for its child process."),
         Entry(name: "LSTMKIT_OOM_CHILD", type: "case name", defaultValue: "unset", scope: .test,
               doc: "Set by OutOfMemoryTests for its child process (which case to run)."),
+        Entry(name: "LSTMKIT_REGENERATE_FIXTURES", type: "0 or 1", defaultValue: "0", scope: .test,
+              doc: "1: LegacyModelFixtureTests rewrites Tests/Fixtures/legacy_model_v1 (the version 1 model.json fixtures)."),
     ]
 
     /// The entry of `name`; a name that is not in the table is a programming error.

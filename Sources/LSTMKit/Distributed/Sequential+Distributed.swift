@@ -33,7 +33,7 @@ extension Sequential {
     func trainingFingerprint(batchSize: Int, trainCount: Int, validationCount: Int, epochs: Int, shuffle: Bool, seed: UInt64) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let specJSON = (try? encoder.encode(spec)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        let specJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
         let sizes = parameterBuffers.map { "\($0.parameters.count)" }.joined(separator: ",")
         var optimizerText = "none"
         if let optimizer {

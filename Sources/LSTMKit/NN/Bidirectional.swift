@@ -17,11 +17,6 @@ public final class Bidirectional: Layer {
         self.mergeMode = mergeMode
         inner = layer.bidirectional(mergeMode)
     }
-    public var spec: LayerSpec {
-        var s = LayerSpec(type: "Bidirectional")
-        s.mergeMode = mergeMode.rawValue; s.layer = [layer.spec]
-        return s
-    }
     /// The bidirectional core (after build).
     public var core: RecurrentCore? { inner.core }
     public var lastStates: [Tensor] { inner.lastStates }

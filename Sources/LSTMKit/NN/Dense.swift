@@ -19,12 +19,6 @@ public final class Dense: Layer {
         self.useBias = useBias
     }
 
-    public var spec: LayerSpec {
-        var s = LayerSpec(type: "Dense")
-        s.units = units; s.activation = activation; s.useBias = useBias
-        return s
-    }
-
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
         guard units >= 1 else { throw LSTMKitError.invalidArgument(name: "Dense.units", value: "\(units)", reason: "must be at least 1") }
         guard let f = inputShape.last, f >= 1 else {

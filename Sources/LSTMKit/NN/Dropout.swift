@@ -10,7 +10,6 @@ public final class Dropout: Layer {
     private var lastShape: [Int] = []
 
     public init(_ rate: Double) { self.rate = rate }
-    public var spec: LayerSpec { var s = LayerSpec(type: "Dropout"); s.rate = rate; return s }
     public var parameterBuffers: [ParameterBuffer] { [] }
     public var namedParameters: [(name: String, tensor: Tensor)] { [] }
 

@@ -20,12 +20,6 @@ public final class Embedding: Layer {
         self.maskZero = maskZero
     }
 
-    public var spec: LayerSpec {
-        var s = LayerSpec(type: "Embedding")
-        s.inputDim = inputDim; s.outputDim = outputDim; s.maskZero = maskZero
-        return s
-    }
-
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
         guard inputDim >= 1, outputDim >= 1 else {
             throw LSTMKitError.invalidArgument(name: "Embedding", value: "\(inputDim)x\(outputDim)", reason: "inputDim and outputDim must be at least 1")

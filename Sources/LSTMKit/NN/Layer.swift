@@ -2,6 +2,7 @@
 ///
 /// Parameters are created by `build` once the input shape is known. `forward` keeps what `backward` needs;
 /// `backward` adds the parameter gradients into `parameterBuffers` and returns the input gradient.
+/// A layer that can be saved in model.json also conforms to `ConfigurableLayer`.
 public protocol Layer: ParameterOwner {
     /// Creates the parameters for inputs whose per-sample shape (without the batch) is `inputShape`;
     /// returns the per-sample output shape.
@@ -19,8 +20,6 @@ public protocol Layer: ParameterOwner {
     var parameterBuffers: [ParameterBuffer] { get }
     /// Parameters by name, in a stable order (PyTorch's names where a PyTorch module exists).
     var namedParameters: [(name: String, tensor: Tensor)] { get }
-    /// The layer's configuration, for saving the architecture.
-    var spec: LayerSpec { get }
 }
 
 extension Layer {

@@ -47,17 +47,6 @@ public class RecurrentLayer: Layer {
                        options: options, merge: merge)
     }
 
-    public var spec: LayerSpec {
-        var s = LayerSpec(type: cell == .lstm ? "LSTM" : "GRU")
-        s.units = units; s.returnSequences = returnSequences; s.returnState = returnState; s.stateful = stateful
-        s.cellClip = options.cellClip
-        if options.projSize > 0 { s.projSize = options.projSize }
-        if options.peephole { s.peephole = true }
-        if options.layerNorm { s.layerNorm = true }
-        if options.recurrentDropout > 0 { s.recurrentDropout = options.recurrentDropout }
-        return s
-    }
-
     private var directions: Int { merge == nil ? 1 : 2 }
     /// The width of h per direction: the projection size, if any, else `units`.
     private var hiddenWidth: Int { options.projSize > 0 ? options.projSize : units }

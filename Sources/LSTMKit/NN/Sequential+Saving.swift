@@ -4,10 +4,14 @@ extension Sequential {
     /// Saves the architecture as `directory/model.json` and the weights as `directory/model.safetensors`
     /// (names "{layer}.{parameter}", PyTorch's), and, once compiled, the optimizer's state (moments, step count)
     /// as `directory/optimizer.safetensors`, each written atomically.
+    ///
+    /// model.json (version 2) holds each layer as Keras writes it, `{"class_name": "LSTM", "config": {...}}` (see
+    /// `ModelSpec`); every layer must be a `ConfigurableLayer`.
     public func save(to directory: URL) throws {
         guard let inputShape else {
             throw LSTMKitError.invalidArgument(name: "save", value: directory.path, reason: "the model is not built yet (fit, predict or build it first)")
         }
+        let json = try Self.encodeModelJSON(ModelSpec(inputShape: inputShape, seed: seed, layers: layers.map { AnyLayerConfig(layer: $0) }))
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw LSTMKitError.io(path: directory.path, reason: "cannot create directory: \(error.localizedDescription)")
         }
@@ -20,9 +24,6 @@ extension Sequential {
             try SafeTensors.write(try optimizer.stateEntries(for: parameterBuffers), metadata: ["optimizer": "\(type(of: optimizer))"],
                                   to: directory.appendingPathComponent("optimizer.safetensors"))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = try encoder.encode(ModelSpec(inputShape: inputShape, seed: seed, layers: layers.map(\.spec)))
         do { try json.write(to: directory.appendingPathComponent("model.json"), options: .atomic) } catch {
             throw LSTMKitError.io(path: directory.path, reason: "cannot write model.json: \(error.localizedDescription)")
         }
@@ -32,7 +33,7 @@ extension Sequential {
     ///
     /// `model.json` is range-checked before anything is built (`ModelSpec.check`): every size, rate and option,
     /// the nesting of layers and the model's parameter count (at most 2^31), so a hostile file gets a typed error
-    /// naming `model.json` and the field. The weights are loaded as by `loadWeights`: a tensor holding NaN or
+    /// naming `model.json`, the layer and the field. Version 1 files (LSTMKit before version 2) load as well. The weights are loaded as by `loadWeights`: a tensor holding NaN or
     /// infinity is refused unless `allowNonFinite` is true.
     public static func load(from directory: URL, device: Device = .cpu, allowNonFinite: Bool = false) throws -> Sequential {
         let specURL = directory.appendingPathComponent("model.json")
@@ -41,10 +42,17 @@ extension Sequential {
             throw LSTMKitError.io(path: specURL.path, reason: "cannot read: \(error.localizedDescription)")
         }
         let spec = try ModelSpec.decode(data)
-        let model = Sequential(try spec.layers.map { try makeLayer($0, device: device) }, device: device, seed: spec.seed)
+        let model = Sequential(try makeLayers(spec.layers, device: device), device: device, seed: spec.seed)
         try model.build(inputShape: spec.inputShape)
         try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"), allowNonFinite: allowNonFinite)
         return model
+    }
+
+    /// The architecture a model.json holds (version 1 or 2), checked as `load(from:)` checks it, without building
+    /// anything: the per-sample input shape, the seed and each layer's entry.
+    public static func architecture(fromModelJSON data: Data) throws -> (inputShape: [Int], seed: UInt64, layers: [AnyLayerConfig]) {
+        let spec = try ModelSpec.decode(data)
+        return (spec.inputShape, spec.seed, spec.layers)
     }
 
     /// Restores the optimizer state saved with the model (call after `compile`, with the same kind of optimizer),
@@ -88,36 +96,28 @@ extension Sequential {
         for (name, tensor) in params { try tensor.assign(entries[name]!.values) }
     }
 
-    static func makeLayer(_ s: LayerSpec, device: Device) throws -> Layer {
-        func need<T>(_ v: T?, _ field: String) throws -> T {
-            guard let v else { throw LSTMKitError.invalidArgument(name: "\(s.type).\(field)", value: "missing", reason: "required in model.json") }
-            return v
+    /// The layers of `configs`, unbuilt, for a model on `device` (nested `Sequential`s are made on it too).
+    /// An error of a layer's `init(config:)` is named after its place, e.g. `model.json layers[2]: TimeDistributed.layer`.
+    static func makeLayers(_ configs: [AnyLayerConfig], device: Device, file: String = "model.json") throws -> [Layer] {
+        try $loadingDevice.withValue(device) {
+            try configs.enumerated().map { i, config in
+                do { return try config.makeLayer() } catch let LSTMKitError.invalidArgument(name, value, reason) {
+                    throw LSTMKitError.invalidArgument(name: "\(file) layers[\(i)]: \(name)", value: value, reason: reason)
+                }
+            }
         }
-        switch s.type {
-        case "Dense": return Dense(units: try need(s.units, "units"), activation: s.activation ?? .linear, useBias: s.useBias ?? true)
-        case "TimeDistributed":
-            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? Dense else {
-                throw LSTMKitError.invalidArgument(name: "TimeDistributed.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be Dense")
-            }
-            return TimeDistributed(inner)
-        case "Embedding": return Embedding(inputDim: try need(s.inputDim, "inputDim"), outputDim: try need(s.outputDim, "outputDim"), maskZero: s.maskZero ?? false)
-        case "Dropout": return Dropout(try need(s.rate, "rate"))
-        case "LSTM": return LSTMLayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
-                                      returnState: s.returnState ?? false, stateful: s.stateful ?? false,
-                                      recurrentDropout: s.recurrentDropout ?? 0, cellClip: s.cellClip, projSize: s.projSize ?? 0,
-                                      peephole: s.peephole ?? false, layerNorm: s.layerNorm ?? false)
-        case "GRU": return GRULayer(units: try need(s.units, "units"), returnSequences: s.returnSequences ?? false,
-                                    returnState: s.returnState ?? false, stateful: s.stateful ?? false)
-        case "Bidirectional":
-            guard let inner = try makeLayer(try need(s.layer?.first, "layer"), device: device) as? RecurrentLayer else {
-                throw LSTMKitError.invalidArgument(name: "Bidirectional.layer", value: "\(s.layer?.first?.type ?? "?")", reason: "must be LSTM or GRU")
-            }
-            guard let mode = MergeMode(rawValue: s.mergeMode ?? "concat") else {
-                throw LSTMKitError.invalidArgument(name: "Bidirectional.mergeMode", value: s.mergeMode ?? "", reason: "must be concat, sum, mul or average")
-            }
-            return Bidirectional(inner, mergeMode: mode)
-        case "Sequential": return Sequential(try (s.layer ?? []).map { try makeLayer($0, device: device) }, device: device)
-        default: throw LSTMKitError.invalidArgument(name: "layer type", value: s.type, reason: "unknown layer in model.json")
+    }
+
+    /// model.json's text: pretty-printed, keys sorted. A layer that is not a `ConfigurableLayer` is a typed error.
+    static func encodeModelJSON(_ spec: ModelSpec) throws -> Data {
+        for (i, layer) in spec.layers.enumerated() where !layer.isSaveable {
+            throw LSTMKitError.invalidArgument(name: "save: layers[\(i)]", value: layer.className,
+                                               reason: "does not conform to ConfigurableLayer, so its architecture cannot be saved")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { return try encoder.encode(spec) } catch let error as LSTMKitError { throw error } catch {
+            throw LSTMKitError.invalidArgument(name: "save", value: "model.json", reason: "cannot encode the architecture: \(error)")
         }
     }
 }

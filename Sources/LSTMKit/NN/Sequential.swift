@@ -40,7 +40,6 @@ public final class Sequential: Layer {
 
     // MARK: Layer
 
-    public var spec: LayerSpec { var s = LayerSpec(type: "Sequential"); s.layer = layers.map(\.spec); return s }
     public var parameterBuffers: [ParameterBuffer] { layers.flatMap(\.parameterBuffers) }
     /// Parameters named "{layer index}.{name}", as PyTorch's `nn.Sequential` state dict.
     public var namedParameters: [(name: String, tensor: Tensor)] {
@@ -381,7 +380,7 @@ public final class Sequential: Layer {
         var lines = ["Layer                     Parameters"]
         for (i, layer) in layers.enumerated() {
             let n = layer.parameterBuffers.reduce(0) { $0 + $1.parameters.count }
-            lines.append(String("\(i): \(layer.spec.type)".padding(toLength: 26, withPad: " ", startingAt: 0)) + "\(n)")
+            lines.append(String("\(i): \(AnyLayerConfig(layer: layer).className)".padding(toLength: 26, withPad: " ", startingAt: 0)) + "\(n)")
         }
         lines.append("Total parameters: \(parameterBuffers.reduce(0) { $0 + $1.parameters.count })")
         return lines.joined(separator: "\n")

@@ -3,7 +3,6 @@
 public final class TimeDistributed: Layer {
     public let inner: Dense
     public init(_ inner: Dense) { self.inner = inner }
-    public var spec: LayerSpec { var s = LayerSpec(type: "TimeDistributed"); s.layer = [inner.spec]; return s }
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
         guard inputShape.count == 2 else {
             throw LSTMKitError.shapeMismatch(what: "TimeDistributed input (per sample)", expected: "[T, features]", got: inputShape)

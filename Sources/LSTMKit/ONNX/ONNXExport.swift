@@ -92,7 +92,7 @@ public enum ONNXExport {
         var m = newModel(b)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let spec = ModelSpec(inputShape: inputShape, seed: model.seed, layers: model.layers.map(\.spec))
+        let spec = ModelSpec(inputShape: inputShape, seed: model.seed, layers: model.layers.map { AnyLayerConfig(layer: $0) })
         let json = String(decoding: try encoder.encode(spec), as: UTF8.self)
         for (k, v) in metadata.merging([modelMetadataKey: json], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
             var e = Onnx_StringStringEntryProto(); e.key = k; e.value = v
@@ -114,7 +114,7 @@ public enum ONNXExport {
         var v = input
         for (i, layer) in layers.enumerated() {
             let label = "\(path)\(i)"
-            let what = "\(label) (\(layer.spec.type))"
+            let what = "\(label) (\(AnyLayerConfig(layer: layer).className))"
             switch layer {
             case let s as Sequential: v = try exportLayers(s.layers, path: label + ".", v, b)
             case is Dropout: continue

@@ -75,7 +75,10 @@ extension ONNXImport {
     /// Reads a model exported by `ONNXExport` back, and checks its graph against a fresh export.
     static func exported(_ proto: Onnx_ModelProto, spec json: String, metadata: [String: String], device: Device) throws -> Sequential {
         let spec: ModelSpec
-        do { spec = try JSONDecoder().decode(ModelSpec.self, from: Data(json.utf8)) } catch {
+        // Checked as model.json is (version 1 or 2, every field range-checked, at most 2^31 parameters).
+        do { spec = try ModelSpec.decode(Data(json.utf8), file: "metadata \(ONNXExport.modelMetadataKey)") } catch let LSTMKitError.invalidArgument(name, value, reason) {
+            throw ONNXError.invalidModel(what: name, reason: "\(value): \(reason)")
+        } catch {
             throw ONNXError.invalidModel(what: "metadata \(ONNXExport.modelMetadataKey)", reason: "not an LSTMKit model description (\(error))")
         }
         var initializers: [String: Onnx_TensorProto] = [:]
@@ -94,45 +97,55 @@ extension ONNXImport {
             throw ONNXError.invalidModel(what: "metadata \(ONNXExport.modelMetadataKey)", reason: "input shape \(spec.inputShape) is not [T] or [T, features] with sizes in 1...2^24")
         }
         var weights: [String: [Float]] = [:]   // Sequential parameter name → values
-        func walk(_ layers: [LayerSpec], path: String, features: Int?) throws -> Int? {
+        func walk(_ layers: [AnyLayerConfig], path: String, features: Int?) throws -> Int? {
             var f = features
             for (i, s) in layers.enumerated() {
                 let label = "\(path)\(i)", key = "\(path)\(i)."
-                func bad(_ reason: String) -> ONNXError { .invalidModel(what: "metadata layer \(label) (\(s.type))", reason: reason) }
-                func positive(_ v: Int?, _ name: String) throws -> Int {
-                    guard let v, v >= 1, v <= 1 << 24 else { throw bad("\(name) \(v.map(String.init) ?? "missing") is not in 1...2^24") }
+                func bad(_ reason: String) -> ONNXError { .invalidModel(what: "metadata layer \(label) (\(s.className))", reason: reason) }
+                func positive(_ v: Int, _ name: String) throws -> Int {
+                    guard v >= 1, v <= 1 << 24 else { throw bad("\(name) \(v) is not in 1...2^24") }
                     return v
                 }
-                switch s.type {
-                case "Sequential": f = try walk(s.layer ?? [], path: key, features: f)
-                case "Dropout": continue
-                case "Embedding":
-                    let v = try positive(s.inputDim, "inputDim"), e = try positive(s.outputDim, "outputDim")
-                    weights[key + "weight"] = try tensor("\(label).weight", [v, e])
-                    f = e
-                case "Dense", "TimeDistributed":
-                    let d = s.type == "Dense" ? s : (s.layer?.first ?? s)
+                /// A Dense layer's weights: weight_t, transposed back to PyTorch's [units, F], and bias.
+                func dense(_ d: Dense.Config) throws {
                     let units = try positive(d.units, "units")
                     guard let inF = f else { throw bad("no input feature size") }
                     let wt = try tensor("\(label).weight_t", [inF, units])
                     var w = [Float](repeating: 0, count: wt.count)
                     for k in 0..<inF { for o in 0..<units { w[o * inF + k] = wt[k * units + o] } }
                     weights[key + "weight"] = w
-                    if d.useBias ?? true { weights[key + "bias"] = try tensor("\(label).bias", [units]) }
+                    if d.useBias { weights[key + "bias"] = try tensor("\(label).bias", [units]) }
                     f = units
-                case "LSTM", "GRU", "Bidirectional":
-                    let r = s.type == "Bidirectional" ? (s.layer?.first ?? s) : s
-                    let isLSTM = r.type == "LSTM", D = s.type == "Bidirectional" ? 2 : 1, G = isLSTM ? 4 : 3
-                    let H = try positive(r.units, "units")
+                }
+                /// A recurrent layer's weights (`directions` 2 for a Bidirectional); returns the output width.
+                func recurrent(_ r: AnyLayerConfig, directions D: Int, merge: MergeMode?) throws {
+                    let lstm = r.config(as: LSTMLayer.Config.self), gru = r.config(as: GRULayer.Config.self)
+                    guard let units = lstm?.units ?? gru?.units else { throw bad("wraps \(r.className), not an LSTM or GRU") }
+                    let isLSTM = lstm != nil, G = isLSTM ? 4 : 3
+                    let H = try positive(units, "units")
                     guard let inF = f else { throw bad("no input feature size") }
                     let prefix = "\(label).\(isLSTM ? "lstm" : "gru")_l0"
                     let W = try tensor(prefix + ".W", [D, G * H, inF]), R = try tensor(prefix + ".R", [D, G * H, H])
                     let B = try tensor(prefix + ".B", [D, 2 * G * H])
-                    let P = r.peephole == true ? try tensor(prefix + ".P", [D, 3 * H]) : nil
+                    let P = lstm?.peephole == true ? try tensor(prefix + ".P", [D, 3 * H]) : nil
                     for (name, v) in GraphReader.pytorchWeights(isLSTM: isLSTM, layer: 0, D: D, H: H, F: inF, W: W, R: R, B: B, P: P) {
                         weights[key + name] = v
                     }
-                    f = (s.mergeMode ?? "concat") == "concat" ? D * H : H
+                    f = (merge ?? .concat) == .concat ? D * H : H
+                }
+                switch s.config {
+                case let c as Sequential.Config: f = try walk(c.layers, path: key, features: f)
+                case is Dropout.Config: continue
+                case let e as Embedding.Config:
+                    let v = try positive(e.inputDim, "input_dim"), o = try positive(e.outputDim, "output_dim")
+                    weights[key + "weight"] = try tensor("\(label).weight", [v, o])
+                    f = o
+                case let d as Dense.Config: try dense(d)
+                case let t as TimeDistributed.Config:
+                    guard let d = t.layer.config(as: Dense.Config.self) else { throw bad("wraps \(t.layer.className), not Dense") }
+                    try dense(d)
+                case is LSTMLayer.Config, is GRULayer.Config: try recurrent(s, directions: 1, merge: nil)
+                case let b as Bidirectional.Config: try recurrent(b.layer, directions: 2, merge: b.mergeMode)
                 default: throw bad("unknown layer type")
                 }
             }
@@ -140,11 +153,11 @@ extension ONNXImport {
         }
         let tokens: Bool = {
             var l = spec.layers.first
-            while let s = l, s.type == "Sequential" { l = s.layer?.first }
-            return l?.type == "Embedding"
+            while let s = l?.config(as: Sequential.Config.self) { l = s.layers.first }
+            return l?.className == "Embedding"
         }()
         _ = try walk(spec.layers, path: "", features: tokens ? nil : spec.inputShape.count == 2 ? spec.inputShape[1] : nil)
-        let model = Sequential(try spec.layers.map { try Sequential.makeLayer($0, device: device) }, device: device, seed: spec.seed)
+        let model = Sequential(try Sequential.makeLayers(spec.layers, device: device, file: "metadata \(ONNXExport.modelMetadataKey)"), device: device, seed: spec.seed)
         try model.build(inputShape: spec.inputShape)
         for (name, tensor) in model.namedParameters {
             guard let v = weights[name], v.count == tensor.count else {

@@ -1,12 +1,54 @@
 import Foundation
 
-/// The architecture of a saved model (`model.json`).
+/// The architecture of a saved model: `model.json`. Version 2, which `Sequential.save(to:)` writes, holds each
+/// layer as Keras writes it in a model config:
+///
+///     {"format": "lstmkit.sequential", "version": 2, "input_shape": [20, 1], "seed": 7,
+///      "layers": [{"class_name": "LSTM", "config": {"units": 32, "return_sequences": false, ...}},
+///                 {"class_name": "Dense", "config": {"units": 1, "activation": "linear", "use_bias": true}}]}
+///
+/// Version 1 (`"inputShape"`, layers as `{"type": "LSTM", "units": 32, ...}`: `LegacyModelSpec`) is still read.
 struct ModelSpec: Codable {
-    var format = "lstmkit.sequential"
-    var version = 1
+    static let format = "lstmkit.sequential"
+    /// The version this code writes.
+    static let version = 2
+    /// The per-sample input shape (without the batch).
     var inputShape: [Int]
     var seed: UInt64
-    var layers: [LayerSpec]
+    var layers: [AnyLayerConfig]
+
+    init(inputShape: [Int], seed: UInt64, layers: [AnyLayerConfig]) {
+        self.inputShape = inputShape
+        self.seed = seed
+        self.layers = layers
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case format, version, inputShape = "input_shape", seed, layers
+    }
+
+    init(from decoder: Decoder) throws {
+        try ConfigFieldError.rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.stringValue), of: "model.json version 2")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputShape = try c.decode([Int].self, forKey: .inputShape)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        layers = try c.decode([AnyLayerConfig].self, forKey: .layers)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.format, forKey: .format)
+        try c.encode(Self.version, forKey: .version)
+        try c.encode(inputShape, forKey: .inputShape)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(layers, forKey: .layers)
+    }
+
+    /// What every version starts with.
+    private struct Header: Decodable {
+        var format: String
+        var version: Int
+    }
 }
 
 /// What `model.json` may ask for. Past these, loading is refused before anything is allocated.
@@ -21,19 +63,40 @@ extension ModelSpec {
     /// The most layers, nested ones included.
     static let maxLayers = 10_000
 
-    /// Decodes and checks `model.json` (see `check`). Every failure is `LSTMKitError.invalidArgument` whose
-    /// name is `"\(file) <field>"`, e.g. `model.json layers[1].units`.
+    /// Decodes and checks `model.json`, version 2 or 1 (see `check`). Every failure is `LSTMKitError.invalidArgument`
+    /// whose name is `"\(file) <field>"`, e.g. `model.json layers[1].config.units` (version 1: `model.json layers[1].units`).
     static func decode(_ data: Data, file: String = "model.json") throws -> ModelSpec {
         try prevalidate(data, file: file)
+        let header = try decodeJSON(Header.self, data, file: file)
+        guard header.format == format else {
+            throw LSTMKitError.invalidArgument(name: "\(file) format", value: header.format, reason: "expected \"\(format)\"")
+        }
         let spec: ModelSpec
-        do { spec = try JSONDecoder().decode(ModelSpec.self, from: data) } catch let error as DecodingError {
-            func field(_ path: [CodingKey]) -> String {
-                var name = ""
-                for key in path {
-                    if let i = key.intValue { name += "[\(i)]" } else { name += (name.isEmpty ? "" : ".") + key.stringValue }
-                }
-                return name.isEmpty ? file : "\(file) \(name)"
+        switch header.version {
+        case 1:
+            let old = try decodeJSON(LegacyModelSpec.self, data, file: file)
+            spec = ModelSpec(inputShape: old.inputShape, seed: old.seed,
+                             layers: try old.layers.enumerated().map { i, l in try l.converted(file: file, path: "layers[\(i)]") })
+        case 2:
+            spec = try decodeJSON(ModelSpec.self, data, file: file)
+        default:
+            throw LSTMKitError.invalidArgument(name: "\(file) version", value: "\(header.version)", reason: "versions 1 and 2 are known")
+        }
+        try spec.check(file: file, legacy: header.version == 1)
+        return spec
+    }
+
+    /// `JSONDecoder`'s errors, and the fields a layer config refuses (`ConfigFieldError`), as `invalidArgument`
+    /// naming the field.
+    private static func decodeJSON<T: Decodable>(_ type: T.Type, _ data: Data, file: String) throws -> T {
+        func field(_ path: [CodingKey]) -> String {
+            var name = ""
+            for key in path {
+                if let i = key.intValue { name += "[\(i)]" } else { name += (name.isEmpty ? "" : ".") + key.stringValue }
             }
+            return name.isEmpty ? file : "\(file) \(name)"
+        }
+        do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
             switch error {
             case let .keyNotFound(key, context):
                 throw LSTMKitError.invalidArgument(name: field(context.codingPath + [key]), value: "missing", reason: "required")
@@ -47,11 +110,13 @@ extension ModelSpec {
             @unknown default:
                 throw LSTMKitError.invalidArgument(name: file, value: "unreadable", reason: "\(error)")
             }
+        } catch let error as ConfigFieldError {
+            throw LSTMKitError.invalidArgument(name: field(error.codingPath), value: error.value, reason: error.reason)
+        } catch let error as LSTMKitError {
+            throw error
         } catch {
             throw LSTMKitError.invalidArgument(name: file, value: "unreadable", reason: "\(error)")
         }
-        try spec.check(file: file)
-        return spec
     }
 
     /// Checks what `JSONDecoder` would report without naming the field, or not at all: the JSON syntax and nesting
@@ -62,11 +127,23 @@ extension ModelSpec {
         do { json = try data.withUnsafeBytes { try StrictJSON.parse($0) } } catch let error as StrictJSON.SyntaxError {
             throw LSTMKitError.invalidArgument(name: file, value: "not JSON", reason: "\(error.reason) at byte \(error.offset)")
         }
-        let integerKeys: Set<String> = ["version", "units", "inputDim", "outputDim", "projSize", "seed", "inputShape"]
-        let doubleKeys: Set<String> = ["rate", "cellClip", "recurrentDropout"]
+        // Version 2's and version 1's names. A number under any other key must still be finite as a Double.
+        let integerKeys: Set<String> = ["version", "units", "input_dim", "output_dim", "proj_size", "seed", "input_shape",
+                                        "inputDim", "outputDim", "projSize", "inputShape"]
+        let doubleKeys: Set<String> = ["rate", "cell_clip", "recurrent_dropout", "cellClip", "recurrentDropout"]
+        // Layer entries (objects with a class_name, or a type in version 1), counted so that a file of millions of
+        // layers is refused before they are decoded.
+        var layerObjects = 0
         func visit(_ value: StrictJSON.Value, _ path: String, number: String?) throws {
             switch value {
             case .object(let members):
+                if members.contains(where: { $0.key == "class_name" || $0.key == "type" }) {
+                    layerObjects += 1
+                    guard layerObjects <= maxLayers else {
+                        throw LSTMKitError.invalidArgument(name: "\(file) \(path)", value: "one layer too many",
+                                                           reason: "a model may have at most \(maxLayers) layers")
+                    }
+                }
                 var seen = Set<String>()
                 for m in members {
                     let p = path.isEmpty ? m.key : path + "." + m.key
@@ -78,7 +155,12 @@ extension ModelSpec {
             case .array(let elements):
                 for (i, e) in elements.enumerated() { try visit(e, "\(path)[\(i)]", number: number) }
             case .number(let text):
-                guard let number else { return }
+                guard let number else {
+                    guard Double(text)?.isFinite == true else {
+                        throw LSTMKitError.invalidArgument(name: "\(file) \(path)", value: text, reason: "not a finite number")
+                    }
+                    return
+                }
                 let fits: Bool
                 if number == "double" {
                     fits = Double(text)?.isFinite == true
@@ -98,145 +180,29 @@ extension ModelSpec {
         try visit(json, "", number: nil)
     }
 
-    /// Range-checks every field and walks the layers with the per-sample shape, counting the parameters with
-    /// overflow checks, so an absurd size is refused here rather than by an allocation.
-    func check(file: String = "model.json") throws {
+    /// Range-checks every field and walks the layers with the per-sample shape (`ConfigCheck`), counting the
+    /// parameters with overflow checks, so an absurd size is refused here rather than by an allocation. `legacy`:
+    /// the file is version 1 (errors name its fields). The walk stops at a layer whose config is not a
+    /// `CheckedLayerConfig`; that layer and those after it are checked by their `build`.
+    func check(file: String = "model.json", legacy: Bool = false) throws {
         func bad(_ field: String, _ value: Any, _ reason: String) -> LSTMKitError {
             .invalidArgument(name: "\(file) \(field)", value: "\(value)", reason: reason)
         }
-        guard format == "lstmkit.sequential" else { throw bad("format", format, "expected \"lstmkit.sequential\"") }
-        guard version == 1 else { throw bad("version", version, "only version 1 is known") }
+        let shapeKey = legacy ? "inputShape" : "input_shape"
         guard !layers.isEmpty else { throw bad("layers", "[]", "a model needs at least one layer") }
-        guard (1...8).contains(inputShape.count) else { throw bad("inputShape", inputShape, "must have 1 to 8 dimensions") }
+        guard (1...8).contains(inputShape.count) else { throw bad(shapeKey, inputShape, "must have 1 to 8 dimensions") }
         for (i, d) in inputShape.enumerated() where !(1...Self.maxDimension).contains(d) {
-            throw bad("inputShape[\(i)]", d, "must be in 1...\(Self.maxDimension)")
+            throw bad("\(shapeKey)[\(i)]", d, "must be in 1...\(Self.maxDimension)")
         }
         guard let elements = Memory.product(inputShape), elements <= Self.maxParameters else {
-            throw bad("inputShape", inputShape, "a sample of more than \(Self.maxParameters) values is refused")
+            throw bad(shapeKey, inputShape, "a sample of more than \(Self.maxParameters) values is refused")
         }
-        var walker = Walker(file: file)
+        var walk = ConfigCheck(file: file, legacy: legacy)
         var shape = inputShape
-        for (i, layer) in layers.enumerated() { shape = try walker.walk(layer, "layers[\(i)]", shape, depth: 1) }
-    }
-
-    /// Follows the per-sample shape through the layers as `build` will, counting parameters.
-    private struct Walker {
-        let file: String
-        var parameters = 0
-        var layerCount = 0
-
-        func bad(_ field: String, _ value: Any, _ reason: String) -> LSTMKitError {
-            .invalidArgument(name: "\(file) \(field)", value: "\(value)", reason: reason)
-        }
-
-        func dimension(_ v: Int?, _ field: String) throws -> Int {
-            guard let v else { throw bad(field, "missing", "required") }
-            guard (1...ModelSpec.maxDimension).contains(v) else { throw bad(field, v, "must be in 1...\(ModelSpec.maxDimension)") }
-            return v
-        }
-
-        func fraction(_ v: Double?, _ field: String) throws -> Double? {
-            guard let v else { return nil }
-            guard v.isFinite, v >= 0, v < 1 else { throw bad(field, v, "must be in [0, 1)") }
-            return v
-        }
-
-        /// Adds tensors of the given shapes (each a list of dimensions, at most 2) to the model's parameter count.
-        mutating func add(_ shapes: [[Int]], times: Int = 1, _ path: String) throws {
-            for shape in shapes {
-                guard let n = Memory.product([times] + shape) else { throw tooBig(path) }
-                let (sum, overflow) = parameters.addingReportingOverflow(n)
-                guard !overflow, sum <= ModelSpec.maxParameters else { throw tooBig(path) }
-                parameters = sum
-            }
-        }
-
-        func tooBig(_ path: String) -> LSTMKitError {
-            bad(path, "too large", "the model would hold more than \(ModelSpec.maxParameters) parameters")
-        }
-
-        func single(_ s: LayerSpec, _ path: String) throws -> LayerSpec {
-            guard let inner = s.layer, inner.count == 1 else { throw bad("\(path).layer", "\(s.layer?.count ?? 0) layers", "\(s.type) wraps exactly one layer") }
-            return inner[0]
-        }
-
-        mutating func walk(_ s: LayerSpec, _ path: String, _ shape: [Int], depth: Int, merge: MergeMode? = nil) throws -> [Int] {
-            guard depth <= ModelSpec.maxNesting else { throw bad(path, s.type, "layers nest more than \(ModelSpec.maxNesting) deep") }
-            layerCount += 1
-            guard layerCount <= ModelSpec.maxLayers else { throw bad(path, s.type, "a model may have at most \(ModelSpec.maxLayers) layers") }
-            func needs(_ rank: Int, _ what: String) throws {
-                guard shape.count == rank else { throw bad(path, s.type, "needs \(what) per sample, but gets shape \(shape)") }
-            }
-            if s.type != "LSTM" && s.type != "GRU" {
-                for (value, field) in [(s.projSize.map { "\($0)" }, "projSize"), (s.cellClip.map { "\($0)" }, "cellClip"),
-                                       (s.recurrentDropout.map { "\($0)" }, "recurrentDropout")] where value != nil {
-                    throw bad("\(path).\(field)", value!, "\(s.type) has no \(field)")
-                }
-            }
-            switch s.type {
-            case "Dense":
-                let units = try dimension(s.units, "\(path).units")
-                try add([[units, shape[shape.count - 1]]] + ((s.useBias ?? true) ? [[units]] : []), path)
-                return Array(shape.dropLast()) + [units]
-            case "TimeDistributed":
-                let inner = try single(s, path)
-                guard inner.type == "Dense" else { throw bad("\(path).layer[0].type", inner.type, "TimeDistributed wraps a Dense layer") }
-                try needs(2, "[T, features]")
-                return try walk(inner, "\(path).layer[0]", shape, depth: depth + 1)
-            case "Embedding":
-                let inputDim = try dimension(s.inputDim, "\(path).inputDim"), outputDim = try dimension(s.outputDim, "\(path).outputDim")
-                try needs(1, "[T] token ids")
-                try add([[inputDim, outputDim]], path)
-                return shape + [outputDim]
-            case "Dropout":
-                guard try fraction(s.rate, "\(path).rate") != nil else { throw bad("\(path).rate", "missing", "required") }
-                return shape
-            case "LSTM", "GRU":
-                let H = try dimension(s.units, "\(path).units")
-                try needs(2, "[T, features]")
-                let lstm = s.type == "LSTM"
-                if !lstm {
-                    for (set, field) in [(s.peephole == true, "peephole"), (s.layerNorm == true, "layerNorm"),
-                                         (s.projSize != nil, "projSize"), (s.cellClip != nil, "cellClip"),
-                                         (s.recurrentDropout != nil, "recurrentDropout")] where set {
-                        throw bad("\(path).\(field)", "set", "a GRU has no \(field)")
-                    }
-                }
-                let P = s.projSize ?? 0
-                guard P >= 0, P < H else { throw bad("\(path).projSize", P, "must be 0 (off) or less than units \(H)") }
-                if let clip = s.cellClip, !(clip.isFinite && clip > 0) {
-                    throw bad("\(path).cellClip", clip, "must be a finite number > 0 (leave it out to turn clipping off)")
-                }
-                _ = try fraction(s.recurrentDropout, "\(path).recurrentDropout")
-                let G = (lstm ? 4 : 3) * H, R = P > 0 ? P : H, D = merge == nil ? 1 : 2
-                var tensors: [[Int]] = [[G, shape[1]], [G, R], [G], [G]]
-                if P > 0 { tensors.append([P, H]) }
-                if s.peephole == true { tensors.append([3, H]) }
-                if s.layerNorm == true { tensors += [[4, G], [2, H]] }
-                try add(tensors, times: D, path)
-                let width = merge == .concat ? 2 * R : R
-                return (s.returnSequences ?? false) ? [shape[0], width] : [width]
-            case "Bidirectional":
-                let inner = try single(s, path)
-                guard inner.type == "LSTM" || inner.type == "GRU" else {
-                    throw bad("\(path).layer[0].type", inner.type, "Bidirectional wraps an LSTM or GRU layer")
-                }
-                let mode: MergeMode
-                if let name = s.mergeMode {
-                    guard let m = MergeMode(rawValue: name) else { throw bad("\(path).mergeMode", name, "must be concat, sum, mul or average") }
-                    mode = m
-                } else {
-                    mode = .concat
-                }
-                return try walk(inner, "\(path).layer[0]", shape, depth: depth + 1, merge: mode)
-            case "Sequential":
-                guard s.layer?.isEmpty == false else { throw bad("\(path).layer", "[]", "a Sequential needs at least one layer") }
-                var inner = shape
-                for (i, layer) in (s.layer ?? []).enumerated() { inner = try walk(layer, "\(path).layer[\(i)]", inner, depth: depth + 1) }
-                return inner
-            default:
-                throw bad("\(path).type", s.type, "unknown layer type (Dense, TimeDistributed, Embedding, Dropout, LSTM, GRU, Bidirectional, Sequential)")
-            }
+        do {
+            for (i, layer) in layers.enumerated() { shape = try walk.check(layer, path: "layers[\(i)]", inputShape: shape) }
+        } catch is ConfigCheck.Unchecked {
+            return
         }
     }
 }

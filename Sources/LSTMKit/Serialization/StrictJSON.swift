@@ -1,3 +1,5 @@
+import Foundation
+
 /// A strict JSON parser (RFC 8259) for headers read from untrusted files (safetensors headers).
 ///
 /// Unlike `JSONSerialization` it keeps the members of an object in file order, so duplicate keys are seen
@@ -220,5 +222,17 @@ enum StrictJSON {
                 }
             }
         }
+    }
+}
+
+extension StrictJSON {
+    /// The keys of the JSON object `data` holds (empty for any other value); `JSONEncoder` output, so valid.
+    static func objectKeys(of data: Data) throws -> Set<String> {
+        let value: Value
+        do { value = try data.withUnsafeBytes { try parse($0) } } catch let error as SyntaxError {
+            throw LSTMKitError.invalidArgument(name: "encoded config", value: "not JSON", reason: "\(error.reason) at byte \(error.offset)")
+        }
+        guard case .object(let members) = value else { return [] }
+        return Set(members.map(\.key))
     }
 }
