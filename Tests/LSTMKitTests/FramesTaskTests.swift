@@ -43,3 +43,26 @@ final class FramesTaskTests: XCTestCase {
         }
     }
 }
+
+/// The README's "Image sequences" example, as written there (the device: the CPU here, to keep it short).
+final class FramesReadmeExampleTests: XCTestCase {
+    func testReadmeExampleRuns() throws {
+        let (imgHeight, imgWidth, channels, hiddenUnits, numClasses) = (14, 14, 1, 32, 4)
+        let model = Sequential(device: Device.cpu)
+        try model.add(TimeDistributed(Conv2D(filters: 32, kernelSize: (3, 3), activation: .relu)))  // input [N, T, H, W, C]
+        try model.add(TimeDistributed(MaxPooling2D(poolSize: (2, 2))))
+        try model.add(TimeDistributed(Flatten()))
+        try model.add(LSTMLayer(units: hiddenUnits))
+        try model.add(Dense(units: numClasses, activation: .softmax))
+        try model.compile(optimizer: Adam(), loss: .categoricalCrossentropy(), metrics: [.accuracy])
+        try model.build(inputShape: [6, imgHeight, imgWidth, channels])  // Keras's input_shape=(None, h, w, c), with T = 6
+        let (clips, labels) = try BouncingDigits.make(count: 256, frames: 6, canvas: imgHeight, seed: 1)  // LSTMCLI; any [N, T, H, W, C] DataArray
+        let oneHot = try DataArray(shape: [256, numClasses], values: labels.values.flatMap { c in (0..<numClasses).map { Float($0 == Int(c) ? 1 : 0) } })
+        let history = try model.fit(x: clips, y: oneHot, epochs: 2, batchSize: 32, verbose: 0)
+        XCTAssertEqual(model.outputShape, [numClasses])
+        XCTAssertEqual(model.namedParameters.map(\.name), ["0.weight", "0.bias", "3.weight_ih_l0", "3.weight_hh_l0", "3.bias_ih_l0", "3.bias_hh_l0", "4.weight", "4.bias"])
+        XCTAssertEqual(model.namedParameters[0].tensor.shape, [32, 1, 3, 3])
+        // Two epochs of Adam lower the loss from chance level (ln 4 = 1.386).
+        XCTAssertLessThan(history.epochs.last!["loss"]!, history.epochs.first!["loss"]!)
+    }
+}

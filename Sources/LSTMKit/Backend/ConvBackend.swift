@@ -54,3 +54,12 @@ extension Device {
     /// The convolution and pooling primitives of this device's backend (both backends implement them).
     var conv: Backend & TrainingBackend & ConvBackend { backend as! Backend & TrainingBackend & ConvBackend }
 }
+
+extension BenchmarkHooks {
+    /// One training step of a compiled `Sequential` on a batch already on its device, as `fit` runs it: zero the
+    /// gradients, forward, the fused loss (its per-sample values read back for the NaN check, as in `fit`), backward,
+    /// the optimizer update. For lstm-bench's conv-lstm preset (Benchmarks/lstm-bench/ConvBench.swift).
+    @_spi(Benchmark) public static func trainStep(_ model: Sequential, x: Tensor, y: Tensor) throws {
+        _ = try model.trainStep(MaskedTensor(x), y, epoch: 1, step: 1)
+    }
+}
