@@ -94,6 +94,31 @@ final class ConvLayerTests: XCTestCase {
         assertClose(results[1], results[0], atol: 1e-5, rtol: 1e-5, "OpenCL vs CPU: output, every parameter gradient, input gradient")
     }
 
+    // MARK: Variable frames per clip
+
+    /// Clips of different lengths padded on the right: the lengths of the MaskedTensor pass through TimeDistributed to
+    /// the LSTM, so a clip's output is that of the clip alone (its first `length` frames), whatever the padding holds.
+    func testTimeDistributedPassesClipLengthsToTheLSTM() throws {
+        try onBothDevices { device in
+            let model = Sequential([TimeDistributed(Conv2D(filters: 3, kernelSize: 3, activation: .relu)), TimeDistributed(MaxPooling2D()),
+                                    TimeDistributed(Flatten()), LSTMLayer(units: 4)], device: device, seed: 2)
+            try model.build(inputShape: [5, 6, 6, 1])
+            let frame = 36, values = randomValues(2 * 5 * frame, seed: 5)
+            let padded = try model.forward(MaskedTensor(try Tensor(shape: [2, 5, 6, 6, 1], doubles: values, device: device), lengths: [3, 5]),
+                                           training: false).tensor.toDoubles()
+            // Clip 0 alone, 3 frames, no padding; clip 1 whole.
+            let short = try model.forward(MaskedTensor(try Tensor(shape: [1, 3, 6, 6, 1], doubles: Array(values[0..<(3 * frame)]), device: device)),
+                                          training: false).tensor.toDoubles()
+            let full = try model.forward(MaskedTensor(try Tensor(shape: [1, 5, 6, 6, 1], doubles: Array(values[(5 * frame)...]), device: device)),
+                                         training: false).tensor.toDoubles()
+            // The same arithmetic on the same values, in batches of another size: float32 rounding only (gemm blocking).
+            assertClose(padded, short + full, atol: 1e-6, rtol: 1e-5, "lengths [3, 5] on \(device)")
+            XCTAssertGreaterThan(maxAbsDiff(Array(padded[0..<4]),
+                                            try model.forward(MaskedTensor(try Tensor(shape: [1, 5, 6, 6, 1], doubles: Array(values[0..<(5 * frame)]), device: device)),
+                                                              training: false).tensor.toDoubles()), 1e-4, "the padding frames would change clip 0's output")
+        }
+    }
+
     // MARK: Bad input
 
     func expectError(_ what: String, contains: [String], _ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) {
