@@ -66,3 +66,15 @@ final class FramesReadmeExampleTests: XCTestCase {
         XCTAssertLessThan(history.epochs.last!["loss"]!, history.epochs.first!["loss"]!)
     }
 }
+
+/// `lstm train frames` through the command line, in-process.
+final class FramesCLITests: CLITestCase {
+    func testTrainFramesRunsAndRefusesBadSizes() throws {
+        expectSuccess(["train", "frames", "--device", "cpu", "--verbose", "0", "--clips", "64", "--frames", "3", "--canvas", "10",
+                       "--filters", "2", "--hidden", "4", "--epochs", "1"])
+        expectFailure(["train", "frames", "--device", "cpu", "--frames", "1"], "--frames must be at least 2")
+        expectFailure(["train", "frames", "--device", "cpu", "--canvas", "9"], "--canvas must be in 10...256")
+        expectFailure(["train", "frames", "--device", "cpu", "--clips", "0"], "--clips must be at least 1")
+        expectFailure(["train", "frames", "--device", "cpu", "--clips", "100000", "--frames", "100", "--canvas", "256"], "more than 2^30 pixels")
+    }
+}
