@@ -10,7 +10,8 @@
 // (padding before: top, left), OH, OW. Window of output (oh, ow): rows oh*SH - PT ... + PH - 1, columns likewise;
 // pixels outside the frame are skipped: the max ignores them, the average divides by the pixels inside
 // (Keras 'same'; PyTorch's count_include_pad=False). Every window holds at least one pixel (the layer checks).
-// Backward is a gather (each dx element sums over the windows that hold it), so no two work-items write one element.
+// Backward is a gather (each dx element sums over the windows that hold it), so no two work-items write one element;
+// a max pool whose windows do not overlap (strides >= pool) uses max_pool_backward_scatter instead (after a fill).
 // Tuning defines: none.
 // Benchmark: `swift run -c release lstm-bench --preset conv-lstm` (profile lines max_pool_forward/backward).
 
@@ -61,6 +62,22 @@ __kernel void max_pool_backward(const int N, const int H, const int W, const int
         }
     }
     dx[offDX + i] = s;
+}
+
+// Non-overlapping windows (strides >= pool, the usual MaxPooling2D): one work-item per output element adds its dy
+// at its maximum; no two windows share a pixel, so no two work-items write one element. dx must be zeroed first
+// (the host fills it). No divisions in the loop: several times faster than the gather on CPU devices.
+__kernel void max_pool_backward_scatter(const int N, const int H, const int W, const int C, const int PH, const int PW,
+                                        const int SH, const int SW, const int PT, const int PL, const int OH, const int OW,
+                                        __global const real *dy, const int offDY, __global const real *arg, const int offArg,
+                                        __global real *dx, const int offDX)
+{
+    const int i = (int)get_global_id(0);
+    if (i >= N * OH * OW * C) return;
+    const int c = i % C, ow = (i / C) % OW, oh = (i / (C * OW)) % OH, n = i / (C * OW * OH);
+    const int at = (int)arg[offArg + i];
+    const int h = oh * SH - PT + at / PW, w = ow * SW - PL + at % PW;
+    dx[offDX + (((size_t)n * H + h) * W + w) * C + c] += dy[offDY + i];
 }
 
 /// The number of frame pixels in window (oh, ow).

@@ -28,6 +28,8 @@ struct PoolGeometry: Equatable {
     var arguments: [Int] { [n, h, w, c, ph, pw, sh, sw, padTop, padLeft, oh, ow] }
     var inputCount: Int { n * h * w * c }
     var outputCount: Int { n * oh * ow * c }
+    /// No two windows share a pixel (strides >= pool): the max pool's backward may scatter (`max_pool_backward_scatter`).
+    var windowsDisjoint: Bool { sh >= ph && sw >= pw }
 }
 
 /// The convolution and pooling primitives. Each is one kernel of Kernels/conv.cl or Kernels/pooling.cl with a CPU
@@ -42,7 +44,8 @@ protocol ConvBackend {
     func convBiasAct(_ kind: Activation, rows: Int, cols: Int, bias: BufferView?, y: BufferView) throws
     /// y, arg [N, OH, OW, C]: the window maxima and their positions.
     func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws
-    /// dx [N, H, W, C] (overwritten) from dy and the positions of `maxPoolForward`.
+    /// dx [N, H, W, C] (overwritten) from dy and the positions of `maxPoolForward`: `max_pool_backward`, or `fill` +
+    /// `max_pool_backward_scatter` when `g.windowsDisjoint`.
     func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws
     /// y [N, OH, OW, C]: the window means over the pixels inside the frame.
     func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws

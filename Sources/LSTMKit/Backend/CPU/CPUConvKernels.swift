@@ -132,6 +132,25 @@ enum CPUConvKernels {
         }
     }
 
+    /// dx [N, H, W, C] += each dy [N, OH, OW, C] at its window's maximum; windows must not overlap (strides >= pool),
+    /// dx zeroed by the caller.
+    @_specialize(where S == Float) @_specialize(where S == Double)
+    static func max_pool_backward_scatter<S: CPUScalar>(_ N: Int, _ H: Int, _ W: Int, _ C: Int, _ PH: Int, _ PW: Int, _ SH: Int, _ SW: Int,
+                                                        _ PT: Int, _ PL: Int, _ OH: Int, _ OW: Int,
+                                                        _ dy: UnsafePointer<S>, _ arg: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
+        let box = UncheckedSendable((dy, arg, dx))
+        CPUKernels.forRows(N, work: N * OH * OW * C) { frames in
+            let (dy, arg, dx) = box.value
+            for n in frames { for oh in 0..<OH { for ow in 0..<OW {
+                let o = ((n * OH + oh) * OW + ow) * C
+                for c in 0..<C {
+                    let at = Int(arg[o + c]), h = oh * SH - PT + at / PW, w = ow * SW - PL + at % PW
+                    dx[((n * H + h) * W + w) * C + c] += dy[o + c]
+                }
+            } } }
+        }
+    }
+
     /// y [N, OH, OW, C]: window means of x [N, H, W, C] over the pixels inside the frame.
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func avg_pool_forward<S: CPUScalar>(_ N: Int, _ H: Int, _ W: Int, _ C: Int, _ PH: Int, _ PW: Int, _ SH: Int, _ SW: Int,
@@ -198,7 +217,12 @@ extension CPUBackend: ConvBackend {
         timed("max_pool_forward") { CPUConvKernels.max_pool_forward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(x), p(y), p(arg)) }
     }
     func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws {
-        timed("max_pool_backward") { CPUConvKernels.max_pool_backward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(arg), p(dx)) }
+        if g.windowsDisjoint {
+            try fill(dx, count: g.inputCount, value: 0)
+            timed("max_pool_backward_scatter") { CPUConvKernels.max_pool_backward_scatter(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(arg), p(dx)) }
+        } else {
+            timed("max_pool_backward") { CPUConvKernels.max_pool_backward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(arg), p(dx)) }
+        }
     }
     func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws {
         timed("avg_pool_forward") { CPUConvKernels.avg_pool_forward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(x), p(y)) }

@@ -21,7 +21,12 @@ extension OpenCLBackend: ConvBackend {
         try run("max_pool_forward", file: "pooling.cl", g.arguments.map { .int($0) } + mem(x) + mem(y) + mem(arg), global: [g.outputCount])
     }
     func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws {
-        try run("max_pool_backward", file: "pooling.cl", g.arguments.map { .int($0) } + mem(dy) + mem(arg) + mem(dx), global: [g.inputCount])
+        if g.windowsDisjoint {
+            try fill(dx, count: g.inputCount, value: 0)
+            try run("max_pool_backward_scatter", file: "pooling.cl", g.arguments.map { .int($0) } + mem(dy) + mem(arg) + mem(dx), global: [g.outputCount])
+        } else {
+            try run("max_pool_backward", file: "pooling.cl", g.arguments.map { .int($0) } + mem(dy) + mem(arg) + mem(dx), global: [g.inputCount])
+        }
     }
     func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws {
         try run("avg_pool_forward", file: "pooling.cl", g.arguments.map { .int($0) } + mem(x) + mem(y), global: [g.outputCount])
