@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "LSTMKitData",
             path: "Sources/LSTMKitData",
-            exclude: ["devils_dictionary.txt", "elnino_sst.csv", "README.md"],
+            exclude: ["devils_dictionary.txt", "elnino_sst.csv", "digits_8x8.csv", "README.md"],
             sources: ["data.c"],
             publicHeadersPath: "include"
         ),

@@ -31,6 +31,9 @@ PRESETS = {  # name: (B, T, I, H, layers), as lstm-bench
     "D": (16, 25, 512, 512, 1),
     "M2": (64, 100, 256, 256, 2),
 }
+# The image-sequence preset of lstm-bench (Benchmarks/lstm-bench/ConvBench.swift): the README's Keras model,
+# TimeDistributed(Conv2d 3x3 relu) + MaxPool2d 2 + Flatten, LSTM, Linear (softmax in the cross-entropy).
+CONV_PRESETS = {"CL": dict(B=16, T=10, H=28, W=28, C=1, filters=32, hidden=128, classes=10)}
 MODES = [("forward", "forward (inference)", 1), ("fwdbwd", "forward+backward", 3), ("train", "training step", 3)]
 # Targets of issue 5 (training step, LSTMKit/PyTorch throughput).
 TARGETS = {"cpu": {"S": 1.2, "M": 1.2, "L": 1.0, "D": 1.2, "M2": 1.2}, "opencl": {"M": 0.6, "L": 0.6}}
@@ -71,6 +74,9 @@ def bench_pytorch(names, modes, warmup, min_repeats, max_repeats, budget, device
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     results = {}
     for name in names:
+        if name in CONV_PRESETS:
+            results[name] = bench_pytorch_conv(name, modes, warmup, min_repeats, max_repeats, budget, device)
+            continue
         B, T, I, H, layers = PRESETS[name]
         lstm = torch.nn.LSTM(I, H, layers).to(device)
         x = torch.randn(T, B, I, device=device)
@@ -140,6 +146,67 @@ def pocl_version():
     except OSError:
         pass
     return "no OpenCL platform (clinfo not found)"
+
+
+def bench_pytorch_conv(name, modes, warmup, min_repeats, max_repeats, budget, device="cpu"):
+    """The CL preset in PyTorch: the same model channels-first, frames folded into the batch for the CNN, as
+    Keras's TimeDistributed (and LSTMKit's). Modes forward and train; the step: zero_grad, cross_entropy on the
+    logits (LSTMKit fuses softmax into the loss the same way), backward, Adam(lr=1e-3); the loss not read back."""
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    p = CONV_PRESETS[name]
+    B, T, Hh, Ww, C, F, U, K = p["B"], p["T"], p["H"], p["W"], p["C"], p["filters"], p["hidden"], p["classes"]
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    class ConvLSTM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(C, F, 3)
+            self.lstm = torch.nn.LSTM(((Hh - 2) // 2) * ((Ww - 2) // 2) * F, U, batch_first=True)
+            self.dense = torch.nn.Linear(U, K)
+
+        def forward(self, x):  # x [B, T, C, H, W]
+            b, t = x.shape[:2]
+            f = torch.nn.functional.max_pool2d(torch.relu(self.conv(x.reshape(b * t, *x.shape[2:]))), 2)
+            y, _ = self.lstm(f.reshape(b, t, -1))
+            return self.dense(y[:, -1])
+
+    model = ConvLSTM().to(device)
+    x = torch.rand(B, T, C, Hh, Ww, device=device)
+    target = (torch.arange(B, device=device) % K)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def forward():
+        model.eval()
+        with torch.no_grad():
+            model(x)
+        model.train()
+        sync()
+
+    def train():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), target)
+        loss.backward()
+        opt.step()
+        sync()
+
+    conv = 2.0 * B * T * (Hh - 2) * (Ww - 2) * F * C * 9
+    lstm_in = ((Hh - 2) // 2) * ((Ww - 2) // 2) * F
+    flops = conv + 2.0 * T * B * 4 * U * (lstm_in + U) + 2.0 * B * U * K
+    results = {}
+    for mode, label, factor in reversed(MODES):
+        if mode not in modes or mode == "fwdbwd":
+            continue
+        ts = time_repeats({"forward": forward, "train": train}[mode], warmup, min_repeats, max_repeats, budget)
+        med = statistics.median(ts)
+        r = {"medianMs": med * 1e3, "minMs": min(ts) * 1e3, "maxMs": max(ts) * 1e3, "repeats": len(ts),
+             "sequencesPerSecond": B / med, "gflops": factor * flops / med / 1e9}
+        results[mode] = r
+        print(f"pytorch {name:3s} {label:20s} median {r['medianMs']:9.2f} ms (min {r['minMs']:9.2f}, "
+              f"max {r['maxMs']:9.2f}, n={len(ts):2d})  {r['sequencesPerSecond']:9.1f} seq/s  {r['gflops']:7.1f} GFLOP/s",
+              flush=True)
+    return results
 
 
 def device_kind(result):
@@ -276,7 +343,7 @@ def write_markdown(path, bench, torch_results, rows, args):
     for row in rows:
         if row["mode"] != "train":
             continue
-        B, T, I, H, L = PRESETS[row["preset"]]
+        B, T, I, H, L = PRESETS[row["preset"]] if row["preset"] in PRESETS else (lambda c: (c["B"], c["T"], (c["H"] - 2) // 2 * ((c["W"] - 2) // 2) * c["filters"], c["hidden"], 1))(CONV_PRESETS[row["preset"]])
         per_round = ", ".join(f"{x:.2f}" for x in row["roundRatios"])
         lines.append(f"| {row['preset']} ({B},{T},{I},{H},{L}) | {row['device']} | {row['lstmkit']['medianMs']:.2f} | "
                      f"{row['pytorch']['medianMs']:.2f} | {row['ratio']:.2f} | {per_round} | "
@@ -315,7 +382,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", nargs="+", help="lstm-bench --json output(s) to compare against (merged in order)")
     p.add_argument("--load-pytorch", nargs="+", help="use PyTorch results saved with --out-json instead of measuring")
-    p.add_argument("--preset", default="all", help="S, M, L, D, M2, comma-separated, or all (default: all, or those in --json)")
+    p.add_argument("--preset", default="all", help="S, M, L, D, M2, CL (the Conv2D + LSTM model), comma-separated, or all (S-M2; default: all, or those in --json)")
     p.add_argument("--modes", default="forward,fwdbwd,train")
     p.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per mode")
     p.add_argument("--min-repeats", type=int, default=3)

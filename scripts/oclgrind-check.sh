@@ -19,7 +19,7 @@
 #     plus two runs in PoCL's profile (gemm.cl with its register blocks, CELL_VW and COLUMN_VW 16, native_exp);
 #   - a filtered XCTest run: every training.cl kernel against its CPU twin (TrainingKernelParityTests),
 #     elementwise.cl, GRU and LSTM against PyTorch on OpenCL (variable lengths, projection), and SGD/Adam/RMSprop
-#     with clipping through Sequential training.
+#     with clipping through Sequential training; Conv2D and the pools against PyTorch (conv.cl, pooling.cl).
 # First, a canary: a copy of the kernels with an injected out-of-bounds write and a data race must be reported,
 # or the check itself is broken.
 set -uo pipefail
@@ -120,6 +120,8 @@ run "B6 T3 I5 H21 the same with the vector cell (CELL_VW 16), no instruction cou
 echo "== XCTest on Oclgrind (the only OpenCL platform, so opencl:0)"
 TESTS='TrainingKernelParityTests|OpenCLParityTests/testElementwiseKernels|GRUTests/testAgainstPyTorchOnOpenCL'
 TESTS+='|PyTorchGoldenTests/testAgainstPyTorchOnOpenCL|TrainingBehaviourTests/testOptimizerVariantsMatchAcrossDevices'
+# conv.cl and pooling.cl: every Conv2D and pooling golden case (strides, 'same' on odd sizes, dilation, 1x1), ~15 s.
+TESTS+='|ConvGoldenTests'
 run "xctest: training.cl kernels, elementwise.cl, GRU + LSTM golden (variable lengths, projection), SGD/Adam/RMSprop" - -- \
     swift test --skip-build --disable-swift-testing --filter "$TESTS"
 grep -q "Executed [1-9][0-9]* tests*, with 0 failures" "$(printf '%s/%02d.log' "$LOG_DIR" "${#SUMMARY[@]}")" \

@@ -26,7 +26,7 @@ struct LSTMBench: ParsableCommand {
         variables (LSTMKIT_GEMM_NN=8x16/16/16, LSTMKIT_CELL_VW=16, ...) win over it. Delete the file to reset.
         """)
 
-    @Option(help: "Preset: S, M, L, D, M2 or all (ignored when --batch etc. are given).")
+    @Option(help: "Preset: S, M, L, D, M2 or all (ignored when --batch etc. are given); CL: the Conv2D + LSTM model (ConvBench.swift).")
     var preset: String = "S"
     @Option(help: "Custom batch size.") var batch: Int?
     @Option(help: "Custom sequence length.") var seq: Int?
@@ -91,6 +91,7 @@ struct LSTMBench: ParsableCommand {
     mutating func run() throws {
         if dryRun && !autotune { throw ValidationError("--dry-run goes with --autotune") }
         if autotune { return try runAutotune() }  // Autotune.swift
+        if let conv = ConvPreset.named(preset) { return try runConv(conv) }  // ConvBench.swift: the image-sequence preset CL
         let configs = try configs()
         let devices = try devices()
         let wanted = Set(modes.split(separator: ",").map(String.init))

@@ -8,7 +8,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a model (a new run, or --resume one) and write its checkpoint, history and plots to --out.",
-        subcommands: [TrainCharLMCommand.self, TrainForecastCommand.self, TrainClassifyCommand.self]
+        subcommands: [TrainCharLMCommand.self, TrainForecastCommand.self, TrainClassifyCommand.self, TrainFramesCommand.self]
     )
 }
 

@@ -17,6 +17,11 @@ public enum LayerRegistry {
             GRULayer.self,
             Bidirectional.self,
             Sequential.self,
+            Conv2D.self,
+            MaxPooling2D.self,
+            AveragePooling2D.self,
+            GlobalAveragePooling2D.self,
+            Flatten.self,
         ]
     }
 

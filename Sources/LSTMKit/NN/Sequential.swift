@@ -105,7 +105,7 @@ public final class Sequential: Layer {
     /// The output layer whose activation the loss absorbs (softmax/sigmoid + cross-entropy), if any.
     private var fusedOutputLayer: Dense? {
         let last = layers.last
-        let dense = (last as? Dense) ?? (last as? TimeDistributed)?.inner
+        let dense = (last as? Dense) ?? (last as? TimeDistributed)?.inner as? Dense
         guard let dense, let act = loss?.fusableActivation, dense.activation == act else { return nil }
         return dense
     }

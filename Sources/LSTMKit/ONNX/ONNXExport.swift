@@ -131,7 +131,7 @@ public enum ONNXExport {
                     lengths = b.add("ReduceSum", [asInt, b.int64s("\(label).time_axis", [1])], name: "\(label)_lengths", [attr("keepdims", 0)])[0]
                 }
                 v = Value(name: out, hasTime: true, lengths: lengths)
-            case let t as TimeDistributed: v = try dense(t.inner, label: label, what: what, v, b)
+            case let t as TimeDistributed where t.inner is Dense: v = try dense(t.inner as! Dense, label: label, what: what, v, b)
             case let d as Dense: v = try dense(d, label: label, what: what, v, b)
             case let r as RecurrentLayer: v = try recurrentLayer(r, merge: nil, label: label, what: what, v, b)
             case let r as Bidirectional: v = try recurrentLayer(r.layer, merge: r.mergeMode, core: r.core, label: label, what: what, v, b)
