@@ -5,7 +5,7 @@
 // state is kept once, not by step: h, c [B, H] are updated in place, and no gates are written.
 //
 // lstm_cell_infer: one loop step after the recurrent gemm r = h . W_hh^T.
-//   gx: [T, B, 4H] by time (x . W_ih^T); r: [B, 4H]; h, c: [B, H] in place; y: [T, B, ldy] by time, this
+//   gx: [T, B, 4H] by time (x . W_ih^T); r: [B, 4H]; h, c: [B, H] from offS, in place; y: [T, B, ldy] by time, this
 //   direction's columns from offY (write_y 0: not written); lengths: [B], 1 <= len <= T. Past its length a
 //   sequence's state stays and its output row is 0; the reverse direction runs time len-1-step at step `step`.
 //   NDRange: global = (ceil(H / CVW), B).
@@ -62,7 +62,7 @@ __kernel void lstm_cell_infer(const int B, const int H, const int T, const int s
                               __global const real *gx, __global const real *r,
                               __global const real *bias_ih, const int offBih,
                               __global const real *bias_hh, const int offBhh, const int has_bias,
-                              __global real *h, __global real *c,
+                              __global real *h, __global real *c, const int offS,
                               __global real *y, const int offY, const int ldy, const int write_y, const float cell_clip,
                               __global const real *peep, const int offPeep, const int has_peep)
 {
@@ -80,7 +80,7 @@ __kernel void lstm_cell_infer(const int B, const int H, const int T, const int s
     __global const real *gxr = gx + ((size_t)t * B + b) * 4 * H;
     __global const real *rr = r + (size_t)b * 4 * H;
     __global real *yr = write_y ? y + ((size_t)t * B + b) * ldy + offY : 0;
-    __global real *hr = h + (size_t)b * H, *cr = c + (size_t)b * H;
+    __global real *hr = h + offS + (size_t)b * H, *cr = c + offS + (size_t)b * H;
     __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
         lstm_infer_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, hr, cr, yr, cell_clip, pp, has_peep);

@@ -120,6 +120,7 @@ run "B6 T3 I5 H21 the same with the vector cell (CELL_VW 16), no instruction cou
 echo "== XCTest on Oclgrind (the only OpenCL platform, so opencl:0)"
 TESTS='TrainingKernelParityTests|OpenCLParityTests/testElementwiseKernels|GRUTests/testAgainstPyTorchOnOpenCL'
 TESTS+='|PyTorchGoldenTests/testAgainstPyTorchOnOpenCL|TrainingBehaviourTests/testOptimizerVariantsMatchAcrossDevices'
+TESTS+='|StreamingTests/testCoreStepsMatchForward|InferencePathTests/testCoreInferenceForwardIsTheTrainingForwardBitForBit'  # inference.cl
 run "xctest: training.cl kernels, elementwise.cl, GRU + LSTM golden (variable lengths, projection), SGD/Adam/RMSprop" - -- \
     swift test --skip-build --disable-swift-testing --filter "$TESTS"
 grep -q "Executed [1-9][0-9]* tests*, with 0 failures" "$(printf '%s/%02d.log' "$LOG_DIR" "${#SUMMARY[@]}")" \

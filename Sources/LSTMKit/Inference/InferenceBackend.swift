@@ -3,11 +3,11 @@
 /// All only enqueue work.
 protocol InferenceBackend {
     /// One loop step of the tape-free LSTM cell (after the recurrent product r = h . W_hh^T). B = batch, H = hidden,
-    /// T = steps. gx: [T, B, 4H] by time; r: [B, 4H]; h, c: [B, H], updated in place (offset 0); y: [T, B, ldy] by
+    /// T = steps. gx: [T, B, 4H] by time; r: [B, 4H]; h, c: [B, H] (the same offset), updated in place; y: [T, B, ldy] by
     /// time (nil: not written); peephole: [3H] or nil. The same math and order as `lstmCellForward`.
     func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                        gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                       h: DeviceBuffer, c: DeviceBuffer, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws
+                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws
 
     /// Floats of the prepared recurrent weight `lstmStreamStep` reads for W_hh [4H, H], or nil when it reads W_hh
     /// as it lies (OpenCL; the CPU in Float64 or without AVX2 + FMA).

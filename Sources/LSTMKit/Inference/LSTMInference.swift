@@ -44,7 +44,7 @@ enum LSTMInference {
                 for s in 0..<T {
                     try whh.gemm(be, m: B, a: BufferView(h), lda: H, beta: 0, c: BufferView(r), ldc: G)
                     try be.lstmCellInfer(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
-                                         gx: BufferView(gx), r: BufferView(r), biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: h, c: c,
+                                         gx: BufferView(gx), r: BufferView(r), biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: BufferView(h), c: BufferView(c),
                                          y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
                                          peephole: p("peephole_i"))
                 }

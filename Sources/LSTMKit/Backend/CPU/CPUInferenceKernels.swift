@@ -102,7 +102,7 @@ extension CPUBackend: InferenceBackend {
 
     func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                        gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                       h: DeviceBuffer, c: DeviceBuffer, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws {
+                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws {
         timed("lstm_cell_infer") {
             CPUInferenceKernels.lstm_cell_infer(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
                                                 q(gx), q(r), biasIH.map(q), biasHH.map(q), q(h), q(c), y.map(q), ldy, S(cellClip),
