@@ -43,6 +43,13 @@ let package = Package(
             path: "Sources/CLSTMCell",
             publicHeadersPath: "include"
         ),
+        // The CPU path's float32 inference kernels: the tape-free LSTM cell, the fused streaming step, a dense step.
+        .target(
+            name: "CInference",
+            dependencies: ["CSmallGemm"],
+            path: "Sources/CInference",
+            publicHeadersPath: "include"
+        ),
         // Open MPI, loaded at run time with dlopen (no link dependency): see Sources/CMPIShim/include/lk_mpi.h.
         .target(
             name: "CMPIShim",
@@ -52,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "LSTMKit",
-            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CMPIShim",
+            dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CInference", "CMPIShim",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/LSTMKit",
             exclude: ["ONNX/Proto"]

@@ -373,9 +373,224 @@ def write_markdown(path, bench, torch_results, rows, args):
         top = ", ".join(f"{k['name']} {k['ms']:.1f} ms ({k['percent']:.0f}%, {k['launches']}x)" for k in r["profile"][:5])
         lines.append(f"- {r['config']['name']} on {r['device']} ({r['profileOf']}, {total:.1f} ms in kernels): {top}")
     lines += ["", "The tuning decisions (variants tried, numbers, winners and losers) are in `docs/decisions/`.", ""]
+    lines += inference_sections(args, bench, torch_results)
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {path}")
+
+
+# --- Inference path and streaming (issue 18) -------------------------------------------------------------------
+STREAM_VOCAB, STREAM_EMBED, STREAM_HIDDEN = 84, 32, 256
+
+
+def pct(values, q):
+    """The q-quantile (0..1) of values, nearest rank (as lstm-bench --stream)."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(-(-len(s) * q // 1)) - 1))]
+
+
+def bench_onnxruntime_forward(names, warmup, min_repeats, max_repeats, budget):
+    """onnxruntime's LSTM op (2 intra-op threads) on the presets' forward: one LSTM node per layer, X [T, B, I].
+    Returns {preset: {"forward_ort": result}} in bench_pytorch's format."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    results = {}
+    rng = np.random.default_rng(0)
+    for name in names:
+        B, T, I, H, layers = PRESETS[name]
+        k = 1 / H ** 0.5
+        nodes, inits, x_name = [], [], "X"
+        for l in range(layers):
+            n_in = I if l == 0 else H
+            for w, shape in ((f"W{l}", (1, 4 * H, n_in)), (f"R{l}", (1, 4 * H, H)), (f"B{l}", (1, 8 * H))):
+                inits.append(numpy_helper.from_array(rng.uniform(-k, k, shape).astype(np.float32), w))
+            nodes.append(helper.make_node("LSTM", [x_name, f"W{l}", f"R{l}", f"B{l}"], [f"Y{l}"], hidden_size=H))
+            if l < layers - 1:  # Y [T, 1, B, H] -> [T, B, H]
+                inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), f"axes{l}"))
+                nodes.append(helper.make_node("Squeeze", [f"Y{l}", f"axes{l}"], [f"X{l + 1}"]))
+                x_name = f"X{l + 1}"
+        graph = helper.make_graph(nodes, "lstm", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, B, I])],
+                                  [helper.make_tensor_value_info(f"Y{layers - 1}", TensorProto.FLOAT, None)], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = 2, 1
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        x = rng.standard_normal((T, B, I)).astype(np.float32)
+        ts = time_repeats(lambda: sess.run(None, {"X": x}), warmup, min_repeats, max_repeats, budget)
+        med = statistics.median(ts)
+        r = {"medianMs": med * 1e3, "minMs": min(ts) * 1e3, "maxMs": max(ts) * 1e3, "repeats": len(ts),
+             "sequencesPerSecond": B / med, "gflops": forward_flops(B, T, I, H, layers) / med / 1e9}
+        results[name] = {"forward_ort": r}
+        print(f"onnxruntime {name:3s} forward (LSTM op)   median {r['medianMs']:9.2f} ms (min {r['minMs']:9.2f}, "
+              f"max {r['maxMs']:9.2f}, n={len(ts):2d})", flush=True)
+    return results
+
+
+def bench_stream(batches, steps, warmup):
+    """Per-step latency of Embedding(84, 32) -> LSTM(256) -> Linear(84) + softmax, the state carried:
+    PyTorch eager (nn modules called per step under torch.inference_mode, 2 threads) and onnxruntime (a one-step
+    graph: Gather, LSTM with initial_h/initial_c, MatMul, Add, Softmax; run per step with its states fed back)."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    V, E, H = STREAM_VOCAB, STREAM_EMBED, STREAM_HIDDEN
+    emb, lstm, lin = torch.nn.Embedding(V, E), torch.nn.LSTM(E, H), torch.nn.Linear(H, V)
+    out = {"pytorch": {}, "onnxruntime": {}}
+    rng = np.random.default_rng(1)
+
+    def summary(ts, B):
+        us = [t * 1e6 for t in ts]
+        med = statistics.median(us)
+        return {"batch": B, "steps": len(us), "medianUs": med, "p99Us": pct(us, 0.99), "meanUs": sum(us) / len(us),
+                "stepsPerSecond": 1e6 / med}
+
+    # One-step ONNX graph with the same shapes (weights from the torch modules, gate order i,f,g,o -> i,o,f,c).
+    def reorder(w):
+        i, f, g, o = np.split(w, 4, axis=0)
+        return np.concatenate([i, o, f, g], axis=0)
+    wih, whh = lstm.weight_ih_l0.detach().numpy(), lstm.weight_hh_l0.detach().numpy()
+    bias = np.concatenate([reorder(lstm.bias_ih_l0.detach().numpy()), reorder(lstm.bias_hh_l0.detach().numpy())])
+    inits = [numpy_helper.from_array(emb.weight.detach().numpy(), "E"),
+             numpy_helper.from_array(reorder(wih)[None], "W"), numpy_helper.from_array(reorder(whh)[None], "R"),
+             numpy_helper.from_array(bias[None].astype(np.float32), "B"),
+             numpy_helper.from_array(lin.weight.detach().numpy().T.copy(), "Wd"), numpy_helper.from_array(lin.bias.detach().numpy(), "bd"),
+             numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0")]
+    nodes = [helper.make_node("Gather", ["E", "ids"], ["e"]),
+             helper.make_node("Unsqueeze", ["e", "axis0"], ["x"]),
+             helper.make_node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], ["", "h1", "c1"], hidden_size=H),
+             helper.make_node("Squeeze", ["h1", "axis0"], ["h"]),
+             helper.make_node("MatMul", ["h", "Wd"], ["z0"]), helper.make_node("Add", ["z0", "bd"], ["z"]),
+             helper.make_node("Softmax", ["z"], ["probs"], axis=-1)]
+    graph = helper.make_graph(nodes, "step", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["B"]),
+                                              helper.make_tensor_value_info("h0", TensorProto.FLOAT, [1, "B", H]),
+                                              helper.make_tensor_value_info("c0", TensorProto.FLOAT, [1, "B", H])],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("probs", "h1", "c1")], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = 2, 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+    for B in batches:
+        ids = rng.integers(0, V, size=(warmup + steps, B))
+        # PyTorch eager.
+        ts = []
+        with torch.inference_mode():
+            h, c = torch.zeros(1, B, H), torch.zeros(1, B, H)
+            for i in range(warmup + steps):
+                t0 = time.perf_counter()
+                x = torch.from_numpy(ids[i]).view(1, B)
+                y, (h, c) = lstm(emb(x), (h, c))
+                p = torch.softmax(lin(y[0]), dim=-1)
+                t1 = time.perf_counter()
+                if i >= warmup:
+                    ts.append(t1 - t0)
+        out["pytorch"][str(B)] = summary(ts, B)
+        # onnxruntime, one graph run per step.
+        ts = []
+        h, c = np.zeros((1, B, H), np.float32), np.zeros((1, B, H), np.float32)
+        for i in range(warmup + steps):
+            t0 = time.perf_counter()
+            p, h, c = sess.run(None, {"ids": ids[i], "h0": h, "c0": c})
+            t1 = time.perf_counter()
+            if i >= warmup:
+                ts.append(t1 - t0)
+        out["onnxruntime"][str(B)] = summary(ts, B)
+        for who in ("pytorch", "onnxruntime"):
+            r = out[who][str(B)]
+            print(f"stream {who:12s} batch {B:3d}: median {r['medianUs']:9.1f} us, p99 {r['p99Us']:9.1f} us "
+                  f"({r['stepsPerSecond']:.0f} steps/s)", flush=True)
+    return out
+
+
+def read_rss(log):
+    """The 'peak RSS (VmHWM): X MB' line of an lstm-bench log, in MB (None when absent)."""
+    try:
+        with open(log) as f:
+            for line in f:
+                if line.startswith("peak RSS (VmHWM):"):
+                    return float(line.split(":")[1].split()[0])
+    except OSError:
+        pass
+    return None
+
+
+def inference_sections(args, bench, torch_results):
+    """BENCHMARKS.md's inference sections: the forward (predict's inference path) against the best of PyTorch and
+    onnxruntime, streaming latency, and predict's peak RSS. Empty when the run measured none of them."""
+    lines = []
+    fwd = []
+    for r in bench["results"]:
+        name = r["config"]["name"]
+        modes = {m["mode"]: m for m in r["modes"]}
+        t = torch_results.get(name, {})
+        if "predict" not in modes or "forward" not in t:
+            continue
+        lk = modes["predict"]
+        peers = [("PyTorch", t["forward"])] + ([("onnxruntime", t["forward_ort"])] if "forward_ort" in t else [])
+        best = min(p[1]["medianMs"] for p in peers)
+        rounds_lk = lk.get("rounds", [lk["medianMs"]])
+        rounds_peer = [min(vals) for vals in zip(*[p[1].get("rounds", [p[1]["medianMs"]]) for p in peers])]
+        paired = [b / a for a, b in zip(rounds_lk, rounds_peer)]
+        fwd.append((name, r, modes, t, best, paired))
+    if fwd:
+        lines += ["", "## Forward: predict's inference path against PyTorch and onnxruntime", "",
+                  "LSTMKit `predict` runs the inference path (`LSTMInference`: no gates, no state tapes; lstm-bench mode "
+                  "`predict`); `forward` is the training forward with `training = false`. PyTorch: `lstm.eval()` under "
+                  "`torch.no_grad()` (oneDNN). onnxruntime: one `LSTM` op per layer, 2 intra-op threads. Ratio = the best "
+                  "peer's ms / LSTMKit predict ms (> 1: LSTMKit faster); paired = the median of each round's own ratio. "
+                  "Goals: CPU >= 1.3x on every preset, OpenCL (PoCL) >= 0.9x.", "",
+                  "| preset | device | LSTMKit predict ms | LSTMKit forward ms | PyTorch ms | onnxruntime ms | ratio | paired (per round) | goal |",
+                  "|---|---|---:|---:|---:|---:|---:|---|---|"]
+        for name, r, modes, t, best, paired in fwd:
+            goal = 1.3 if r["deviceKind"] == "cpu" else 0.9
+            ratio = best / modes["predict"]["medianMs"]
+            ort_ms = f"{t['forward_ort']['medianMs']:.2f}" if "forward_ort" in t else "-"
+            fw = f"{modes['forward']['medianMs']:.2f}" if "forward" in modes else "-"
+            med = statistics.median(paired)
+            lines.append(f"| {name} | {r['device']} | {modes['predict']['medianMs']:.2f} | {fw} | {t['forward']['medianMs']:.2f} | "
+                         f"{ort_ms} | {ratio:.2f} | {med:.2f} ({', '.join(f'{x:.2f}' for x in paired)}) | "
+                         f"{'met' if med >= goal else 'NOT met'} ({goal}x) |")
+    if args.stream_json and args.load_stream:
+        lk_parts = [json.load(open(p)) for p in args.stream_json]
+        py_parts = [json.load(open(p)) for p in args.load_stream]
+        lines += ["", "## Streaming: per-step latency of the char-LM shape", "",
+                  f"{lk_parts[0]['shape']}, one step = one token per stream (PyTorch: `nn.Embedding(84, 32)`, `nn.LSTM(32, 256)`, "
+                  "`nn.Linear(256, 84)` + softmax). LSTMKit: `Sequential.step` with host ids in and host probabilities out "
+                  "(what `lstm generate` does per character). PyTorch eager: the modules called per step with the state, under "
+                  "`torch.inference_mode()`, 2 threads. onnxruntime: a one-step graph (Gather, LSTM with initial states, MatMul, "
+                  "Add, Softmax) run per step, states fed back, 2 threads. Each step timed alone, "
+                  f"{lk_parts[0]['results'][0]['steps']} steps per batch size after a warm-up; the medians and p99s of "
+                  f"{len(lk_parts)} round(s) (LSTMKit then the peers, per round), their median. "
+                  "Goal: CPU batch 1 >= 10x PyTorch eager's steps/s (about 65 us or less) and ahead of onnxruntime, with p99.", "",
+                  "| device | batch | LSTMKit median us | p99 us | PyTorch median us | p99 us | onnxruntime median us | p99 us | x PyTorch (median / p99) | x onnxruntime (median / p99) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+        keys = [(r["device"], r["batch"]) for r in lk_parts[0]["results"]]
+        for device, B in keys:
+            lk = [next(r for r in part["results"] if r["device"] == device and r["batch"] == B) for part in lk_parts]
+            pt = [part["pytorch"][str(B)] for part in py_parts]
+            ox = [part["onnxruntime"][str(B)] for part in py_parts]
+            m = lambda rs, k: statistics.median(r[k] for r in rs)
+            lines.append(f"| {device} | {B} | {m(lk, 'medianUs'):.1f} | {m(lk, 'p99Us'):.1f} | {m(pt, 'medianUs'):.1f} | "
+                         f"{m(pt, 'p99Us'):.1f} | {m(ox, 'medianUs'):.1f} | {m(ox, 'p99Us'):.1f} | "
+                         f"{m(pt, 'medianUs') / m(lk, 'medianUs'):.1f} / {m(pt, 'p99Us') / m(lk, 'p99Us'):.1f} | "
+                         f"{m(ox, 'medianUs') / m(lk, 'medianUs'):.2f} / {m(ox, 'p99Us') / m(lk, 'p99Us'):.2f} |")
+    if args.rss_logs:
+        rss = [(log, read_rss(log)) for log in args.rss_logs]
+        lines += ["", "## Peak RSS of the forward, preset L, CPU", "",
+                  "Each in its own process (`lstm-bench --preset L --device cpu --modes MODE --no-check --no-profile`), "
+                  "VmHWM at the end: the inference path (`predict`) against the training forward (`forward`, which "
+                  "keeps gates [T, B, 4H] and h, c [T+1, B, H] for backward: 4 * 100 * 64 * (2048 + 2 * 512) bytes = 79 MB "
+                  "at preset L). Both processes also hold the benchmark's inputs, targets and the sgemm peak's matrices.", "",
+                  "| run | peak RSS MB |", "|---|---:|"]
+        for log, mb in rss:
+            lines.append(f"| `{os.path.basename(log)}` | {mb if mb is not None else 'n/a'} |")
+    return lines
 
 
 def main():
@@ -392,7 +607,20 @@ def main():
     p.add_argument("--torch-device", default="cpu", choices=["cpu", "cuda"],
                    help="where PyTorch runs: cpu (2 threads; BENCHMARKS.md) or cuda (cuDNN fp32, for a GPU machine)")
     p.add_argument("--markdown", help="write BENCHMARKS.md here (needs --json)")
+    p.add_argument("--onnxruntime", action="store_true", help="also time onnxruntime's LSTM op on the presets' forward")
+    p.add_argument("--stream", action="store_true", help="time streaming (PyTorch eager, onnxruntime one-step graph) instead")
+    p.add_argument("--stream-steps", type=int, default=10000)
+    p.add_argument("--stream-batches", default="1,32")
+    p.add_argument("--stream-json", nargs="+", help="lstm-bench --stream --json output(s), for --markdown")
+    p.add_argument("--load-stream", nargs="+", help="--stream --out-json output(s), for --markdown")
+    p.add_argument("--rss-logs", nargs="+", help="lstm-bench logs with a 'peak RSS' line, for --markdown")
     args = p.parse_args()
+    if args.stream:
+        result = bench_stream([int(b) for b in args.stream_batches.split(",")], args.stream_steps, 200)
+        if args.out_json:
+            with open(args.out_json, "w") as f:
+                json.dump(result, f, indent=2, sort_keys=True)
+        return
     args.command = "python3 " + " ".join(sys.argv)
 
     bench = None
@@ -426,6 +654,9 @@ def main():
     else:
         torch_results = bench_pytorch(names, modes, args.warmup, args.min_repeats, args.max_repeats, args.budget,
                                       args.torch_device)
+        if args.onnxruntime and "forward" in modes:
+            for name, r in bench_onnxruntime_forward(names, args.warmup, args.min_repeats, args.max_repeats, args.budget).items():
+                torch_results.setdefault(name, {}).update(r)
     if args.out_json:
         with open(args.out_json, "w") as f:
             json.dump(torch_results, f, indent=2, sort_keys=True)

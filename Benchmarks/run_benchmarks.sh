@@ -24,7 +24,8 @@ ROUNDS="${ROUNDS:-5}"
 SCRATCH="${SCRATCH:-.build-bench}"
 OUT="$SCRATCH/bench-results"
 mkdir -p "$OUT"
-rm -f "$OUT"/lstm-bench-*.json "$OUT"/pytorch-*.json
+rm -f "$OUT"/lstm-bench-*.json "$OUT"/pytorch-*.json "$OUT"/stream-*.json "$OUT"/pystream-*.json "$OUT"/rss-*.log
+STREAM_STEPS="${STREAM_STEPS:-10000}"
 
 swift build -c release --scratch-path "$SCRATCH" --product lstm-bench
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/lstm-bench"
@@ -34,9 +35,26 @@ jsons=() ; torch_jsons=()
 for r in $(seq 1 "$ROUNDS"); do
     for p in $PRESETS; do
         "$BIN" --preset "$p" --device "$DEVICE" --budget "$BUDGET" --json "$OUT/lstm-bench-$p-r$r.json" | tee "$OUT/lstm-bench-$p-r$r.log"
-        python3 Benchmarks/compare_pytorch.py --preset "$p" --budget "$BUDGET" --out-json "$OUT/pytorch-$p-r$r.json" | tee "$OUT/pytorch-$p-r$r.log"
+        python3 Benchmarks/compare_pytorch.py --preset "$p" --budget "$BUDGET" --onnxruntime --out-json "$OUT/pytorch-$p-r$r.json" | tee "$OUT/pytorch-$p-r$r.log"
         jsons+=("$OUT/lstm-bench-$p-r$r.json"); torch_jsons+=("$OUT/pytorch-$p-r$r.json")
     done
 done
-python3 Benchmarks/compare_pytorch.py --json "${jsons[@]}" --load-pytorch "${torch_jsons[@]}" --markdown BENCHMARKS.md
+
+# Inference (issue 18): per-step latency of the char-LM shape, LSTMKit then PyTorch eager and onnxruntime, ROUNDS
+# times; then the peak RSS of preset L's forward, the inference path and the training forward each in its own process.
+run_inference_benchmarks() {
+    stream_jsons=() ; pystream_jsons=()
+    for r in $(seq 1 "$ROUNDS"); do
+        "$BIN" --stream --device "$DEVICE" --stream-steps "$STREAM_STEPS" --json "$OUT/stream-r$r.json" | tee "$OUT/stream-r$r.log"
+        python3 Benchmarks/compare_pytorch.py --stream --stream-steps "$STREAM_STEPS" --out-json "$OUT/pystream-r$r.json" | tee "$OUT/pystream-r$r.log"
+        stream_jsons+=("$OUT/stream-r$r.json"); pystream_jsons+=("$OUT/pystream-r$r.json")
+    done
+    for mode in predict forward; do
+        "$BIN" --preset L --device cpu --modes "$mode" --no-check --no-profile --budget 1 | tee "$OUT/rss-$mode-L.log"
+    done
+}
+run_inference_benchmarks
+
+python3 Benchmarks/compare_pytorch.py --json "${jsons[@]}" --load-pytorch "${torch_jsons[@]}" --markdown BENCHMARKS.md \
+    --stream-json "${stream_jsons[@]}" --load-stream "${pystream_jsons[@]}" --rss-logs "$OUT/rss-predict-L.log" "$OUT/rss-forward-L.log"
 echo "total $(( $(date +%s) - start )) s ($ROUNDS round(s) of lstm-bench and PyTorch over: $PRESETS)"

@@ -39,12 +39,16 @@ static const char conv_cl[] = {
 static const char pooling_cl[] = {
 #embed "pooling.cl"
 , 0 };
+static const char inference_cl[] = {
+#embed "inference.cl"
+, 0 };
 
 static const struct { const char *name, *source; } files[] = {
     {"common.cl", common_cl}, {"gemm.cl", gemm_cl}, {"gemm_local.cl", gemm_local_cl}, {"lstm_cell.cl", lstm_cell_cl},
     {"lstm_variants.cl", lstm_variants_cl}, {"lstm_persistent.cl", lstm_persistent_cl}, {"gru_cell.cl", gru_cell_cl},
     {"elementwise.cl", elementwise_cl}, {"training.cl", training_cl},
     {"conv.cl", conv_cl}, {"pooling.cl", pooling_cl},
+    {"inference.cl", inference_cl},
 };
 enum { file_count = sizeof files / sizeof files[0] };
 

@@ -42,8 +42,8 @@ struct LSTMBench: ParsableCommand {
 
     @Option(help: "cpu, opencl, opencl:N, opencl:P:D, or all (every OpenCL device, then the CPU).")
     var device: String = "all"
-    @Option(help: "Modes to time, comma-separated: forward, fwdbwd, train.")
-    var modes: String = "forward,fwdbwd,train"
+    @Option(help: "Modes to time, comma-separated: forward, predict (the inference path: no tape), fwdbwd, train.")
+    var modes: String = "forward,predict,fwdbwd,train"
     @Option(help: "Seconds of timed runs per mode (at least --min-repeats runs, at most --max-repeats).")
     var budget: Double = 2.0
     @Option(help: "Minimum timed runs per mode.") var minRepeats: Int = 3
@@ -55,6 +55,9 @@ struct LSTMBench: ParsableCommand {
     @Option(help: "Write machine-readable results to this file.") var json: String?
     @Flag(help: "Search the OpenCL tuning values per device and store the best (see below).") var autotune = false
     @Flag(help: "With --autotune: print the winner, do not store it.") var dryRun = false
+    @Flag(help: "Per-step latency of Embedding(84,32) -> LSTM(256) -> Dense(84) through Sequential.step (Streaming.swift).") var stream = false
+    @Option(help: "With --stream: timed steps per batch size.") var streamSteps: Int = 10_000
+    @Option(help: "With --stream: batch sizes, comma-separated.") var streamBatches: String = "1,32"
 
     func configs() throws -> [BenchConfig] {
         try shapes().map { c in
@@ -94,6 +97,10 @@ struct LSTMBench: ParsableCommand {
         if let conv = ConvPreset.named(preset) { return try runConv(conv) }  // ConvBench.swift: the image-sequence preset CL
         let configs = try configs()
         let devices = try devices()
+        if stream {  // Streaming.swift
+            return try StreamBench.run(devices: devices, batches: streamBatches.split(separator: ",").compactMap { Int($0) }, steps: streamSteps,
+                                       warmup: 200, command: CommandLine.arguments.joined(separator: " "), json: json)
+        }
         let wanted = Set(modes.split(separator: ",").map(String.init))
         let machine = Machine.current()
         let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
@@ -136,6 +143,7 @@ struct LSTMBench: ParsableCommand {
                 var modeResults: [ModeResult] = []
                 let all: [(String, String, Double, () throws -> Void)] = [
                     ("forward", "forward (inference)", 1, w.forward),
+                    ("predict", "predict (inference path)", 1, w.predict),
                     ("fwdbwd", "forward+backward", 3, w.forwardBackward),
                     ("train", "training step", 3, w.trainStep),
                 ]
@@ -195,6 +203,7 @@ struct LSTMBench: ParsableCommand {
             try encoder.encode(report).write(to: URL(fileURLWithPath: json))
             say("\nwrote \(json)")
         }
+        if let rss = StreamBench.peakRSS() { say(String(format: "peak RSS (VmHWM): %.1f MB", Double(rss) / 1048576)) }
         if !failures.isEmpty {
             say("\n*** CHECK FAILED: results differ from the CPU path by more than 1e-3 relative ***")
             for f in failures { say("  " + f) }

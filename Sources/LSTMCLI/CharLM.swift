@@ -120,19 +120,16 @@ enum CharLM {
         try checkMemory(vocabularySize: vocabulary.count, settings: settings(config), batch: 1, device: device, source: "\(run.path)/run.json: ")
         let model = try run.loadModel(layers(vocabularySize: vocabulary.count, settings: settings(config), stateful: true),
                                       inputShape: [1], device: device, seed: config.seed, option: option)
-        let v = vocabulary.count
-        func step(_ ids: [Float]) throws -> [Float] {
-            let x = try Tensor(shape: [1, ids.count], values: ids, device: device)
-            let probabilities = try model.forward(MaskedTensor(x), training: false).tensor.toArray()
-            return Array(probabilities[((ids.count - 1) * v)..<(ids.count * v)])
-        }
+        // The streaming API: one character per step, the state kept in `state` (no per-step allocation).
+        var state = try model.initialState(batch: 1)
+        var probabilities: [Float] = []
+        for id in promptIds { try model.step([id], state: &state, output: &probabilities) }
         var generator = SeededGenerator(seed: seed)
-        var probabilities = try step(promptIds)
         var out = ""
         for _ in 0..<length {
             let id = sample(probabilities, temperature: temperature, using: &generator)
             out += vocabulary[id]
-            probabilities = try step([Float(id)])
+            try model.step([Float(id)], state: &state, output: &probabilities)
         }
         return (prompt.isEmpty ? "" : prompt) + out
     }

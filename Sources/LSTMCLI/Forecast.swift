@@ -230,7 +230,7 @@ enum Forecaster {
         let origins = Array(s.window...values.count)
         var xs: [Float] = []
         for i in origins { xs += z[(i - s.window)..<i].map { Float($0) } }
-        let predictions = try model.predict(try DataArray(shape: [origins.count, s.window, 1], values: xs), batchSize: 256).values
+        let predictions = try streamForecasts(model: model, windows: xs, count: origins.count, window: s.window)
             .map { Double($0) * n.std + n.mean }
         var header = ["row"] + (timeName.map { [$0] } ?? []) + ["actual"]
         header += (1...s.horizon).map { "step_\($0)" }

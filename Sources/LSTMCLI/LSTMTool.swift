@@ -22,7 +22,7 @@ public struct LSTMCommand: ParsableCommand {
             Start with `lstm demo`: it trains a character-level language model on a public-domain text shipped \
             in the binary, prints a sample and writes a checkpoint and a loss plot.
             """,
-        subcommands: [DemoCommand.self, TrainCommand.self, GenerateCommand.self, ForecastCommand.self,
+        subcommands: [DemoCommand.self, TrainCommand.self, GenerateCommand.self, ForecastCommand.self, ForecastStreamCommand.self,
                       EvaluateCommand.self, DevicesCommand.self, ExportCommand.self, ImportCommand.self]
     )
     public init() {}

@@ -335,7 +335,7 @@ public final class Sequential: Layer {
         var batches: [BatchStats] = []
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let (xb, yb) = try batch(data, Array(start..<min(start + batchSize, data.count)))
-            let prediction = try forward(xb, training: false).tensor
+            let prediction = try inferenceForward(xb).tensor
             batches.append(try lossAndMetrics(prediction: prediction, target: yb!).0)
         }
         return logs(from: batches, prefix: "")
@@ -348,7 +348,7 @@ public final class Sequential: Layer {
         var values: [Float] = []
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let (xb, _) = try batch(data, Array(start..<min(start + batchSize, data.count)))
-            values += try forward(xb, training: false).tensor.toArray()
+            values += try inferenceForward(xb).tensor.toArray()
         }
         return try DataArray(shape: [x.count] + outputShape!, values: values)
     }

@@ -1,0 +1,71 @@
+import COpenCL
+
+/// The inference primitives on OpenCL: one launch of a Kernels/inference.cl kernel each (`denseStep`: gemm, bias,
+/// activation). The cell kernels are built with lstm_cell.cl's defines, so `lstm_cell_infer` gives its bits.
+extension OpenCLBackend: InferenceBackend {
+    private func a(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
+
+    func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                       gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
+                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws {
+        precondition(gx.offset == 0 && r.offset == 0 && h.offset == c.offset)
+        let kernel = try context.kernel("lstm_cell_infer", file: "inference.cl", defines: tuning.cellDefines)
+        let any = gx.buffer  // stands in for an absent optional buffer (never read)
+        try context.launch(kernel, [
+            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), a(lengths),
+            a(gx.buffer), a(r.buffer),
+            a(biasIH?.buffer ?? any), .int(biasIH?.offset ?? 0), a(biasHH?.buffer ?? any), .int(biasHH?.offset ?? 0),
+            .int(biasIH == nil ? 0 : 1), a(h.buffer), a(c.buffer), .int(h.offset),
+            a(y?.buffer ?? any), .int(y?.offset ?? 0), .int(ldy), .int(y == nil ? 0 : 1), .float(cellClip),
+            a(peephole?.buffer ?? any), .int(peephole?.offset ?? 0), .int(peephole == nil ? 0 : 1),
+        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch], label: "lstm_cell_infer")
+    }
+
+    func streamWeightCount(hidden: Int) -> Int? { nil }
+    func prepareStreamWeight(hidden: Int, whh: BufferView, into: DeviceBuffer) throws {
+        preconditionFailure("prepareStreamWeight on OpenCL, whose streamWeightCount is nil")
+    }
+
+    func lstmStreamStep(batch: Int, hidden: Int, gx: BufferView, ldgx: Int, ids: BufferView?, whh: BufferView,
+                        prepared: DeviceBuffer?, biasIH: BufferView?, biasHH: BufferView?,
+                        hIn: BufferView, cIn: BufferView, hOut: BufferView, cOut: BufferView,
+                        scratch: DeviceBuffer, cellClip: Double, peephole: BufferView?) throws {
+        let offS = hIn.offset
+        precondition(cIn.offset == offS && hOut.offset == offS && cOut.offset == offS && hIn.buffer !== hOut.buffer)
+        let kernel = try context.kernel("lstm_stream_step", file: "inference.cl", defines: tuning.cellDefines)
+        let any = gx.buffer
+        try context.launch(kernel, [
+            .int(batch), .int(hidden), a(gx.buffer), .int(gx.offset), .int(ldgx),
+            a(ids?.buffer ?? any), .int(ids?.offset ?? 0), .int(ids == nil ? 0 : 1),
+            a(whh.buffer), .int(whh.offset),
+            a(biasIH?.buffer ?? any), .int(biasIH?.offset ?? 0), a(biasHH?.buffer ?? any), .int(biasHH?.offset ?? 0),
+            .int(biasIH == nil ? 0 : 1),
+            a(hIn.buffer), a(cIn.buffer), a(hOut.buffer), a(cOut.buffer), .int(offS), .float(cellClip),
+            a(peephole?.buffer ?? any), .int(peephole?.offset ?? 0), .int(peephole == nil ? 0 : 1),
+        ], global: [hidden, batch], label: "lstm_stream_step")
+    }
+
+    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, bias: BufferView?,
+                   activation: Activation, out: BufferView) throws {
+        try gemm(transA: false, transB: true, m: batch, n: units, k: features, alpha: 1, a: x, lda: features,
+                 b: weight, ldb: features, beta: 0, c: out, ldc: units)
+        if let bias { try addRowBias(rows: batch, cols: units, bias: bias, y: out) }
+        switch activation {
+        case .linear: break
+        case .softmax: try softmaxRows(rows: batch, cols: units, x: out, y: out)
+        default: try activationForward(activation, count: batch * units, x: out, y: out)
+        }
+    }
+
+    func writeHost(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws {
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        try clCheck(clEnqueueWriteBuffer(context.queue, (view.buffer as! CLBuffer).mem, cl_bool(CL_TRUE), view.offset * 4, values.count * 4,
+                                         base, 0, nil, nil), "clEnqueueWriteBuffer")
+    }
+
+    func readHost(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = into.baseAddress, into.count > 0 else { return }
+        try clCheck(clEnqueueReadBuffer(context.queue, (view.buffer as! CLBuffer).mem, cl_bool(CL_TRUE), view.offset * 4, into.count * 4,
+                                        base, 0, nil, nil), "clEnqueueReadBuffer")
+    }
+}

@@ -1,0 +1,42 @@
+/// The primitives of the inference path (Kernels/inference.cl; CPU twins in CPU/CPUInferenceKernels.swift, which
+/// run Sources/CInference in Float32). Nothing here keeps a tape: the state is one [B, H] buffer, updated in place.
+/// All only enqueue work.
+protocol InferenceBackend {
+    /// One loop step of the tape-free LSTM cell (after the recurrent product r = h . W_hh^T). B = batch, H = hidden,
+    /// T = steps. gx: [T, B, 4H] by time; r: [B, 4H]; h, c: [B, H] (the same offset), updated in place; y: [T, B, ldy] by
+    /// time (nil: not written); peephole: [3H] or nil. The same math and order as `lstmCellForward`.
+    func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                       gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
+                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws
+
+    /// Floats of the prepared recurrent weight `lstmStreamStep` reads for W_hh [4H, H], or nil when it reads W_hh
+    /// as it lies (OpenCL; the CPU in Float64 or without AVX2 + FMA).
+    func streamWeightCount(hidden: Int) -> Int?
+    /// Prepares W_hh [4H, H] into `into` (CPU: W_hh^T packed in panels of 16 columns, Sources/CSmallGemm).
+    func prepareStreamWeight(hidden: Int, whh: BufferView, into: DeviceBuffer) throws
+
+    /// One streaming step of one LSTM layer, recurrent product and cell fused: for each row b,
+    /// a = gx[row_b] + hIn[b] . W_hh^T (+ b_ih + b_hh), then the cell; hOut, cOut [B, H]. row_b = ids[b] (token ids
+    /// as floats; an input-projection table) or b. gx rows are ldgx apart. `prepared`: from `prepareStreamWeight`
+    /// (when `streamWeightCount` is not nil). hIn may be hOut (and cIn cOut): the CPU updates in place;
+    /// OpenCL needs distinct buffers. scratch: [B, 4H] (the CPU's recurrent product).
+    func lstmStreamStep(batch: Int, hidden: Int, gx: BufferView, ldgx: Int, ids: BufferView?, whh: BufferView,
+                        prepared: DeviceBuffer?, biasIH: BufferView?, biasHH: BufferView?,
+                        hIn: BufferView, cIn: BufferView, hOut: BufferView, cOut: BufferView,
+                        scratch: DeviceBuffer, cellClip: Double, peephole: BufferView?) throws
+
+    /// out[B, U] = activation(x[B, F] . W[U, F]^T + bias) (bias nil: none): one call on the CPU, the gemm, bias and
+    /// activation kernels on OpenCL.
+    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, bias: BufferView?,
+                   activation: Activation, out: BufferView) throws
+
+    /// Host values into a device view, without an intermediate array (the streaming step's input).
+    func writeHost(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws
+    /// A device view into host memory, without an intermediate array (waits for the device).
+    func readHost(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws
+}
+
+extension Device {
+    /// The inference primitives of this device's backend (both backends implement them).
+    var inference: Backend & InferenceBackend & TrainingBackend { backend as! Backend & InferenceBackend & TrainingBackend }
+}

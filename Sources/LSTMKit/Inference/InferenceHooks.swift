@@ -1,0 +1,12 @@
+/// Hooks for Benchmarks/lstm-bench's inference modes (`@_spi(Benchmark) import LSTMKit`); not public API.
+@_spi(Benchmark) public enum InferenceHooks {
+    /// The inference path's forward of a core (`predict`'s): the output and final states, no tape. A projection or
+    /// layer-norm LSTM runs its training forward with `training = false`.
+    public static func forward(_ lstm: LSTM, _ x: Tensor) throws -> Tensor {
+        guard LSTMInference.supports(lstm) else {
+            lstm.training = false
+            return try lstm.forward(x).output
+        }
+        return try LSTMInference.forward(lstm, x, lengths: nil, lastOnly: false).output!
+    }
+}
