@@ -30,6 +30,10 @@ struct LSTMCellExtras {
     var maskedStates: BufferView? = nil
     /// Forward only: false leaves y alone (projection, where hs receives m_t = o * tanh(c_t)).
     var writeOutput = true
+    /// Keras's `activation` (g and the cell output) and `recurrent_activation` (i, f, o), as kinds of
+    /// Kernels/common.cl `lstmkit_act` (`Activation.kernelKind`): tanh and sigmoid by default.
+    var activation = Activation.tanh.kernelKind
+    var recurrentActivation = Activation.sigmoid.kernelKind
 }
 
 /// The primitives the layers are written against. Each has an OpenCL kernel and a CPU twin with the

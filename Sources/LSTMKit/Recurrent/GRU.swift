@@ -14,6 +14,8 @@ public final class GRU: ParameterOwner {
     public let bias: Bool, batchFirst: Bool, bidirectional: Bool
     /// Dropout probability on the outputs of every layer but the last, in training mode only.
     public let dropout: Double
+    /// Keras's `activation` (n; tanh: PyTorch's) and `recurrent_activation` (r, z; sigmoid: PyTorch's).
+    public let activation: Activation, recurrentActivation: Activation
     public let device: Device
     public var training: Bool {
         get { driver.training }
@@ -32,7 +34,9 @@ public final class GRU: ParameterOwner {
 
     /// Creates the layer with PyTorch's initialisation U(-1/sqrt(H), 1/sqrt(H)) from a generator seeded with `seed`.
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
-                dropout: Double = 0, bidirectional: Bool = false, device: Device = .cpu, seed: UInt64 = 0) throws {
+                dropout: Double = 0, bidirectional: Bool = false, activation: Activation = .tanh,
+                recurrentActivation: Activation = .sigmoid, device: Device = .cpu, seed: UInt64 = 0) throws {
+        try RecurrentInputChecks.activations(activation, recurrentActivation)
         for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
             throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
         }
@@ -42,13 +46,15 @@ public final class GRU: ParameterOwner {
         self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.bias = bias; self.batchFirst = batchFirst; self.dropout = dropout; self.bidirectional = bidirectional
         self.device = device
+        self.activation = activation; self.recurrentActivation = recurrentActivation
         let D = bidirectional ? 2 : 1
         // The parameters first: they check the sizes (numLayers * D below cannot overflow once they exist).
         let layout = try RecurrentParameters(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                              directions: D, bias: bias, device: device, seed: seed)
         parameterNames = layout.names; parameters = layout.parameters; gradients = layout.gradients
         flatParameters = layout.flatParameters; flatGradients = layout.flatGradients
-        driver = RecurrentDriver(cell: GRUCellSteps(hiddenSize: hiddenSize), device: device, inputSize: inputSize, numLayers: numLayers,
+        driver = RecurrentDriver(cell: GRUCellSteps(hiddenSize: hiddenSize, activation: activation.kernelKind,
+                                                                recurrentActivation: recurrentActivation.kernelKind), device: device, inputSize: inputSize, numLayers: numLayers,
                                  numDirections: D, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }
 

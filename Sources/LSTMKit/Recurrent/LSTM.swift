@@ -45,6 +45,10 @@ public final class LSTM {
     public let cellClip: Double?
     /// Recurrent dropout probability on h_{t-1} (one mask per sequence), in training mode only.
     public let recurrentDropout: Double
+    /// Keras's `activation`, of g and the cell output (tanh: PyTorch's LSTM).
+    public let activation: Activation
+    /// Keras's `recurrent_activation`, of i, f and o (sigmoid: PyTorch's LSTM).
+    public let recurrentActivation: Activation
     public let device: Device
     /// Training mode enables dropout (as PyTorch's `module.train()`).
     public var training: Bool {
@@ -80,10 +84,19 @@ public final class LSTM {
     ///   - layerNorm: layer-normalised gates and cell (Ba et al. 2016).
     ///   - cellClip: > 0 clamps the cell state to [-cellClip, cellClip] at every step (cuDNN); nil: off.
     ///   - recurrentDropout: in [0, 1): dropout on h_{t-1} with one mask per sequence, in training mode.
+    ///   - activation, recurrentActivation: Keras's; tanh, sigmoid, relu, hardSigmoid or linear (with layer norm,
+    ///     tanh and sigmoid only: `invalidArgument` otherwise).
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, projSize: Int = 0, peephole: Bool = false,
-                layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0, device: Device = .cpu,
+                layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0,
+                activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, device: Device = .cpu,
                 seed: UInt64 = 0) throws {
+        try RecurrentInputChecks.activations(activation, recurrentActivation)
+        if layerNorm, activation != .tanh || recurrentActivation != .sigmoid {
+            let (name, value) = activation != .tanh ? ("activation", activation) : ("recurrentActivation", recurrentActivation)
+            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
+                                               reason: "the layer-normalised cell runs tanh and sigmoid only (layerNorm: true)")
+        }
         if let clip = cellClip, !(clip > 0) {
             throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
         }
@@ -112,6 +125,8 @@ public final class LSTM {
         self.layerNorm = layerNorm
         self.cellClip = cellClip
         self.recurrentDropout = recurrentDropout
+        self.activation = activation
+        self.recurrentActivation = recurrentActivation
         self.device = device
 
         let layout = try RecurrentParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
@@ -123,7 +138,8 @@ public final class LSTM {
         flatParameters = layout.flatParameters
         flatGradients = layout.flatGradients
         driver = RecurrentDriver(cell: LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
-                                                     recurrentDropout: recurrentDropout),
+                                                     recurrentDropout: recurrentDropout, activation: activation.kernelKind,
+                                                     recurrentActivation: recurrentActivation.kernelKind),
                                  device: device, inputSize: inputSize, numLayers: numLayers, numDirections: bidirectional ? 2 : 1,
                                  batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }

@@ -5,6 +5,9 @@
 struct LSTMCellSteps: RecurrentCellSteps {
     let hiddenSize: Int, projSize: Int
     let layerNorm: Bool, cellClip: Double?, recurrentDropout: Double
+    /// Kinds of Kernels/common.cl `lstmkit_act` (`Activation.kernelKind`).
+    let activation: Int, recurrentActivation: Int
+    private var defaultActivations: Bool { activation == Activation.tanh.kernelKind && recurrentActivation == Activation.sigmoid.kernelKind }
 
     struct Tape {
         let ms: DeviceBuffer?       // projection: m_t = o * tanh(c_t), [T+1, B, H]
@@ -60,10 +63,11 @@ struct LSTMCellSteps: RecurrentCellSteps {
                     statsIH: statsIH)
     }
 
-    /// Small batches on a GPU: the whole recurrence in one persistent kernel (the plain cell and clipping only).
+    /// Small batches on a GPU: the whole recurrence in one persistent kernel (the plain cell with tanh and sigmoid,
+    /// and clipping, only; other activations run the step loop).
     func forwardSequence(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws -> Bool {
         let w = d.weights, persistent = d.device.persistent
-        guard w.peephole == nil, !layerNorm, projSize == 0, tape.mask == nil,
+        guard w.peephole == nil, !layerNorm, projSize == 0, tape.mask == nil, defaultActivations,
               persistent.usePersistentForward(batch: d.batch, hidden: hiddenSize) else { return false }
         try persistent.lstmSequenceForward(batch: d.batch, hidden: hiddenSize, steps: d.steps, reverse: d.reverse, lengths: d.lengths,
                                            gx: BufferView(f.gx), whh: w.whh, biasIH: w.bih, biasHH: w.bhh, hs: BufferView(f.states[0]),
@@ -80,7 +84,8 @@ struct LSTMCellSteps: RecurrentCellSteps {
         // The cell writes h (or m, with a projection) and, when the projection does not, y and hm.
         let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole,
                                     recurrentMask: P > 0 ? nil : tape.mask.map { BufferView($0) },
-                                    maskedStates: P > 0 ? nil : tape.hm.map { BufferView($0) }, writeOutput: P == 0)
+                                    maskedStates: P > 0 ? nil : tape.hm.map { BufferView($0) }, writeOutput: P == 0,
+                                    activation: activation, recurrentActivation: recurrentActivation)
         let cellH = tape.ms ?? hs
         if let lnParams = w.layerNormCell, let gxn = tape.gxn, let stats = tape.stats {
             try d.device.variants.lstmLayerNormCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse,
@@ -112,7 +117,8 @@ struct LSTMCellSteps: RecurrentCellSteps {
         let zeros = P > 0 ? try ws("zerosH", H) : nil
         if let zeros { try be.fill(BufferView(zeros), count: H, value: 0) }
         let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try ws("whrStep\(d.index)", $0) } }
-        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : recurrentMask(tape))
+        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : recurrentMask(tape),
+                                    activation: activation, recurrentActivation: recurrentActivation)
         return (daTime, Backward(daStep: daStep, dcn: layerNorm ? try ws("dcn", T * B * H) : nil, dhs: dhs, dm: dm, zeros: zeros,
                                  whrStep: whrStep, extras: extras))
     }

@@ -43,4 +43,12 @@ struct RecurrentInputChecks {
         let expected = [stateCount, B, width ?? hiddenSize]
         guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
     }
+
+    /// The activations a recurrent cell runs: all but softmax (a row-wise function, Dense only).
+    static func activations(_ activation: Activation, _ recurrentActivation: Activation) throws {
+        for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where value == .softmax {
+            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
+                                               reason: "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
+        }
+    }
 }

@@ -205,7 +205,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
             CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
                                          ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
                                          ptr(hs), ptr(cs), ptr(gates), extras.writeOutput ? ptr(y) : nil, ldy, S(extras.cellClip),
-                                         p.map(ptr), m.map(ptr), hm.map(ptr))
+                                         p.map(ptr), m.map(ptr), hm.map(ptr), extras.activation, extras.recurrentActivation)
         }
     }
 
@@ -216,7 +216,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
             let p: BufferView? = extras.peephole, m: BufferView? = extras.recurrentMask
             CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
                                           ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt), S(extras.cellClip),
-                                          p.map(ptr), m.map(ptr))
+                                          p.map(ptr), m.map(ptr), extras.activation, extras.recurrentActivation)
         }
     }
 

@@ -253,6 +253,7 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
             .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
             .mem(extras.maskedStates.map { mem($0.buffer) } ?? any), .int(extras.writeOutput ? 1 : 0),
+            .int(extras.activation), .int(extras.recurrentActivation),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
@@ -269,6 +270,7 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(extras.cellClip),
             .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
             .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
+            .int(extras.activation), .int(extras.recurrentActivation),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
