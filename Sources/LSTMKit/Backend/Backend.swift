@@ -39,8 +39,16 @@ struct LSTMCellExtras {
 /// The primitives the layers are written against. Each has an OpenCL kernel and a CPU twin with the
 /// same name and argument order (Kernels/*.cl and CPU/CPUKernels.swift); see those for the math.
 /// All matrices are row-major. Calls only enqueue work: nothing waits on the host until `read`.
-protocol Backend: AnyObject, Sendable {
+protocol Backend: ProfilingBackend, Sendable {
     var precision: Precision { get }
+    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
+    /// (and StepOperand W_hh, W_hr) once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30); the CPU's
+    /// cblas runs both alike. The backend's own policy, as `packedGemm`.
+    var prefersNNGemm: Bool { get }
+    /// The backend's packed step gemm (StepOperand packs op(B) once per pass for it), or nil: plain `gemm`.
+    var packedGemm: PackedGemmBackend? { get }
+    /// An OpenCL backend's tuning (nil on the CPU).
+    var openCLTuning: OpenCLTuning? { get }
 
     // Memory
     func allocate(_ count: Int) throws -> DeviceBuffer
@@ -56,13 +64,6 @@ protocol Backend: AnyObject, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
-    /// Floats that `packOperand` needs for op(B) [K, N], or nil when the backend has no packed gemm (OpenCL;
-    /// the CPU in Float64 or without AVX2 + FMA): callers then use `gemm`. See StepOperand.
-    func packedOperandCount(k: Int, n: Int) -> Int?
-    /// Packs op(B) [K, N] (B [N, K] when transB, else [K, N]; leading dimension ldb) into `into` for `gemmPacked`.
-    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws
-    /// C[M, N] = beta * C + A[M, K] . op(B), op(B) [K, N] packed by `packOperand` (CPU: Sources/CSmallGemm).
-    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws
     /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
@@ -85,20 +86,6 @@ protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
-    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
-    /// (and StepOperand W_hh, W_hr) once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's
-    /// cblas runs both alike.
-    var prefersNNGemm: Bool { (self as? OpenCLBackend)?.prefersNNGemm ?? false }
-
-    // No packed gemm by default (OpenCL): StepOperand then calls `gemm`.
-    func packedOperandCount(k: Int, n: Int) -> Int? { nil }
-    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
-        preconditionFailure("packOperand on a backend whose packedOperandCount is nil")
-    }
-    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws {
-        preconditionFailure("gemmPacked on a backend whose packedOperandCount is nil")
-    }
-
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {
         let buffer = try allocate(count)
         try fill(BufferView(buffer), count: count, value: 0)
@@ -147,18 +134,18 @@ protocol ProfilingBackend: AnyObject {
 
     /// Switches per-kernel profiling on or off (OpenCL: profiling events; CPU: wall time per primitive).
     public static func setProfiling(_ enabled: Bool, on device: Device) throws {
-        try (device.backend as? ProfilingBackend)?.setProfiling(enabled)
+        try device.backend.setProfiling(enabled)
     }
 
     /// Per-kernel times since profiling was switched on or since the last call, slowest first.
     public static func takeProfile(of device: Device) throws -> [KernelTime] {
-        try ((device.backend as? ProfilingBackend)?.takeProfile() ?? [])
+        try device.backend.takeProfile()
             .map { KernelTime(name: $0.label, launches: $0.launches, seconds: $0.seconds) }
     }
 
     /// The `-D` tuning values the device's kernels are built with (empty on the CPU).
     public static func tuning(of device: Device) -> [String: String] {
-        (device.backend as? OpenCLBackend)?.tuning.defines ?? [:]
+        device.backend.openCLTuning?.defines ?? [:]
     }
 
     /// Static information: OpenCL platform version and device name, or the CPU's BLAS.

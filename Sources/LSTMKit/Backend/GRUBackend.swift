@@ -29,7 +29,3 @@ extension GRUBackend {
     }
 }
 
-extension Device {
-    /// The GRU primitives of this device's backend (both backends implement them).
-    var gru: Backend & GRUBackend { backend as! Backend & GRUBackend }
-}

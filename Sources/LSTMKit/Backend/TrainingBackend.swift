@@ -53,7 +53,3 @@ protocol TrainingBackend {
                        eps: Double, weightDecay: Double, clip: GradientClip) throws
 }
 
-extension Device {
-    /// The training primitives of this device's backend (both backends implement them).
-    var training: Backend & TrainingBackend { backend as! Backend & TrainingBackend }
-}

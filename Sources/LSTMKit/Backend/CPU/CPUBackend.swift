@@ -31,8 +31,13 @@ final class CPUBuffer<S>: DeviceBuffer, @unchecked Sendable {
 }
 
 /// The CPU path: cblas gemm (OpenBLAS, split over the cores by `CPUWorkerPool`) and the twins in CPUKernels.
-final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Sendable {
+final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sendable {
     var precision: Precision { S.precision }
+    /// cblas runs NN and NT alike: nothing to transpose.
+    var prefersNNGemm: Bool { false }
+    /// Float32 with AVX2 + FMA (Sources/CSmallGemm), unless LSTMKIT_CPU_SMALL_GEMM=0; Float64: none.
+    var packedGemm: PackedGemmBackend? { packedOperandCount(k: 1, n: 1) != nil ? self : nil }
+    var openCLTuning: OpenCLTuning? { nil }
 
     /// Opt-in profiling (lstm-bench): wall time per primitive while on; nil (one test per call) while off.
     private var profile: [String: (launches: Int, seconds: Double)]? = nil

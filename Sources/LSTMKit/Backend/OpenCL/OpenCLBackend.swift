@@ -117,9 +117,12 @@ struct OpenCLTuning {
 }
 
 /// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue.
-final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
+final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
+    var openCLTuning: OpenCLTuning? { tuning }
+    /// No packed gemm: StepOperand transposes (prefersNNGemm) or calls `gemm`.
+    var packedGemm: PackedGemmBackend? { nil }
     var precision: Precision { .float32 }
 
     /// The kernels this backend launches, looked up once and cached here (no string work per launch).
