@@ -72,20 +72,37 @@ protocol Backend: ProfilingBackend, Sendable {
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
                           dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws
-    /// x[0..<n) = value. Kernels/elementwise.cl.
-    func fill(_ x: BufferView, count: Int, value: Double) throws
-    /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.
-    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws
-    /// out[n] = beta * out[n] + sum_m x[m, n], x: [M, N] with leading dimension ld. Kernels/elementwise.cl.
-    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws
-    /// Inverted dropout with a counter-based mask that both devices compute identically. Kernels/elementwise.cl.
-    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws
+    /// One kernel of the table (`Kernel`: name, file, arguments, work size): the OpenCL kernel, or its CPU twin of
+    /// the same name (CPU/CPUBackend+Launch.swift).
+    func launch(_ kernel: Kernel, _ args: KernelArguments) throws
 
     /// Waits until all enqueued work is done.
     func synchronize() throws
 }
 
 extension Backend {
+    /// x[0..<n) = value. Kernels/elementwise.cl.
+    func fill(_ x: BufferView, count: Int, value: Double) throws {
+        var a = KernelArguments(); a.append(.int(count)); a.append(.float(value)); a.append(.view(x))
+        try launch(.fill, a)
+    }
+    /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.
+    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(d0)); a.append(.int(d1)); a.append(.int(features)); a.append(.view(src)); a.append(.view(dst))
+        try launch(.transpose01, a)
+    }
+    /// out[n] = beta * out[n] + sum_m x[m, n], x: [M, N] with leading dimension ld. Kernels/elementwise.cl.
+    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(m)); a.append(.int(n)); a.append(.view(x)); a.append(.int(ld))
+        a.append(.float(beta)); a.append(.view(out))
+        try launch(.columnSum, a)
+    }
+    /// Inverted dropout with a counter-based mask that both devices compute identically. Kernels/elementwise.cl.
+    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(count)); a.append(.float(p)); a.append(.uint(seed)); a.append(.view(x)); a.append(.view(y))
+        try launch(.dropout, a)
+    }
+
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {
         let buffer = try allocate(count)
         try fill(BufferView(buffer), count: count, value: 0)

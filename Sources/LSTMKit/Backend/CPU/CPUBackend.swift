@@ -68,7 +68,7 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         profile?[key] = (old.launches + 1, old.seconds + seconds)
     }
 
-    private func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
+    func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
         (v.buffer as! CPUBuffer<S>).pointer + v.offset
     }
     /// The Float32 kernels' view of a pointer (only called when S is Float).
@@ -225,17 +225,5 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         }
     }
 
-    func fill(_ x: BufferView, count: Int, value: Double) throws {
-        timed("fill") { CPUKernels.fill(count, S(value), ptr(x)) }
-    }
-    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
-        timed("transpose01") { CPUKernels.transpose01(d0, d1, features, ptr(src), ptr(dst)) }
-    }
-    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
-        timed("column_sum") { CPUKernels.column_sum(m, n, ptr(x), ld, S(beta), ptr(out)) }
-    }
-    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
-        timed("dropout") { CPUKernels.dropout(count, Float(p), seed, ptr(x), ptr(y)) }
-    }
     func synchronize() throws {}
 }
