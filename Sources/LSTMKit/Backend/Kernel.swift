@@ -3,7 +3,7 @@
 /// elementwise op: the kernel in its .cl file, its twin in CPUBackend+Launch.swift, a case and a line here.
 /// B = batch, T = time steps, H = hidden size.
 enum Kernel: Int, CaseIterable {
-    case fill, transpose01, columnSum, dropout
+    case fill, transpose01, columnSum, dropout, gruCellForward, gruCellBackward
 
     struct Description: Sendable {
         let name: String, file: String
@@ -25,6 +25,12 @@ enum Kernel: Int, CaseIterable {
                     global: { a, t in ((a.int(1) + t.columnVW - 1) / t.columnVW, 1, 1) }, defines: { $0.elementwiseDefines }),
         Description(name: "dropout", file: "elementwise.cl", arguments: "int n, float p, uint seed, view x, view y", dims: 1,
                     global: { a, _ in (a.int(0), 1, 1) }, defines: { $0.elementwiseDefines }),
+        Description(name: "gru_cell_forward", file: "gru_cell.cl", arguments: "int B, int H, int T, int step, int reverse, "
+                    + "mem lengths, mem gx, mem gh, view bias_ih, view bias_hh, int has_bias, mem hs, mem gates, view y, int ldy, "
+                    + "int act, int ract", dims: 2, global: { a, _ in (a.int(1), a.int(0), 1) }, defines: { _ in [:] }),
+        Description(name: "gru_cell_backward", file: "gru_cell.cl", arguments: "int B, int H, int T, int step, int reverse, "
+                    + "mem lengths, mem gates, mem hs, view dy, int lddy, mem dh, mem dgh, mem dgx, int act, int ract", dims: 2,
+                    global: { a, _ in (a.int(1), a.int(0), 1) }, defines: { _ in [:] }),
     ]
 
     var description: Description { Self.table[rawValue] }

@@ -7,4 +7,6 @@ enum KernelValue {
     case float(Double)
     /// A buffer and its element offset: on OpenCL two arguments, `__global real *x, const int offX`.
     case view(BufferView)
+    /// A whole buffer (offset 0): one argument, `__global real *x` (or `__global const int *lengths`).
+    case mem(DeviceBuffer)
 }

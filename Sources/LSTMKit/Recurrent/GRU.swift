@@ -37,12 +37,7 @@ public final class GRU: ParameterOwner {
                 dropout: Double = 0, bidirectional: Bool = false, activation: Activation = .tanh,
                 recurrentActivation: Activation = .sigmoid, device: Device = .cpu, seed: UInt64 = 0) throws {
         try RecurrentInputChecks.activations(activation, recurrentActivation)
-        for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
-            throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
-        }
-        guard dropout >= 0, dropout < 1 else {
-            throw LSTMKitError.invalidArgument(name: "dropout", value: "\(dropout)", reason: "must be in [0, 1)")
-        }
+        try RecurrentInputChecks.sizes(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout)
         self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.bias = bias; self.batchFirst = batchFirst; self.dropout = dropout; self.bidirectional = bidirectional
         self.device = device

@@ -100,43 +100,23 @@ public final class LSTM {
         if let clip = cellClip, !(clip > 0) {
             throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
         }
-        for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
-            throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
-        }
+        try RecurrentInputChecks.sizes(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout)
         guard projSize >= 0, projSize < hiddenSize else {
             throw LSTMKitError.invalidArgument(name: "projSize", value: "\(projSize)",
                                                reason: "must be 0 (off) or less than hiddenSize \(hiddenSize), as PyTorch's proj_size")
         }
-        guard dropout >= 0, dropout < 1 else {
-            throw LSTMKitError.invalidArgument(name: "dropout", value: "\(dropout)", reason: "must be in [0, 1)")
-        }
         guard recurrentDropout >= 0, recurrentDropout < 1 else {
             throw LSTMKitError.invalidArgument(name: "recurrentDropout", value: "\(recurrentDropout)", reason: "must be in [0, 1)")
         }
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        self.numLayers = numLayers
-        self.bias = bias
-        self.batchFirst = batchFirst
-        self.dropout = dropout
-        self.bidirectional = bidirectional
-        self.projSize = projSize
-        self.peephole = peephole
-        self.layerNorm = layerNorm
-        self.cellClip = cellClip
-        self.recurrentDropout = recurrentDropout
-        self.activation = activation
-        self.recurrentActivation = recurrentActivation
-        self.device = device
-
+        (self.inputSize, self.hiddenSize, self.numLayers, self.bias, self.batchFirst) = (inputSize, hiddenSize, numLayers, bias, batchFirst)
+        (self.dropout, self.bidirectional, self.projSize, self.peephole) = (dropout, bidirectional, projSize, peephole)
+        (self.layerNorm, self.cellClip, self.recurrentDropout, self.device) = (layerNorm, cellClip, recurrentDropout, device)
+        (self.activation, self.recurrentActivation) = (activation, recurrentActivation)
         let layout = try RecurrentParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
                                              directions: bidirectional ? 2 : 1, bias: bias, projSize: projSize,
                                              peephole: peephole, layerNorm: layerNorm, device: device, seed: seed)
-        parameterNames = layout.names
-        parameters = layout.parameters
-        gradients = layout.gradients
-        flatParameters = layout.flatParameters
-        flatGradients = layout.flatGradients
+        (parameterNames, parameters, gradients) = (layout.names, layout.parameters, layout.gradients)
+        (flatParameters, flatGradients) = (layout.flatParameters, layout.flatGradients)
         driver = RecurrentDriver(cell: LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
                                                      recurrentDropout: recurrentDropout, activation: activation.kernelKind,
                                                      recurrentActivation: recurrentActivation.kernelKind),

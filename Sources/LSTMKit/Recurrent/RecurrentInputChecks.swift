@@ -44,6 +44,16 @@ struct RecurrentInputChecks {
         guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
     }
 
+    /// The sizes and the between-layer dropout of a recurrent core (LSTM, GRU).
+    static func sizes(inputSize: Int, hiddenSize: Int, numLayers: Int, dropout: Double) throws {
+        for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
+            throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw LSTMKitError.invalidArgument(name: "dropout", value: "\(dropout)", reason: "must be in [0, 1)")
+        }
+    }
+
     /// The activations a recurrent cell runs: all but softmax (a row-wise function, Dense only).
     static func activations(_ activation: Activation, _ recurrentActivation: Activation) throws {
         for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where value == .softmax {

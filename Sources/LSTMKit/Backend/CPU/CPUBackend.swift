@@ -75,6 +75,7 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
     private func floats(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
+    func lengths(_ b: DeviceBuffer) -> UnsafePointer<Int32> { UnsafePointer(indices(b)) }
     private func indices(_ b: DeviceBuffer) -> UnsafeMutablePointer<Int32> {
         (b as! CPUBuffer<Int32>).pointer
     }

@@ -67,20 +67,4 @@ enum CPUGRUKernels {
     }
 }
 
-extension CPUBackend: GRUBackend {
-    private func q(_ v: BufferView) -> UnsafeMutablePointer<S> { (v.buffer as! CPUBuffer<S>).pointer + v.offset }
-
-    func gruCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                        gx: BufferView, gh: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                        hs: BufferView, gates: BufferView, y: BufferView, ldy: Int, activation: Int, recurrentActivation: Int) throws {
-        CPUGRUKernels.gru_cell_forward(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
-                                       q(gx), q(gh), biasIH.map { UnsafePointer(q($0)) }, biasHH.map { UnsafePointer(q($0)) },
-                                       q(hs), q(gates), q(y), ldy, activation, recurrentActivation)
-    }
-    func gruCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gates: BufferView, hs: BufferView, dy: BufferView, lddy: Int,
-                         dh: BufferView, dgh: BufferView, dgx: BufferView, activation: Int, recurrentActivation: Int) throws {
-        CPUGRUKernels.gru_cell_backward(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
-                                        q(gates), q(hs), q(dy), lddy, q(dh), q(dgh), q(dgx), activation, recurrentActivation)
-    }
-}
+extension CPUBackend: GRUBackend {}

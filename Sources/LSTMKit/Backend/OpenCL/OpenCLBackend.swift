@@ -289,3 +289,4 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     }
     func synchronize() throws { try context.finish() }
 }
+extension OpenCLBackend: GRUBackend {}

@@ -280,6 +280,7 @@ final class OpenCLContext: @unchecked Sendable {
             case let .uint(v): try set(cl_uint(v))
             case let .float(v): try set(cl_float(v))
             case let .view(v): try set(Optional((v.buffer as! CLBuffer).mem)); try set(cl_int(truncatingIfNeeded: v.offset))
+            case let .mem(b): try set(Optional((b as! CLBuffer).mem))
             case .none: preconditionFailure("launch \(label): argument \(i) is unset")
             }
         }
