@@ -109,6 +109,11 @@ inline void NAME(const int H, const int j, __global const real *ga, __global con
     ST(dcp, dcr + j);                                                                                          \
 }
 
+// The default pair (act tanh 2, ract sigmoid 3) is passed on as constants, so its activation branches fold away
+// after inlining; other pairs go by kind.
+#define WITH_ACTS(CALL) do { if (act == 2 && ract == 3) { const int act_ = 2, ract_ = 3; CALL; } \
+                             else { const int act_ = act, ract_ = ract; CALL; } } while (0)
+
 LSTM_FORWARD_UNITS(lstm_forward_vec, CVEC, CLOAD, CSTORE, lstmkit_act_v)
 LSTM_FORWARD_UNITS(lstm_forward_one, real, SLOAD, SSTORE, lstmkit_act)
 LSTM_BACKWARD_UNITS(lstm_backward_vec, CVEC, CLOAD, CSTORE, lstmkit_act_v, lstmkit_act_back_v)
@@ -149,13 +154,13 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
     __global const real *mrow = has_rmask ? rmask + (size_t)b * H : 0;
     __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
-                         yr, cell_clip, pp, has_peep, mrow, hm + next, act, ract);
+        WITH_ACTS(lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next,
+                                   gs, yr, cell_clip, pp, has_peep, mrow, hm + next, act_, ract_));
         return;
     }
     for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
-        lstm_forward_one(H, j, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
-                         yr, cell_clip, pp, has_peep, mrow, hm + next, act, ract);
+        WITH_ACTS(lstm_forward_one(H, j, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next,
+                                   gs, yr, cell_clip, pp, has_peep, mrow, hm + next, act_, ract_));
 }
 
 __kernel void lstm_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
@@ -194,11 +199,11 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
     __global const real *mrow = has_rmask && step + 1 < len ? rmask + (size_t)b * H : 0;
     __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
-                          pp, has_peep, mrow, act, ract);
+        WITH_ACTS(lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                                    pp, has_peep, mrow, act_, ract_));
         return;
     }
     for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
-        lstm_backward_one(H, j, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
-                          pp, has_peep, mrow, act, ract);
+        WITH_ACTS(lstm_backward_one(H, j, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                                    pp, has_peep, mrow, act_, ract_));
 }
