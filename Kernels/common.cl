@@ -5,6 +5,10 @@
 //                                        real1 = real, so a width-1 "vector" is the scalar
 //   LSTMKIT_EXP                          exp or native_exp (the exp switch)
 //   lstmkit_sigmoid, lstmkit_tanh        on real; lstmkit_sigmoidN / lstmkit_tanhN on realN (N = 1, 4, 8, 16)
+//   lstmkit_act(kind, x), lstmkit_act_grad(kind, y), lstmkit_act_back(kind, u, y) (and ...N on realN): the
+//                                        activations by kind (Activation.kernelKind): 0 linear, 1 relu, 2 tanh,
+//                                        3 sigmoid, 9 hard_sigmoid; act_grad is act' from the output y, act_back is
+//                                        u * act' in the cells' forms (u * y * (1 - y), u * (1 - y * y))
 //   REALV(W), VLOADW(W), VSTOREW(W)      the vector type, load and store of width W (1, 4, 8 or 16, checked
 //                                        with LSTMKIT_CHECK_WIDTH); a file names its widths from them
 //   LSTMKIT_CAT(a, b)                    token pasting after macro expansion
@@ -71,3 +75,34 @@ LSTMKIT_ACTIVATIONS(real8, 8)
 LSTMKIT_ACTIVATIONS(real16, 16)
 #define lstmkit_sigmoid1 lstmkit_sigmoid
 #define lstmkit_tanh1 lstmkit_tanh
+
+// Activations by kind (Activation.kernelKind; the CPU twins: lstmkitActivation & co. in CPUScalar.swift). Keras's
+// hard_sigmoid is relu6(x + 3) / 6. Derivatives from the output y: relu 1 where y > 0, hard_sigmoid 1/6 where
+// 0 < y < 1. The kind is the same for every work-item of a launch, so the branches do not diverge.
+#define LSTMKIT_ACT_KINDS(T, N)                                                                               \
+inline T LSTMKIT_CAT(lstmkit_act, N)(const int kind, T x) {                                                   \
+    if (kind == 2) return LSTMKIT_CAT(lstmkit_tanh, N)(x);                                                    \
+    if (kind == 3) return LSTMKIT_CAT(lstmkit_sigmoid, N)(x);                                                 \
+    if (kind == 1) return select((T)(0.0f), x, isgreater(x, (T)(0.0f)));                                      \
+    if (kind == 9) return clamp(x + 3.0f, 0.0f, 6.0f) / 6.0f;                                                 \
+    return x;                                                                                                 \
+}                                                                                                             \
+inline T LSTMKIT_CAT(lstmkit_act_grad, N)(const int kind, T y) {                                              \
+    if (kind == 2) return 1.0f - y * y;                                                                       \
+    if (kind == 3) return y * (1.0f - y);                                                                     \
+    if (kind == 1) return select((T)(0.0f), (T)(1.0f), isgreater(y, (T)(0.0f)));                              \
+    if (kind == 9) return select((T)(0.0f), (T)(1.0f / 6.0f), isgreater(y, (T)(0.0f)) & isless(y, (T)(1.0f))); \
+    return (T)(1.0f);                                                                                         \
+}                                                                                                             \
+inline T LSTMKIT_CAT(lstmkit_act_back, N)(const int kind, T u, T y) {                                         \
+    if (kind == 3) return u * y * (1.0f - y);                                                                 \
+    if (kind == 2) return u * (1.0f - y * y);                                                                 \
+    return u * LSTMKIT_CAT(lstmkit_act_grad, N)(kind, y);                                                     \
+}
+LSTMKIT_ACT_KINDS(real, )
+LSTMKIT_ACT_KINDS(real4, 4)
+LSTMKIT_ACT_KINDS(real8, 8)
+LSTMKIT_ACT_KINDS(real16, 16)
+#define lstmkit_act1 lstmkit_act
+#define lstmkit_act_grad1 lstmkit_act_grad
+#define lstmkit_act_back1 lstmkit_act_back

@@ -1,8 +1,9 @@
 // gru_cell.cl: the fused GRU cell (PyTorch nn.GRU), forward and backward, one loop step of one layer/direction.
 //
 // B = batch, T = time steps, H = hidden size. Gate order is PyTorch's: r, z, n.
-//   r = sigmoid(gx_r + b_ir + gh_r + b_hr), z = sigmoid(gx_z + b_iz + gh_z + b_hz)
-//   n = tanh(gx_n + b_in + r * (gh_n + b_hn)),   h_t = (1 - z) * n + z * h_{t-1}
+//   r = ract(gx_r + b_ir + gh_r + b_hr), z = ract(gx_z + b_iz + gh_z + b_hz)
+//   n = act(gx_n + b_in + r * (gh_n + b_hn)),   h_t = (1 - z) * n + z * h_{t-1}
+// act, ract: Keras's activation and recurrent_activation by kind (common.cl lstmkit_act; default 2 tanh, 3 sigmoid).
 // where gx = x . W_ih^T (time-indexed [T, B, 3H], one gemm for all steps) and gh = h_{t-1} . W_hh^T ([B, 3H],
 // one gemm per step). The reset gate multiplies after the recurrent product, as PyTorch does.
 // Step-indexed: hs [T+1, B, H] (hs[0] = h0); gates [T, B, 4H] = r, z, n, gh_n + b_hn (saved for backward);
@@ -18,7 +19,7 @@ __kernel void gru_cell_forward(const int B, const int H, const int T, const int 
                                __global const real *bias_ih, const int offBih,
                                __global const real *bias_hh, const int offBhh, const int has_bias,
                                __global real *hs, __global real *gates,
-                               __global real *y, const int offY, const int ldy)
+                               __global real *y, const int offY, const int ldy, const int act, const int ract)
 {
     const int j = (int)get_global_id(0), b = (int)get_global_id(1);
     if (j >= H || b >= B) return;
@@ -38,9 +39,9 @@ __kernel void gru_cell_forward(const int B, const int H, const int T, const int 
         ah[q] = h3[q * H + j];
         if (has_bias) { ax[q] += bias_ih[offBih + q * H + j]; ah[q] += bias_hh[offBhh + q * H + j]; }
     }
-    const real r = lstmkit_sigmoid(ax[0] + ah[0]);
-    const real z = lstmkit_sigmoid(ax[1] + ah[1]);
-    const real n = lstmkit_tanh(ax[2] + r * ah[2]);
+    const real r = lstmkit_act(ract, ax[0] + ah[0]);
+    const real z = lstmkit_act(ract, ax[1] + ah[1]);
+    const real n = lstmkit_act(act, ax[2] + r * ah[2]);
     const real h = (1.0f - z) * n + z * hs[prev];
     hs[next] = h;
     __global real *g = gates + ((size_t)step * B + b) * 4 * H;
@@ -51,7 +52,7 @@ __kernel void gru_cell_forward(const int B, const int H, const int T, const int 
 __kernel void gru_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
                                 __global const int *lengths, __global const real *gates, __global const real *hs,
                                 __global const real *dy, const int offDY, const int lddy,
-                                __global real *dh, __global real *dgh, __global real *dgx)
+                                __global real *dh, __global real *dgh, __global real *dgx, const int act, const int ract)
 {
     const int j = (int)get_global_id(0), b = (int)get_global_id(1);
     if (j >= H || b >= B) return;
@@ -69,9 +70,9 @@ __kernel void gru_cell_backward(const int B, const int H, const int T, const int
     const real r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
     const real h_prev = hs[(size_t)step * B * H + sb];
     const real dht = dh[sb] + dy[((size_t)t * B + b) * lddy + offDY + j];
-    const real dan = dht * (1.0f - z) * (1.0f - n * n);
-    const real dar = dan * hn * r * (1.0f - r);
-    const real daz = dht * (h_prev - n) * z * (1.0f - z);
+    const real dan = lstmkit_act_back(act, dht * (1.0f - z), n);
+    const real dar = lstmkit_act_back(ract, dan * hn, r);
+    const real daz = lstmkit_act_back(ract, dht * (h_prev - n), z);
     __global real *gt = dgx + ((size_t)t * B + b) * 3 * H;
     gt[j] = dar; gt[H + j] = daz; gt[2 * H + j] = dan;
     gs[j] = dar; gs[H + j] = daz; gs[2 * H + j] = dan * r;

@@ -13,8 +13,9 @@
 // lengths:   [B] int, 1 <= len <= T. Past its length a sequence's state is carried, its output is 0.
 //
 // Forward:  a_q = gx[t,b,qH+j] + r[b,qH+j] + b_ih[qH+j] + b_hh[qH+j]
-//           i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o)
-//           c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+//           i = ract(a_i), f = ract(a_f), g = act(a_g), o = ract(a_o)
+//           c_t = f * c_{t-1} + i * g,  h_t = o * act(c_t)
+// act, ract: Keras's activation and recurrent_activation by kind (common.cl lstmkit_act; default 2 tanh, 3 sigmoid).
 // Cell clipping (cell_clip > 0, as cuDNN): c_t is clamped to [-cell_clip, cell_clip] before tanh, and the
 // gradient w.r.t. the unclipped c_t is 0 where it was clipped. cell_clip <= 0 turns it off.
 // Peepholes (has_peep; peep: [3H] = p_i, p_f, p_o): a_i += p_i * c_{t-1}, a_f += p_f * c_{t-1}, and
@@ -49,18 +50,18 @@
 #define CSTORE(v, p) VSTOREW(CVW)(v, 0, p)
 #define SLOAD(p) VLOADW(1)(0, p)
 #define SSTORE(v, p) VSTOREW(1)(v, 0, p)
-#define lstmkit_sigmoid_v LSTMKIT_CAT(lstmkit_sigmoid, CVW)
-#define lstmkit_tanh_v LSTMKIT_CAT(lstmkit_tanh, CVW)
+#define lstmkit_act_v LSTMKIT_CAT(lstmkit_act, CVW)
+#define lstmkit_act_back_v LSTMKIT_CAT(lstmkit_act_back, CVW)
 
 // The cell math for the units [j, j + width of V), written once and instantiated twice below: on CVEC vectors
 // (the body of a row) and on single floats (the H % CVW tail). Row pointers are already at (t or step, b).
 // yr == 0: no output write; mrow == 0: no recurrent mask.
-#define LSTM_FORWARD_UNITS(NAME, V, LD, ST, SIG, TANH)                                                        \
+#define LSTM_FORWARD_UNITS(NAME, V, LD, ST, ACT)                                                        \
 inline void NAME(const int H, const int j, __global const real *gxr, __global const real *rr,              \
                  __global const real *bih, __global const real *bhh, const int has_bias,                    \
                  __global const real *cPrev, __global real *cNext, __global real *hNext, __global real *gs, \
                  __global real *yr, const float cell_clip, __global const real *peep, const int has_peep,    \
-                 __global const real *mrow, __global real *hmNext) {                                         \
+                 __global const real *mrow, __global real *hmNext, const int act, const int ract) {          \
     V a[4];                                                                                                    \
     for (int q = 0; q < 4; ++q) {                                                                              \
         a[q] = LD(gxr + q * H + j) + LD(rr + q * H + j);                                                       \
@@ -68,12 +69,12 @@ inline void NAME(const int H, const int j, __global const real *gxr, __global co
     }                                                                                                          \
     const V cp = LD(cPrev + j);                                                                                \
     if (has_peep) { a[0] += LD(peep + j) * cp; a[1] += LD(peep + H + j) * cp; }                                \
-    const V i = SIG(a[0]), f = SIG(a[1]), g = TANH(a[2]);                                                      \
+    const V i = ACT(ract, a[0]), f = ACT(ract, a[1]), g = ACT(act, a[2]);                                      \
     V c = f * cp + i * g;                                                                                      \
     if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);                                                 \
     if (has_peep) a[3] += LD(peep + 2 * H + j) * c;                                                            \
-    const V o = SIG(a[3]);                                                                                     \
-    const V h = o * TANH(c);                                                                                   \
+    const V o = ACT(ract, a[3]);                                                                               \
+    const V h = o * ACT(act, c);                                                                               \
     ST(c, cNext + j);                                                                                          \
     ST(h, hNext + j);                                                                                          \
     ST(i, gs + j); ST(f, gs + H + j); ST(g, gs + 2 * H + j); ST(o, gs + 3 * H + j);                            \
@@ -81,24 +82,25 @@ inline void NAME(const int H, const int j, __global const real *gxr, __global co
     if (mrow) ST(h * LD(mrow + j), hmNext + j);                                                                \
 }
 
-#define LSTM_BACKWARD_UNITS(NAME, V, LD, ST, TANH)                                                            \
+#define LSTM_BACKWARD_UNITS(NAME, V, LD, ST, ACT, BACK)                                                            \
 inline void NAME(const int H, const int j, __global const real *ga, __global const real *cPrevRow,          \
                  __global const real *cRow, __global const real *dyr, __global real *dhr, __global real *dcr, \
                  __global real *gs, __global real *gt, const float cell_clip,                                \
-                 __global const real *peep, const int has_peep, __global const real *mrow) {                 \
+                 __global const real *peep, const int has_peep, __global const real *mrow,                    \
+                 const int act, const int ract) {                                                            \
     const V i = LD(ga + j), f = LD(ga + H + j), g = LD(ga + 2 * H + j), o = LD(ga + 3 * H + j);                \
     const V cp = LD(cPrevRow + j), cv = LD(cRow + j);                                                          \
-    const V tc = TANH(cv);                                                                                     \
+    const V tc = ACT(act, cv);                                                                                 \
     V dhv = LD(dhr + j);                                                                                       \
     if (mrow) dhv *= LD(mrow + j);                                                                             \
     const V dht = dhv + LD(dyr + j);                                                                           \
-    const V d_o = dht * tc * o * (1.0f - o);                                                                   \
-    V dct = LD(dcr + j) + dht * o * (1.0f - tc * tc);                                                          \
+    const V d_o = BACK(ract, dht * tc, o);                                                                     \
+    V dct = LD(dcr + j) + BACK(act, dht * o, tc);                                                              \
     if (has_peep) dct += d_o * LD(peep + 2 * H + j);                                                           \
     if (cell_clip > 0.0f) dct = select(dct, (V)(0.0f), isgreaterequal(fabs(cv), (V)(cell_clip)));              \
-    const V di = dct * g * i * (1.0f - i);                                                                     \
-    const V df = dct * cp * f * (1.0f - f);                                                                    \
-    const V dg = dct * i * (1.0f - g * g);                                                                     \
+    const V di = BACK(ract, dct * g, i);                                                                       \
+    const V df = BACK(ract, dct * cp, f);                                                                      \
+    const V dg = BACK(act, dct * i, g);                                                                        \
     ST(di, gs + j); ST(df, gs + H + j); ST(dg, gs + 2 * H + j); ST(d_o, gs + 3 * H + j);                       \
     if (gt) { ST(di, gt + j); ST(df, gt + H + j); ST(dg, gt + 2 * H + j); ST(d_o, gt + 3 * H + j); }           \
     ST((V)(0.0f), dhr + j);                                                                                    \
@@ -107,10 +109,15 @@ inline void NAME(const int H, const int j, __global const real *ga, __global con
     ST(dcp, dcr + j);                                                                                          \
 }
 
-LSTM_FORWARD_UNITS(lstm_forward_vec, CVEC, CLOAD, CSTORE, lstmkit_sigmoid_v, lstmkit_tanh_v)
-LSTM_FORWARD_UNITS(lstm_forward_one, real, SLOAD, SSTORE, lstmkit_sigmoid, lstmkit_tanh)
-LSTM_BACKWARD_UNITS(lstm_backward_vec, CVEC, CLOAD, CSTORE, lstmkit_tanh_v)
-LSTM_BACKWARD_UNITS(lstm_backward_one, real, SLOAD, SSTORE, lstmkit_tanh)
+// The default pair (act tanh 2, ract sigmoid 3) is passed on as constants, so its activation branches fold away
+// after inlining; other pairs go by kind.
+#define WITH_ACTS(CALL) do { if (act == 2 && ract == 3) { const int act_ = 2, ract_ = 3; CALL; } \
+                             else { const int act_ = act, ract_ = ract; CALL; } } while (0)
+
+LSTM_FORWARD_UNITS(lstm_forward_vec, CVEC, CLOAD, CSTORE, lstmkit_act_v)
+LSTM_FORWARD_UNITS(lstm_forward_one, real, SLOAD, SSTORE, lstmkit_act)
+LSTM_BACKWARD_UNITS(lstm_backward_vec, CVEC, CLOAD, CSTORE, lstmkit_act_v, lstmkit_act_back_v)
+LSTM_BACKWARD_UNITS(lstm_backward_one, real, SLOAD, SSTORE, lstmkit_act, lstmkit_act_back)
 
 __kernel void lstm_cell_forward(const int B, const int H, const int T, const int step, const int reverse,
                                 __global const int *lengths,
@@ -121,7 +128,7 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
                                 __global real *y, const int offY, const int ldy, const float cell_clip,
                                 __global const real *peep, const int offPeep, const int has_peep,
                                 __global const real *rmask, const int has_rmask, __global real *hm,
-                                const int write_y)
+                                const int write_y, const int act, const int ract)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -147,13 +154,13 @@ __kernel void lstm_cell_forward(const int B, const int H, const int T, const int
     __global const real *mrow = has_rmask ? rmask + (size_t)b * H : 0;
     __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
-                         yr, cell_clip, pp, has_peep, mrow, hm + next);
+        WITH_ACTS(lstm_forward_vec(H, j0, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next,
+                                   gs, yr, cell_clip, pp, has_peep, mrow, hm + next, act_, ract_));
         return;
     }
     for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
-        lstm_forward_one(H, j, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next, gs,
-                         yr, cell_clip, pp, has_peep, mrow, hm + next);
+        WITH_ACTS(lstm_forward_one(H, j, gxr, rr, bias_ih + offBih, bias_hh + offBhh, has_bias, cs + prev, cs + next, hs + next,
+                                   gs, yr, cell_clip, pp, has_peep, mrow, hm + next, act_, ract_));
 }
 
 __kernel void lstm_cell_backward(const int B, const int H, const int T, const int step, const int reverse,
@@ -163,7 +170,7 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
                                  __global real *dh, __global real *dc,
                                  __global real *dgs, __global real *dgt, const float cell_clip,
                                  __global const real *peep, const int offPeep, const int has_peep,
-                                 __global const real *rmask, const int has_rmask)
+                                 __global const real *rmask, const int has_rmask, const int act, const int ract)
 {
     const int j0 = (int)get_global_id(0) * CVW;
     const int b = (int)get_global_id(1);
@@ -192,11 +199,11 @@ __kernel void lstm_cell_backward(const int B, const int H, const int T, const in
     __global const real *mrow = has_rmask && step + 1 < len ? rmask + (size_t)b * H : 0;
     __global const real *pp = peep + offPeep;
     if (jEnd - j0 == CVW) {
-        lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
-                          pp, has_peep, mrow);
+        WITH_ACTS(lstm_backward_vec(H, j0, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                                    pp, has_peep, mrow, act_, ract_));
         return;
     }
     for (int j = j0; j < jEnd; ++j)  // tail: H % CVW units
-        lstm_backward_one(H, j, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
-                          pp, has_peep, mrow);
+        WITH_ACTS(lstm_backward_one(H, j, ga, cPrevRow, cRow, dyr, dh + (size_t)b * H, dc + (size_t)b * H, gs, gt, cell_clip,
+                                    pp, has_peep, mrow, act_, ract_));
 }

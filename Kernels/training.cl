@@ -3,7 +3,8 @@
 //
 // Layouts (row-major, every buffer addressed as pointer + element offset):
 //   add_row_bias:        y[rows, cols] += bias[cols]
-//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid; backward uses the output y
+//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid, 9 hard_sigmoid (common.cl's
+//                        lstmkit_act / lstmkit_act_grad); backward uses the output y
 //   softmax_rows:        y[r, :] = softmax(x[r, :]); softmax_backward_rows: dx = y * (dy - sum(dy * y))
 //   loss_rows:           one work-item per row r of pred [rows, cols] and target ([rows, cols], or [rows] class ids);
 //                        writes row_loss[r] (summed over cols) and grad[r, :] = scale * dLoss/dpred.
@@ -28,19 +29,6 @@
 #define REDUCE_WG 256
 #endif
 
-inline real act_forward(int kind, real x) {
-    if (kind == 1) return x > 0.0f ? x : 0.0f;
-    if (kind == 2) return lstmkit_tanh(x);
-    if (kind == 3) return lstmkit_sigmoid(x);
-    return x;
-}
-inline real act_derivative(int kind, real y) {
-    if (kind == 1) return y > 0.0f ? 1.0f : 0.0f;
-    if (kind == 2) return 1.0f - y * y;
-    if (kind == 3) return y * (1.0f - y);
-    return 1.0f;
-}
-
 __kernel void add_row_bias(const int rows, const int cols, __global const real *bias, const int offB,
                            __global real *y, const int offY)
 {
@@ -52,14 +40,14 @@ __kernel void activation_forward(const int kind, const int n, __global const rea
                                  __global real *y, const int offY)
 {
     const int i = (int)get_global_id(0);
-    if (i < n) y[offY + i] = act_forward(kind, x[offX + i]);
+    if (i < n) y[offY + i] = lstmkit_act(kind, x[offX + i]);
 }
 
 __kernel void activation_backward(const int kind, const int n, __global const real *y, const int offY,
                                   __global const real *dy, const int offDY, __global real *dx, const int offDX)
 {
     const int i = (int)get_global_id(0);
-    if (i < n) dx[offDX + i] = dy[offDY + i] * act_derivative(kind, y[offY + i]);
+    if (i < n) dx[offDX + i] = dy[offDY + i] * lstmkit_act_grad(kind, y[offY + i]);
 }
 
 __kernel void softmax_rows(const int rows, const int cols, __global const real *x, const int offX,

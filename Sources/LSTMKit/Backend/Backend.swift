@@ -30,13 +30,25 @@ struct LSTMCellExtras {
     var maskedStates: BufferView? = nil
     /// Forward only: false leaves y alone (projection, where hs receives m_t = o * tanh(c_t)).
     var writeOutput = true
+    /// Keras's `activation` (g and the cell output) and `recurrent_activation` (i, f, o), as kinds of
+    /// Kernels/common.cl `lstmkit_act` (`Activation.kernelKind`): tanh and sigmoid by default.
+    var activation = Activation.tanh.kernelKind
+    var recurrentActivation = Activation.sigmoid.kernelKind
 }
 
 /// The primitives the layers are written against. Each has an OpenCL kernel and a CPU twin with the
 /// same name and argument order (Kernels/*.cl and CPU/CPUKernels.swift); see those for the math.
 /// All matrices are row-major. Calls only enqueue work: nothing waits on the host until `read`.
-protocol Backend: AnyObject, Sendable {
+protocol Backend: ProfilingBackend, Sendable {
     var precision: Precision { get }
+    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
+    /// (and StepOperand W_hh, W_hr) once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30); the CPU's
+    /// cblas runs both alike. The backend's own policy, as `packedGemm`.
+    var prefersNNGemm: Bool { get }
+    /// The backend's packed step gemm (StepOperand packs op(B) once per pass for it), or nil: plain `gemm`.
+    var packedGemm: PackedGemmBackend? { get }
+    /// An OpenCL backend's tuning (nil on the CPU).
+    var openCLTuning: OpenCLTuning? { get }
 
     // Memory
     func allocate(_ count: Int) throws -> DeviceBuffer
@@ -52,13 +64,6 @@ protocol Backend: AnyObject, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
-    /// Floats that `packOperand` needs for op(B) [K, N], or nil when the backend has no packed gemm (OpenCL;
-    /// the CPU in Float64 or without AVX2 + FMA): callers then use `gemm`. See StepOperand.
-    func packedOperandCount(k: Int, n: Int) -> Int?
-    /// Packs op(B) [K, N] (B [N, K] when transB, else [K, N]; leading dimension ldb) into `into` for `gemmPacked`.
-    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws
-    /// C[M, N] = beta * C + A[M, K] . op(B), op(B) [K, N] packed by `packOperand` (CPU: Sources/CSmallGemm).
-    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws
     /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
     func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                          gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
@@ -67,32 +72,35 @@ protocol Backend: AnyObject, Sendable {
     func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
                           gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
                           dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws
-    /// x[0..<n) = value. Kernels/elementwise.cl.
-    func fill(_ x: BufferView, count: Int, value: Double) throws
-    /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.
-    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws
-    /// out[n] = beta * out[n] + sum_m x[m, n], x: [M, N] with leading dimension ld. Kernels/elementwise.cl.
-    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws
-    /// Inverted dropout with a counter-based mask that both devices compute identically. Kernels/elementwise.cl.
-    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws
+    /// One kernel of the table (`Kernel`: name, file, arguments, work size): the OpenCL kernel, or its CPU twin of
+    /// the same name (CPU/CPUBackend+Launch.swift).
+    func launch(_ kernel: Kernel, _ args: KernelArguments) throws
 
     /// Waits until all enqueued work is done.
     func synchronize() throws
 }
 
 extension Backend {
-    /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
-    /// (and StepOperand W_hh, W_hr) once per forward (OpenCL on PoCL: NN 60-120 GFLOP/s, NT 25-30). The CPU's
-    /// cblas runs both alike.
-    var prefersNNGemm: Bool { (self as? OpenCLBackend)?.prefersNNGemm ?? false }
-
-    // No packed gemm by default (OpenCL): StepOperand then calls `gemm`.
-    func packedOperandCount(k: Int, n: Int) -> Int? { nil }
-    func packOperand(transB: Bool, k: Int, n: Int, b: BufferView, ldb: Int, into: DeviceBuffer) throws {
-        preconditionFailure("packOperand on a backend whose packedOperandCount is nil")
+    /// x[0..<n) = value. Kernels/elementwise.cl.
+    func fill(_ x: BufferView, count: Int, value: Double) throws {
+        var a = KernelArguments(); a.append(.int(count)); a.append(.float(value)); a.append(.view(x))
+        try launch(.fill, a)
     }
-    func gemmPacked(m: Int, n: Int, k: Int, a: BufferView, lda: Int, packed: DeviceBuffer, beta: Double, c: BufferView, ldc: Int) throws {
-        preconditionFailure("gemmPacked on a backend whose packedOperandCount is nil")
+    /// [D0, D1, F] -> [D1, D0, F]. Kernels/elementwise.cl.
+    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(d0)); a.append(.int(d1)); a.append(.int(features)); a.append(.view(src)); a.append(.view(dst))
+        try launch(.transpose01, a)
+    }
+    /// out[n] = beta * out[n] + sum_m x[m, n], x: [M, N] with leading dimension ld. Kernels/elementwise.cl.
+    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(m)); a.append(.int(n)); a.append(.view(x)); a.append(.int(ld))
+        a.append(.float(beta)); a.append(.view(out))
+        try launch(.columnSum, a)
+    }
+    /// Inverted dropout with a counter-based mask that both devices compute identically. Kernels/elementwise.cl.
+    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(count)); a.append(.float(p)); a.append(.uint(seed)); a.append(.view(x)); a.append(.view(y))
+        try launch(.dropout, a)
     }
 
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {
@@ -143,18 +151,18 @@ protocol ProfilingBackend: AnyObject {
 
     /// Switches per-kernel profiling on or off (OpenCL: profiling events; CPU: wall time per primitive).
     public static func setProfiling(_ enabled: Bool, on device: Device) throws {
-        try (device.backend as? ProfilingBackend)?.setProfiling(enabled)
+        try device.backend.setProfiling(enabled)
     }
 
     /// Per-kernel times since profiling was switched on or since the last call, slowest first.
     public static func takeProfile(of device: Device) throws -> [KernelTime] {
-        try ((device.backend as? ProfilingBackend)?.takeProfile() ?? [])
+        try device.backend.takeProfile()
             .map { KernelTime(name: $0.label, launches: $0.launches, seconds: $0.seconds) }
     }
 
     /// The `-D` tuning values the device's kernels are built with (empty on the CPU).
     public static func tuning(of device: Device) -> [String: String] {
-        (device.backend as? OpenCLBackend)?.tuning.defines ?? [:]
+        device.backend.openCLTuning?.defines ?? [:]
     }
 
     /// Static information: OpenCL platform version and device name, or the CPU's BLAS.

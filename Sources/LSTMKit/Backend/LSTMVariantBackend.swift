@@ -39,7 +39,3 @@ protocol LSTMVariantBackend {
                                    dgs: BufferView, dAs: BufferView, dAt: BufferView, dcn: BufferView, extras: LSTMCellExtras) throws
 }
 
-extension Device {
-    /// The LSTM-variant primitives of this device's backend (both backends implement them).
-    var variants: Backend & LSTMVariantBackend { backend as! Backend & LSTMVariantBackend }
-}

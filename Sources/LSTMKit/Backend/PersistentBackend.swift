@@ -22,7 +22,3 @@ protocol PersistentLSTMBackend {
     func usePersistentForward(batch: Int, hidden: Int) -> Bool
 }
 
-extension Device {
-    /// The persistent forward primitive of this device's backend (both backends implement it).
-    var persistent: Backend & PersistentLSTMBackend { backend as! Backend & PersistentLSTMBackend }
-}

@@ -1,7 +1,10 @@
-/// Activation functions of `Dense` (kind numbers as in Kernels/training.cl; softmax is row-wise, kind 4).
+/// Activation functions of `Dense`, and Keras's `activation` / `recurrent_activation` of the recurrent layers
+/// (kind numbers as in Kernels/common.cl `lstmkit_act`; softmax is row-wise, kind 4, Dense only). `hardSigmoid` is
+/// Keras 3's hard_sigmoid, relu6(x + 3) / 6.
 public enum Activation: String, Codable, Sendable {
     case linear, relu, tanh, sigmoid, softmax
-    var kernelKind: Int { [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4][self]! }
+    case hardSigmoid = "hard_sigmoid"
+    var kernelKind: Int { [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4, .hardSigmoid: 9][self]! }
 }
 
 /// Per-row loss kernels (Kernels/training.cl `loss_rows` kinds).
@@ -50,7 +53,3 @@ protocol TrainingBackend {
                        eps: Double, weightDecay: Double, clip: GradientClip) throws
 }
 
-extension Device {
-    /// The training primitives of this device's backend (both backends implement them).
-    var training: Backend & TrainingBackend { backend as! Backend & TrainingBackend }
-}

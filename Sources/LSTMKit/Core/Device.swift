@@ -10,14 +10,21 @@ import Foundation
 /// Devices are unique per OpenCL device: asking twice gives the same context and the same compiled programs.
 public final class Device: @unchecked Sendable, CustomStringConvertible, Equatable {
     let backend: Backend
+    /// The op families of `backend`, typed when the device is made: a backend that lacks one does not compile.
+    let training: Backend & TrainingBackend
+    let gru: Backend & GRUBackend
+    let variants: Backend & LSTMVariantBackend
+    let persistent: Backend & PersistentLSTMBackend
     /// "cpu", "cpu(float64)" or "opencl:P:D (device name)".
     public let description: String
     /// The OpenCL context, nil on the CPU.
     let openCL: OpenCLContext?
 
     /// Internal for lstm-bench's tuned devices (Tuning+Benchmark.swift); everything else goes through the registry.
-    init(backend: Backend, description: String, openCL: OpenCLContext?) {
+    init<B: Backend & TrainingBackend & GRUBackend & LSTMVariantBackend & PersistentLSTMBackend>(backend: B, description: String,
+                                                                                                   openCL: OpenCLContext?) {
         self.backend = backend
+        (training, gru, variants, persistent) = (backend, backend, backend, backend)
         self.description = description
         self.openCL = openCL
     }

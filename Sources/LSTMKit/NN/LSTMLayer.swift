@@ -24,12 +24,15 @@ public final class LSTMLayer: RecurrentLayer {
     ///   - cellClip: > 0 clamps the cell state to [-cellClip, cellClip] (cuDNN's cell clipping); nil: off.
     ///   - projSize: PyTorch's `proj_size` (the output has projSize columns); 0: off.
     ///   - peephole: peephole connections; layerNorm: layer-normalised gates and cell.
+    ///   - activation, recurrentActivation: Keras's `activation` (g and the cell output) and `recurrent_activation`
+    ///     (i, f, o): tanh, sigmoid, relu, hardSigmoid or linear (layer norm: the defaults only).
     public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
                 recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false,
-                layerNorm: Bool = false) {
+                layerNorm: Bool = false, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid) {
         super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
                    options: LSTMOptions(projSize: projSize, peephole: peephole, layerNorm: layerNorm, cellClip: cellClip,
-                                        recurrentDropout: recurrentDropout), merge: nil)
+                                        recurrentDropout: recurrentDropout), activation: activation,
+                   recurrentActivation: recurrentActivation, merge: nil)
     }
     /// The final (h, c) of the last forward, each `[B, units]`.
     public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }

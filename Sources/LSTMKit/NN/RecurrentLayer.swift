@@ -22,6 +22,9 @@ public class RecurrentLayer: Layer {
     public let options: LSTMOptions
     /// LSTM cell clipping (nil: off).
     public var cellClip: Double? { options.cellClip }
+    /// Keras's `activation` (LSTM: g and the cell output; GRU: n) and `recurrent_activation` (LSTM: i, f, o; GRU: r, z).
+    public let activation: Activation
+    public let recurrentActivation: Activation
     /// Set by `Bidirectional`: how the two directions merge (nil: one direction).
     let merge: MergeMode?
     public private(set) var core: RecurrentCore?
@@ -31,8 +34,10 @@ public class RecurrentLayer: Layer {
     private var lastOutput: Tensor?   // what merge backward needs (the unmerged output)
 
     init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions = LSTMOptions(),
-         merge: MergeMode?) {
+         activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, merge: MergeMode?) {
         self.cell = cell
+        self.activation = activation
+        self.recurrentActivation = recurrentActivation
         self.options = options
         self.units = units
         self.returnSequences = returnSequences
@@ -44,7 +49,7 @@ public class RecurrentLayer: Layer {
     /// The same layer, running in both directions (for `Bidirectional`).
     func bidirectional(_ merge: MergeMode) -> RecurrentLayer {
         RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
-                       options: options, merge: merge)
+                       options: options, activation: activation, recurrentActivation: recurrentActivation, merge: merge)
     }
 
     private var directions: Int { merge == nil ? 1 : 2 }
@@ -59,8 +64,10 @@ public class RecurrentLayer: Layer {
         switch cell {
         case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
                                     projSize: options.projSize, peephole: options.peephole, layerNorm: options.layerNorm,
-                                    cellClip: options.cellClip, recurrentDropout: options.recurrentDropout, device: device, seed: seed)
-        case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
+                                    cellClip: options.cellClip, recurrentDropout: options.recurrentDropout, activation: activation,
+                                    recurrentActivation: recurrentActivation, device: device, seed: seed)
+        case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
+                                  activation: activation, recurrentActivation: recurrentActivation, device: device, seed: seed)
         }
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
     }

@@ -163,6 +163,8 @@ public enum ONNXExport {
         case .tanh: out = b.add("Tanh", [out], name: "\(label)_Tanh")[0]
         case .sigmoid: out = b.add("Sigmoid", [out], name: "\(label)_Sigmoid")[0]
         case .softmax: out = b.add("Softmax", [out], name: "\(label)_Softmax", [attr("axis", -1)])[0]
+        case .hardSigmoid:  // Keras's relu6(x + 3) / 6 = max(0, min(1, x / 6 + 0.5))
+            out = b.add("HardSigmoid", [out], name: "\(label)_HardSigmoid", [attr("alpha", Float(1.0 / 6.0)), attr("beta", Float(0.5))])[0]
         }
         return Value(name: out, hasTime: v.hasTime, lengths: v.lengths)
     }
@@ -207,6 +209,17 @@ public enum ONNXExport {
         return order.flatMap { v[($0 * size)..<(($0 + 1) * size)] }
     }
 
+    /// Only the default activations are exported (tanh, sigmoid): any other is refused with a typed error.
+    private static func refuseActivations(_ activation: Activation, _ recurrentActivation: Activation, what: String) throws {
+        if activation != .tanh {
+            throw ONNXError.unsupportedLayer(layer: what, option: "activation \(activation.rawValue)", reason: "the export writes tanh only")
+        }
+        if recurrentActivation != .sigmoid {
+            throw ONNXError.unsupportedLayer(layer: what, option: "recurrentActivation \(recurrentActivation.rawValue)",
+                                             reason: "the export writes sigmoid only")
+        }
+    }
+
     /// One ONNX LSTM/GRU node for layer `layer` of `core` (both directions when bidirectional), on the time-major `x`.
     /// Returns Y `[T, D, B, H]`, Y_h `[D, B, H]` and (LSTM) Y_c `[D, B, H]`. An LSTM with cell clipping becomes one
     /// `Scan` per direction instead (see `scanLSTM`), with the same initializers.
@@ -215,6 +228,7 @@ public enum ONNXExport {
         let isLSTM: Bool, H: Int, D: Int, bias: Bool, peephole: Bool
         var clip: Double? = nil
         if let lstm = core as? LSTM {
+            try refuseActivations(lstm.activation, lstm.recurrentActivation, what: what)
             if lstm.projSize > 0 {
                 throw ONNXError.unsupportedLayer(layer: what, option: "projSize \(lstm.projSize)", reason: "ONNX's LSTM has no projection")
             }
@@ -224,6 +238,7 @@ public enum ONNXExport {
             clip = lstm.cellClip
             isLSTM = true; H = lstm.hiddenSize; D = lstm.numDirections; bias = lstm.bias; peephole = lstm.peephole
         } else if let gru = core as? GRU {
+            try refuseActivations(gru.activation, gru.recurrentActivation, what: what)
             isLSTM = false; H = gru.hiddenSize; D = gru.numDirections; bias = gru.bias; peephole = false
         } else {
             throw ONNXError.unsupportedLayer(layer: what, option: "core", reason: "no ONNX conversion for \(type(of: core))")
@@ -442,6 +457,9 @@ func attr(_ name: String, _ value: Int) -> Onnx_AttributeProto {
 }
 func attr(_ name: String, _ values: [Int64]) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = values; return a
+}
+func attr(_ name: String, _ value: Float) -> Onnx_AttributeProto {
+    var a = Onnx_AttributeProto(); a.name = name; a.type = .float; a.f = value; return a
 }
 func attr(_ name: String, _ value: String) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto(); a.name = name; a.type = .string; a.s = Data(value.utf8); return a

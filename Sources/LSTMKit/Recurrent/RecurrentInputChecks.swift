@@ -43,4 +43,22 @@ struct RecurrentInputChecks {
         let expected = [stateCount, B, width ?? hiddenSize]
         guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
     }
+
+    /// The sizes and the between-layer dropout of a recurrent core (LSTM, GRU).
+    static func sizes(inputSize: Int, hiddenSize: Int, numLayers: Int, dropout: Double) throws {
+        for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
+            throw LSTMKitError.invalidArgument(name: name, value: "\(value)", reason: "must be at least 1")
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw LSTMKitError.invalidArgument(name: "dropout", value: "\(dropout)", reason: "must be in [0, 1)")
+        }
+    }
+
+    /// The activations a recurrent cell runs: all but softmax (a row-wise function, Dense only).
+    static func activations(_ activation: Activation, _ recurrentActivation: Activation) throws {
+        for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where value == .softmax {
+            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
+                                               reason: "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
+        }
+    }
 }

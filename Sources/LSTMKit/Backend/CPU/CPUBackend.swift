@@ -31,8 +31,13 @@ final class CPUBuffer<S>: DeviceBuffer, @unchecked Sendable {
 }
 
 /// The CPU path: cblas gemm (OpenBLAS, split over the cores by `CPUWorkerPool`) and the twins in CPUKernels.
-final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Sendable {
+final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sendable {
     var precision: Precision { S.precision }
+    /// cblas runs NN and NT alike: nothing to transpose.
+    var prefersNNGemm: Bool { false }
+    /// Float32 with AVX2 + FMA (Sources/CSmallGemm), unless LSTMKIT_CPU_SMALL_GEMM=0; Float64: none.
+    var packedGemm: PackedGemmBackend? { packedOperandCount(k: 1, n: 1) != nil ? self : nil }
+    var openCLTuning: OpenCLTuning? { nil }
 
     /// Opt-in profiling (lstm-bench): wall time per primitive while on; nil (one test per call) while off.
     private var profile: [String: (launches: Int, seconds: Double)]? = nil
@@ -63,13 +68,14 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
         profile?[key] = (old.launches + 1, old.seconds + seconds)
     }
 
-    private func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
+    func ptr(_ v: BufferView) -> UnsafeMutablePointer<S> {
         (v.buffer as! CPUBuffer<S>).pointer + v.offset
     }
     /// The Float32 kernels' view of a pointer (only called when S is Float).
     private func floats(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
+    func lengths(_ b: DeviceBuffer) -> UnsafePointer<Int32> { UnsafePointer(indices(b)) }
     private func indices(_ b: DeviceBuffer) -> UnsafeMutablePointer<Int32> {
         (b as! CPUBuffer<Int32>).pointer
     }
@@ -205,7 +211,7 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
             CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
                                          ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
                                          ptr(hs), ptr(cs), ptr(gates), extras.writeOutput ? ptr(y) : nil, ldy, S(extras.cellClip),
-                                         p.map(ptr), m.map(ptr), hm.map(ptr))
+                                         p.map(ptr), m.map(ptr), hm.map(ptr), extras.activation, extras.recurrentActivation)
         }
     }
 
@@ -216,21 +222,9 @@ final class CPUBackend<S: CPUScalar>: Backend, ProfilingBackend, @unchecked Send
             let p: BufferView? = extras.peephole, m: BufferView? = extras.recurrentMask
             CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
                                           ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt), S(extras.cellClip),
-                                          p.map(ptr), m.map(ptr))
+                                          p.map(ptr), m.map(ptr), extras.activation, extras.recurrentActivation)
         }
     }
 
-    func fill(_ x: BufferView, count: Int, value: Double) throws {
-        timed("fill") { CPUKernels.fill(count, S(value), ptr(x)) }
-    }
-    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
-        timed("transpose01") { CPUKernels.transpose01(d0, d1, features, ptr(src), ptr(dst)) }
-    }
-    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
-        timed("column_sum") { CPUKernels.column_sum(m, n, ptr(x), ld, S(beta), ptr(out)) }
-    }
-    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
-        timed("dropout") { CPUKernels.dropout(count, Float(p), seed, ptr(x), ptr(y)) }
-    }
     func synchronize() throws {}
 }

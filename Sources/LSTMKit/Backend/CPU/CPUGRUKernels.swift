@@ -6,7 +6,8 @@ enum CPUGRUKernels {
     static func gru_cell_forward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gx: UnsafePointer<S>, _ gh: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
-        _ hs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>, _ ldy: Int
+        _ hs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>, _ ldy: Int,
+        _ act: Int, _ ract: Int
     ) {
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -23,8 +24,8 @@ enum CPUGRUKernels {
                     ax.0 += bi[j]; ax.1 += bi[H + j]; ax.2 += bi[2 * H + j]
                     ah.0 += bh[j]; ah.1 += bh[H + j]; ah.2 += bh[2 * H + j]
                 }
-                let r = lstmkitSigmoid(ax.0 + ah.0), z = lstmkitSigmoid(ax.1 + ah.1)
-                let n = lstmkitTanh(ax.2 + r * ah.2)
+                let r = lstmkitActivation(ract, ax.0 + ah.0), z = lstmkitActivation(ract, ax.1 + ah.1)
+                let n = lstmkitActivation(act, ax.2 + r * ah.2)
                 let h = (1 - z) * n + z * hs[prev + j]
                 hs[next + j] = h
                 g[j] = r; g[H + j] = z; g[2 * H + j] = n; g[3 * H + j] = ah.2
@@ -38,7 +39,7 @@ enum CPUGRUKernels {
     static func gru_cell_backward<S: CPUScalar>(
         _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
         _ gates: UnsafePointer<S>, _ hs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,
-        _ dh: UnsafeMutablePointer<S>, _ dgh: UnsafeMutablePointer<S>, _ dgx: UnsafeMutablePointer<S>
+        _ dh: UnsafeMutablePointer<S>, _ dgh: UnsafeMutablePointer<S>, _ dgx: UnsafeMutablePointer<S>, _ act: Int, _ ract: Int
     ) {
         for b in 0..<B {
             let len = Int(lengths[b])
@@ -55,9 +56,9 @@ enum CPUGRUKernels {
                 let r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j]
                 let hPrev = hs[step * B * H + sb]
                 let dht = dh[sb] + dy[(t * B + b) * lddy + j]
-                let dan = dht * (1 - z) * (1 - n * n)
-                let dar = dan * hn * r * (1 - r)
-                let daz = dht * (hPrev - n) * z * (1 - z)
+                let dan = lstmkitActivationBack(act, dht * (1 - z), n)
+                let dar = lstmkitActivationBack(ract, dan * hn, r)
+                let daz = lstmkitActivationBack(ract, dht * (hPrev - n), z)
                 gt[j] = dar; gt[H + j] = daz; gt[2 * H + j] = dan
                 gs[j] = dar; gs[H + j] = daz; gs[2 * H + j] = dan * r
                 dh[sb] = dht * z
@@ -66,20 +67,4 @@ enum CPUGRUKernels {
     }
 }
 
-extension CPUBackend: GRUBackend {
-    private func q(_ v: BufferView) -> UnsafeMutablePointer<S> { (v.buffer as! CPUBuffer<S>).pointer + v.offset }
-
-    func gruCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                        gx: BufferView, gh: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                        hs: BufferView, gates: BufferView, y: BufferView, ldy: Int) throws {
-        CPUGRUKernels.gru_cell_forward(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
-                                       q(gx), q(gh), biasIH.map { UnsafePointer(q($0)) }, biasHH.map { UnsafePointer(q($0)) },
-                                       q(hs), q(gates), q(y), ldy)
-    }
-    func gruCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gates: BufferView, hs: BufferView, dy: BufferView, lddy: Int,
-                         dh: BufferView, dgh: BufferView, dgx: BufferView) throws {
-        CPUGRUKernels.gru_cell_backward(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
-                                        q(gates), q(hs), q(dy), lddy, q(dh), q(dgh), q(dgx))
-    }
-}
+extension CPUBackend: GRUBackend {}

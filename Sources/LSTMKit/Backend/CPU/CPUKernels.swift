@@ -6,7 +6,8 @@ import Foundation
 /// Pointers are already advanced by their offsets. B = batch, T = time steps, H = hidden size.
 ///
 /// Float32 runs the cell kernels in C (Sources/CLSTMCell: 16 lanes, the same exp-based sigmoid/tanh forms) and
-/// splits the batch rows over the cores when a step is big enough; Float64 (gradient checks) runs the plain loops.
+/// splits the batch rows over the cores when a step is big enough; Float64 (gradient checks) and other activations
+/// than tanh/sigmoid (`act`, `ract`: kinds of common.cl's lstmkit_act) run the plain loops.
 enum CPUKernels {
     /// Below this many elements (B * H) per step a cell kernel runs on one thread: waking the other cores
     /// costs more than it saves. LSTMKIT_CPU_PARALLEL_MIN overrides it (lstm-bench tunes it).
@@ -57,9 +58,9 @@ enum CPUKernels {
         _ gx: UnsafePointer<S>, _ r: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
         _ hs: UnsafeMutablePointer<S>, _ cs: UnsafeMutablePointer<S>, _ gates: UnsafeMutablePointer<S>,
         _ y: UnsafeMutablePointer<S>?, _ ldy: Int, _ cellClip: S,
-        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?, _ hm: UnsafeMutablePointer<S>?
+        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?, _ hm: UnsafeMutablePointer<S>?, _ act: Int = 2, _ ract: Int = 3
     ) {
-        if S.self == Float.self {
+        if S.self == Float.self, act == 2, ract == 3 {  // the C cell is tanh/sigmoid only
             return lstm_cell_forward_f32(B, H, T, step, reverse, lengths, cast(gx), cast(r), bias_ih.map(cast), bias_hh.map(cast),
                                          cast(hs), cast(cs), cast(gates), y.map(cast), ldy, Float(cellClip),
                                          peep.map(cast), rmask.map(cast), hm.map(cast))
@@ -82,12 +83,12 @@ enum CPUKernels {
                 }
                 let cp = cs[prev + j]
                 if let p = peep { a.0 += p[j] * cp; a.1 += p[H + j] * cp }
-                let i = lstmkitSigmoid(a.0), f = lstmkitSigmoid(a.1), g = lstmkitTanh(a.2)
+                let i = lstmkitActivation(ract, a.0), f = lstmkitActivation(ract, a.1), g = lstmkitActivation(act, a.2)
                 var c = f * cp + i * g
                 if cellClip > 0 { c = Swift.min(Swift.max(c, -cellClip), cellClip) }
                 if let p = peep { a.3 += p[2 * H + j] * c }
-                let o = lstmkitSigmoid(a.3)
-                let h = o * lstmkitTanh(c)
+                let o = lstmkitActivation(ract, a.3)
+                let h = o * lstmkitActivation(act, c)
                 cs[next + j] = c
                 hs[next + j] = h
                 gs[j] = i; gs[H + j] = f; gs[2 * H + j] = g; gs[3 * H + j] = o
@@ -106,9 +107,9 @@ enum CPUKernels {
         _ gates: UnsafePointer<S>, _ cs: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ lddy: Int,
         _ dh: UnsafeMutablePointer<S>, _ dc: UnsafeMutablePointer<S>,
         _ dgs: UnsafeMutablePointer<S>, _ dgt: UnsafeMutablePointer<S>, _ cellClip: S,
-        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?
+        _ peep: UnsafePointer<S>?, _ rmask: UnsafePointer<S>?, _ act: Int = 2, _ ract: Int = 3
     ) {
-        if S.self == Float.self {
+        if S.self == Float.self, act == 2, ract == 3 {  // the C cell is tanh/sigmoid only
             return lstm_cell_backward_f32(B, H, T, step, reverse, lengths, cast(gates), cast(cs), cast(dy), lddy,
                                           cast(dh), cast(dc), cast(dgs), cast(dgt), Float(cellClip), peep.map(cast), rmask.map(cast))
         }
@@ -128,17 +129,17 @@ enum CPUKernels {
                 let i = ga[j], f = ga[H + j], g = ga[2 * H + j], o = ga[3 * H + j]
                 let cPrev = cs[step * B * H + sb]
                 let c = cs[(step + 1) * B * H + sb]
-                let tc = lstmkitTanh(c)
+                let tc = lstmkitActivation(act, c)
                 var dhv = dh[sb]
                 if let m = rmask, step + 1 < len { dhv *= m[sb] }  // the gemm's dG[step+1] . W_hh part
                 let dht = dhv + dy[(t * B + b) * lddy + j]
-                let dO = dht * tc * o * (1 - o)
-                var dct = dc[sb] + dht * o * (1 - tc * tc)
+                let dO = lstmkitActivationBack(ract, dht * tc, o)
+                var dct = dc[sb] + lstmkitActivationBack(act, dht * o, tc)
                 if let p = peep { dct += dO * p[2 * H + j] }
                 if cellClip > 0 && Swift.abs(c) >= cellClip { dct = 0 }  // clipped: no gradient to the unclipped c
-                let di = dct * g * i * (1 - i)
-                let df = dct * cPrev * f * (1 - f)
-                let dg = dct * i * (1 - g * g)
+                let di = lstmkitActivationBack(ract, dct * g, i)
+                let df = lstmkitActivationBack(ract, dct * cPrev, f)
+                let dg = lstmkitActivationBack(act, dct * i, g)
                 gs[j] = di; gs[H + j] = df; gs[2 * H + j] = dg; gs[3 * H + j] = dO
                 if reverse { gt[j] = di; gt[H + j] = df; gt[2 * H + j] = dg; gt[3 * H + j] = dO }
                 dh[sb] = 0

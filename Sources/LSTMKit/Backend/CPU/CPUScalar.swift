@@ -41,6 +41,36 @@ extension Double: CPUScalar {
     return x < 0 ? -t : t
 }
 
+/// Kernels/common.cl `lstmkit_act`: the activation of kind (`Activation.kernelKind`) 0 linear, 1 relu, 2 tanh,
+/// 3 sigmoid, 9 hard_sigmoid (Keras: relu6(x + 3) / 6).
+@inline(__always) func lstmkitActivation<S: CPUScalar>(_ kind: Int, _ x: S) -> S {
+    switch kind {
+    case 2: return lstmkitTanh(x)
+    case 3: return lstmkitSigmoid(x)
+    case 1: return x > 0 ? x : 0
+    case 9: return Swift.min(Swift.max(x + 3, 0), 6) / 6
+    default: return x
+    }
+}
+/// Kernels/common.cl `lstmkit_act_grad`: the derivative from the output y.
+@inline(__always) func lstmkitActivationGrad<S: CPUScalar>(_ kind: Int, _ y: S) -> S {
+    switch kind {
+    case 2: return 1 - y * y
+    case 3: return y * (1 - y)
+    case 1: return y > 0 ? 1 : 0
+    case 9: return y > 0 && y < 1 ? 1 / 6 : 0
+    default: return 1
+    }
+}
+/// Kernels/common.cl `lstmkit_act_back`: u times the derivative, in the cells' forms.
+@inline(__always) func lstmkitActivationBack<S: CPUScalar>(_ kind: Int, _ u: S, _ y: S) -> S {
+    switch kind {
+    case 3: return u * y * (1 - y)
+    case 2: return u * (1 - y * y)
+    default: return u * lstmkitActivationGrad(kind, y)
+    }
+}
+
 /// The dropout mask hash of Kernels/elementwise.cl, bit for bit.
 @inline(__always) func lstmkitHash(_ seed: UInt32, _ i: UInt32) -> UInt32 {
     var x = (i &* 0x9E37_79B9) ^ seed

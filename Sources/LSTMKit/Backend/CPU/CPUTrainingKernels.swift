@@ -4,25 +4,6 @@ import Foundation
 /// Float and Double: reached through the backend protocol, a generic body would run unspecialized (~50x slower).
 /// Pointers are already advanced by their offsets. Comments give the shapes.
 enum CPUTrainingKernels {
-    @_specialize(where S == Float) @_specialize(where S == Double)
-    @inline(__always) static func act_forward<S: CPUScalar>(_ kind: Int, _ x: S) -> S {
-        switch kind {
-        case 1: return x > 0 ? x : 0
-        case 2: return lstmkitTanh(x)
-        case 3: return lstmkitSigmoid(x)
-        default: return x
-        }
-    }
-    @_specialize(where S == Float) @_specialize(where S == Double)
-    @inline(__always) static func act_derivative<S: CPUScalar>(_ kind: Int, _ y: S) -> S {
-        switch kind {
-        case 1: return y > 0 ? 1 : 0
-        case 2: return 1 - y * y
-        case 3: return y * (1 - y)
-        default: return 1
-        }
-    }
-
     /// y[rows, cols] += bias[cols]
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func add_row_bias<S: CPUScalar>(_ rows: Int, _ cols: Int, _ bias: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
@@ -31,12 +12,12 @@ enum CPUTrainingKernels {
     /// y[n] = act(x[n])
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func activation_forward<S: CPUScalar>(_ kind: Int, _ n: Int, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
-        for i in 0..<n { y[i] = act_forward(kind, x[i]) }
+        for i in 0..<n { y[i] = lstmkitActivation(kind, x[i]) }
     }
     /// dx[n] = dy[n] * act'(from y[n])
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func activation_backward<S: CPUScalar>(_ kind: Int, _ n: Int, _ y: UnsafePointer<S>, _ dy: UnsafePointer<S>, _ dx: UnsafeMutablePointer<S>) {
-        for i in 0..<n { dx[i] = dy[i] * act_derivative(kind, y[i]) }
+        for i in 0..<n { dx[i] = dy[i] * lstmkitActivationGrad(kind, y[i]) }
     }
     /// y[rows, cols] = softmax over each row of x
     @_specialize(where S == Float) @_specialize(where S == Double)

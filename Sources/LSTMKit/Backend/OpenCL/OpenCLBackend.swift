@@ -117,19 +117,23 @@ struct OpenCLTuning {
 }
 
 /// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue.
-final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
+final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
+    var openCLTuning: OpenCLTuning? { tuning }
+    /// No packed gemm: StepOperand transposes (prefersNNGemm) or calls `gemm`.
+    var packedGemm: PackedGemmBackend? { nil }
     var precision: Precision { .float32 }
 
     /// The kernels this backend launches, looked up once and cached here (no string work per launch).
     private enum KernelID: Int, CaseIterable {
-        case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward, fill, transpose01, columnSum, dropout
+        case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward
         case gemmLocalNN, gemmLocalNT, gemmLocalTN, gemmLocalTT  // gemm_local.cl (tuning.gemmKind == .local)
     }
     private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT",
                                      "gemm_local_NN", "gemm_local_NT", "gemm_local_TN", "gemm_local_TT"]
     private var kernelCache = [cl_kernel?](repeating: nil, count: KernelID.allCases.count)
+    private var tableKernels = [cl_kernel?](repeating: nil, count: Kernel.allCases.count)
     private let kernelCacheLock = NSLock()
 
     /// `tuning` nil: `OpenCLTuning.forDevice` (lstm-bench's autotune passes candidates).
@@ -151,10 +155,6 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             k = try context.kernel("gemm", file: "gemm_local.cl", defines: tuning.gemmLocalDefines(transA: t >= 2, transB: t % 2 == 1))
         case .cellForward: k = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl", defines: tuning.cellDefines)
         case .cellBackward: k = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl", defines: tuning.cellDefines)
-        case .fill: k = try context.kernel("fill", file: "elementwise.cl", defines: tuning.elementwiseDefines)
-        case .transpose01: k = try context.kernel("transpose01", file: "elementwise.cl", defines: tuning.elementwiseDefines)
-        case .columnSum: k = try context.kernel("column_sum", file: "elementwise.cl", defines: tuning.elementwiseDefines)
-        case .dropout: k = try context.kernel("dropout", file: "elementwise.cl", defines: tuning.elementwiseDefines)
         }
         kernelCache[id.rawValue] = k
         return k
@@ -253,6 +253,7 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
             .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
             .mem(extras.maskedStates.map { mem($0.buffer) } ?? any), .int(extras.writeOutput ? 1 : 0),
+            .int(extras.activation), .int(extras.recurrentActivation),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
@@ -269,27 +270,23 @@ final class OpenCLBackend: Backend, ProfilingBackend, @unchecked Sendable {
             .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(extras.cellClip),
             .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
             .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
+            .int(extras.activation), .int(extras.recurrentActivation),
         ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
     }
 
-    func fill(_ x: BufferView, count: Int, value: Double) throws {
-        let kernel = try kernel(.fill)
-        try context.launch(kernel, [.int(count), .float(value), .mem(mem(x.buffer)), .int(x.offset)], global: [count])
+    /// A kernel of the table (`Kernel`): its handle resolved once per backend, its arguments set in order.
+    func launch(_ kernel: Kernel, _ args: KernelArguments) throws {
+        let d = kernel.description
+        try context.launch(try tableKernel(kernel), args, global: d.global(args, tuning), dims: d.dims, label: d.name)
     }
-    func transpose01(d0: Int, d1: Int, features: Int, src: BufferView, dst: BufferView) throws {
-        let kernel = try kernel(.transpose01)
-        try context.launch(kernel, [.int(d0), .int(d1), .int(features), .mem(mem(src.buffer)), .int(src.offset),
-                                    .mem(mem(dst.buffer)), .int(dst.offset)], global: [features, d1, d0])
-    }
-    func columnSum(m: Int, n: Int, x: BufferView, ld: Int, beta: Double, out: BufferView) throws {
-        let kernel = try kernel(.columnSum)
-        try context.launch(kernel, [.int(m), .int(n), .mem(mem(x.buffer)), .int(x.offset), .int(ld), .float(beta),
-                                    .mem(mem(out.buffer)), .int(out.offset)], global: [(n + tuning.columnVW - 1) / tuning.columnVW])
-    }
-    func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
-        let kernel = try kernel(.dropout)
-        try context.launch(kernel, [.int(count), .float(p), .uint(seed), .mem(mem(x.buffer)), .int(x.offset),
-                                    .mem(mem(y.buffer)), .int(y.offset)], global: [count])
+    private func tableKernel(_ kernel: Kernel) throws -> cl_kernel {
+        kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }
+        if let k = tableKernels[kernel.rawValue] { return k }
+        let d = kernel.description
+        let k = try context.kernel(d.name, file: d.file, defines: d.defines(tuning))
+        tableKernels[kernel.rawValue] = k
+        return k
     }
     func synchronize() throws { try context.finish() }
 }
+extension OpenCLBackend: GRUBackend {}

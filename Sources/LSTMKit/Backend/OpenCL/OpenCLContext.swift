@@ -264,6 +264,39 @@ final class OpenCLContext: @unchecked Sendable {
         if let event { events.append((label ?? kernelNames[kernel] ?? "?", event)) }
     }
 
+    /// `launch` for a `Kernel` of the table: the arguments from `KernelArguments` in order (a view is its buffer, then
+    /// its offset), the global size of `dims` dimensions, nothing allocated.
+    func launch(_ kernel: cl_kernel, _ args: KernelArguments, global: (Int, Int, Int), dims: Int, label: String) throws {
+        launchLock.lock(); defer { launchLock.unlock() }  // clSetKernelArg on a shared kernel is not thread-safe
+        var index: cl_uint = 0
+        func set<T>(_ value: T) throws {
+            var x = value
+            try clCheck(clSetKernelArg(kernel, index, MemoryLayout<T>.size, &x), "clSetKernelArg(\(index))")
+            index += 1
+        }
+        for i in 0..<args.count {
+            switch args[i] {
+            case let .int(v): try set(cl_int(truncatingIfNeeded: v))
+            case let .uint(v): try set(cl_uint(v))
+            case let .float(v): try set(cl_float(v))
+            case let .view(v): try set(Optional((v.buffer as! CLBuffer).mem)); try set(cl_int(truncatingIfNeeded: v.offset))
+            case let .mem(b): try set(Optional((b as! CLBuffer).mem))
+            case .none: preconditionFailure("launch \(label): argument \(i) is unset")
+            }
+        }
+        if global.0 == 0 || global.1 == 0 || global.2 == 0 { return }
+        var g = global
+        var event: cl_event? = nil
+        let status = withUnsafePointer(to: &g) { p in
+            p.withMemoryRebound(to: Int.self, capacity: 3) { gp in
+                profiling ? clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, nil, 0, nil, &event)
+                          : clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, nil, 0, nil, nil)
+            }
+        }
+        try clCheck(status, "clEnqueueNDRangeKernel")
+        if let event { events.append((label, event)) }
+    }
+
     /// Enqueues a buffer copy (profiled as "copy").
     func copy(_ src: cl_mem, _ srcOffset: Int, to dst: cl_mem, _ dstOffset: Int, bytes: Int) throws {
         launchLock.lock(); defer { launchLock.unlock() }

@@ -43,7 +43,7 @@ extension Device {
 
     /// The tuning values the device's backend uses (defaults, store, environment, overrides); empty on the CPU.
     public static func tuningValues(of device: Device) -> [String: String] {
-        (device.backend as? OpenCLBackend)?.tuning.overrideValues ?? [:]
+        device.backend.openCLTuning?.overrideValues ?? [:]
     }
 
     /// The tuning store's file (LSTMKIT_TUNING_FILE, else $XDG_CACHE_HOME/lstmkit/tuning.json, else
