@@ -12,7 +12,7 @@
 // Geometry arguments (every kernel, this order): N, H, W, C, KH, KW, SH, SW (strides), PT, PL (padding before,
 // top and left; Keras 'same' puts the odd pixel after), DH, DW (dilation), OH, OW. Input pixel of output (oh, ow)
 // and tap (kh, kw): h = oh*SH - PT + kh*DH, w = ow*SW - PL + kw*DW; outside [0, H) x [0, W) it reads 0.
-// conv_bias_act: kind as training.cl's activations (0 linear, 1 relu, 2 tanh, 3 sigmoid); has_bias 0/1.
+// conv_bias_act: kind as the prelude's lstmkit_act (Activation.kernelKind); has_bias 0/1.
 // Tuning defines: none (one work-item per output element; the gemm carries the FLOPs and has its own tuning).
 // Benchmark: `swift run -c release lstm-bench --preset conv-lstm` (profile lines im2col, col2im, conv_bias_act).
 
@@ -66,8 +66,5 @@ __kernel void conv_bias_act(const int kind, const int rows, const int cols, cons
     const size_t i = offY + (size_t)r * cols + c;
     real v = y[i];
     if (has_bias) v += bias[offB + c];
-    if (kind == 1) v = v > 0.0f ? v : 0.0f;
-    else if (kind == 2) v = lstmkit_tanh(v);
-    else if (kind == 3) v = lstmkit_sigmoid(v);
-    y[i] = v;
+    y[i] = lstmkit_act(kind, v);
 }

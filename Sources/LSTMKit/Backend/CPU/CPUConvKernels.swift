@@ -61,7 +61,7 @@ enum CPUConvKernels {
         }
     }
 
-    /// y [rows, cols] = act(y + bias[cols]) in place; has_bias 0 ignores bias. kind as CPUTrainingKernels.act_forward.
+    /// y [rows, cols] = act(y + bias[cols]) in place; has_bias 0 ignores bias. kind as lstmkitActivation (CPUScalar.swift).
     @_specialize(where S == Float) @_specialize(where S == Double)
     static func conv_bias_act<S: CPUScalar>(_ kind: Int, _ rows: Int, _ cols: Int, _ has_bias: Int,
                                             _ bias: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>) {
@@ -71,8 +71,7 @@ enum CPUConvKernels {
             for r in range {
                 let yr = y + r * cols
                 if has_bias != 0 { for c in 0..<cols { yr[c] += bias[c] } }
-                if kind == 1 { for c in 0..<cols { yr[c] = yr[c] > 0 ? yr[c] : 0 } }
-                else if kind != 0 { for c in 0..<cols { yr[c] = CPUTrainingKernels.act_forward(kind, yr[c]) } }
+                if kind != 0 { for c in 0..<cols { yr[c] = lstmkitActivation(kind, yr[c]) } }
             }
         }
     }
