@@ -247,7 +247,7 @@ struct DevicesCommand: ParsableCommand {
             }
         }
         let used = try deviceOption.resolve()
-        print("Used with --device \(deviceOption.device): \(used)")
+        print("Used with --device \(deviceOption.device): \(used)" + (deviceOption.reason.isEmpty ? "" : " (\(deviceOption.reason))"))
         let world = try Distributed.world()
         print(world.size == 1 ? "Ranks: 1 (not started by mpirun)"
             : "Ranks: \(world.size) (mpirun), \(world.localSize) on this machine; rank \(world.rank) (local \(world.localRank)) uses \(used)")

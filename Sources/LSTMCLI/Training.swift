@@ -2,10 +2,15 @@ import ArgumentParser
 import Foundation
 import LSTMKit
 
-/// The device: "any" (an OpenCL GPU, else any OpenCL device, else the CPU), "cpu", "opencl", "opencl:N", "opencl:P:D".
+/// The device: "any" (an OpenCL GPU or accelerator, else the CPU path), "cpu", "gpu", "opencl", "opencl:N", "opencl:P:D".
 struct DeviceOption: ParsableArguments {
-    @Option(help: "cpu, opencl, opencl:N (the N-th OpenCL device), opencl:P:D, or any: an OpenCL device if there is one, else the CPU.")
+    @Option(help: "cpu, gpu, opencl, opencl:N (the N-th OpenCL device), opencl:P:D, or any: an OpenCL GPU or accelerator if there is one, else the CPU (OpenCL on a CPU, e.g. PoCL, only when asked for with opencl).")
     var device: String = "any"
+
+    /// Why `--device any` picked what it picked ("" for other specs).
+    var reason: String {
+        device.lowercased() == "any" ? Device.anyChoice().reason : ""
+    }
 
     func resolve() throws -> Device {
         // Under mpirun with several ranks on a machine and several OpenCL devices: one device per local rank.
@@ -15,6 +20,9 @@ struct DeviceOption: ParsableArguments {
         }
         do { return try Device.named(device) } catch LSTMKitError.noOpenCLPlatform {
             throw CLIError("--device \(device): no OpenCL platform found: install one (e.g. pocl-opencl-icd) or pass --device cpu (or any)")
+        } catch LSTMKitError.noGPU(let found) {
+            throw CLIError("--device \(device): no OpenCL GPU or accelerator (OpenCL devices: \(found.isEmpty ? "none" : found.joined(separator: ", "))): "
+                + "pass --device cpu, opencl (OpenCL on the CPU) or any")
         } catch let LSTMKitError.unknownDevice(name) {
             throw CLIError("--device \(name): no such device: use cpu, any, opencl, opencl:N or opencl:P:D (`lstm devices` lists them)")
         }
