@@ -17,6 +17,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Characters to sample.") var length: Int = 400
     @Option(help: "Sampling temperature.") var temperature: Double = 0.8
     @Option(help: "Train on the first N characters of the text only (a quicker, rougher demo).") var maxChars: Int?
+    @Option(help: "Stop once the validation loss (nats per character) is at most this (0: train until the time limit or the epochs).")
+    var targetLoss: Double = DemoCommand.defaultTargetLoss
     @OptionGroup var options: TrainingOptions
 
     static let defaultPrompt = "LAWYER, n.  "
@@ -25,6 +27,7 @@ struct DemoCommand: ParsableCommand {
     static func defaults(openCL: Bool) -> CharLM.Settings {
         CharLM.Settings(hidden: openCL ? 256 : 128, layers: 1, embedding: 32, sequenceLength: 100, dropout: 0)
     }
+    static let defaultTargetLoss = 1.6
     static let defaultEpochs = 30, defaultBatch = 64, defaultSeconds = 100.0, defaultLR = 0.01
 
     mutating func run() throws {
@@ -50,7 +53,8 @@ struct DemoCommand: ParsableCommand {
             """
         let result = try CharLM.train(text: text, source: source, options: o, defaults: DemoCommand.defaults(openCL: device.isOpenCL), seqLengthFlag: nil,
                                       embeddingFlag: nil, defaultEpochs: DemoCommand.defaultEpochs, defaultBatch: DemoCommand.defaultBatch,
-                                      defaultLR: DemoCommand.defaultLR, defaultValidation: 0.05, run: run, device: device, banner: banner)
+                                      defaultLR: DemoCommand.defaultLR, defaultValidation: 0.05, run: run, device: device, banner: banner,
+                                      targetLoss: targetLoss > 0 ? targetLoss : nil)
         let sample = try CharLM.generate(run: run, option: "--out", prompt: prompt, length: length, temperature: temperature,
                                          seed: o.seed, device: device)
         print("\nSample at temperature \(temperature):\n")
