@@ -65,7 +65,7 @@ extension DataArray {
     static func parseNPY(_ raw: UnsafeRawBufferPointer, path: String, allowNonFinite: Bool) throws -> DataArray {
         func fail(_ field: String, _ reason: String) -> DataLoadError { .invalidFile(path: path, field: field, reason: reason) }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard raw.count >= 10, Array(raw[0..<6]) == magic else { throw fail("<magic>", "not a .npy file (it does not start with \\x93NUMPY)") }
+        guard raw.count >= 8, Array(raw[0..<6]) == magic else { throw fail("<magic>", "not a .npy file (it does not start with \\x93NUMPY)") }
         let major = Int(raw[6])
         guard (1...3).contains(major) else { throw fail("<version>", "format version \(major).\(raw[7]) is not 1, 2 or 3") }
         let lengthBytes = major == 1 ? 2 : 4
