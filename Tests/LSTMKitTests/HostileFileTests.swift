@@ -194,7 +194,7 @@ final class HostileFileTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("w/batch-0").path)
             .map { directory.appendingPathComponent("w/batch-0/\($0)").path }.sorted()
         let runs = try (0..<2).map { _ in try loadCheck(["check", directory.appendingPathComponent("w/base").path], input: files.joined(separator: "\n") + "\n") }
-        XCTAssertEqual(runs[0].components(separatedBy: "\n").filter { $0.hasPrefix("R\t") }.count, files.reduce(0) { $0 + ($1.hasSuffix(".json") ? 1 : $1.hasSuffix(".onnx") ? 2 : 5) })
+        XCTAssertEqual(runs[0].components(separatedBy: "\n").filter { $0.hasPrefix("R\t") }.count, files.reduce(0) { $0 + ($1.hasSuffix(".json") || $1.hasSuffix(".npy") || $1.hasSuffix(".npz") ? 1 : $1.hasSuffix(".onnx") ? 2 : 5) })
         XCTAssertEqual(runs[0], runs[1])
     }
 

@@ -8,7 +8,8 @@
 /// Reductions are PyTorch's `reduction="mean"`: MSE and binary cross-entropy average over every element;
 /// categorical cross-entropies over the rows (all axes but the last). `prediction [..., C]`; the target has the
 /// prediction's shape, or for `.sparseCategoricalCrossentropy` the prediction's shape without its last axis
-/// (class ids as whole-number floats, as `F.cross_entropy`'s targets).
+/// (class ids as whole-number floats, as `F.cross_entropy`'s targets; they are read back once and checked to be in
+/// 0..<classes, since the kernel would index past the row otherwise).
 extension Loss {
     public func compute(_ prediction: Tensor, _ target: Tensor) throws -> (loss: LossValue, grad: Tensor) {
         let device = prediction.device
