@@ -1,8 +1,3 @@
-/// Where `padSequences` pads or cuts: before the values (`pre`, Keras' default) or after them (`post`).
-public enum PadSide: String, Sendable {
-    case pre, post
-}
-
 /// Keras' `pad_sequences`: sequences of different lengths into one `[N, maxlen]` `DataArray`.
 ///
 ///     let x = try padSequences([[1, 2, 3], [4]], padding: .post)                    // [[1, 2, 3], [4, 0, 0]]
