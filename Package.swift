@@ -69,6 +69,13 @@ let package = Package(
             dependencies: ["LSTMKit"],
             path: "Examples/QuickStart"
         ),
+        // The PyTorch tutorial port (next term of arithmetic sequences): sequence.py and its line-for-line LSTMKit twin.
+        .executableTarget(
+            name: "pytorch-sequence",
+            dependencies: ["LSTMKit"],
+            path: "Examples/PyTorchSequence",
+            exclude: ["sequence.py", "data.npz"]
+        ),
         .executableTarget(
             name: "lstm-bench",
             dependencies: ["LSTMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -164,7 +164,8 @@ extension CharLM {
     /// Trains (or resumes) a character LM on `text` into `run`. Every input check happens before anything is written.
     static func train(text: String, source: String, options o: TrainingOptions, defaults: Settings,
                       seqLengthFlag: Int?, embeddingFlag: Int?, defaultEpochs: Int, defaultBatch: Int, defaultLR: Double,
-                      defaultValidation: Double, run: RunDirectory, device: Device, banner: String? = nil) throws -> TrainResult {
+                      defaultValidation: Double, run: RunDirectory, device: Device, banner: String? = nil,
+                      targetLoss: Double? = nil) throws -> TrainResult {
         try o.validateValues()
         var config: RunConfig
         var vocabulary: [String]
@@ -191,7 +192,7 @@ extension CharLM {
             previous = try run.history(config: config)
             return try fitAndReport(model: model, data: data, config: config, vocabulary: vocabulary, previous: previous, options: o,
                                     epochs: o.epochs ?? defaultEpochs, validation: o.validationSplit ?? defaultValidation,
-                                    run: run, device: device, banner: banner)
+                                    run: run, device: device, banner: banner, targetLoss: targetLoss)
         }
         try run.checkFreshTarget(overwrite: o.overwrite)
         var s = defaults
@@ -210,12 +211,12 @@ extension CharLM {
         try model.build(inputShape: [s.sequenceLength])
         return try fitAndReport(model: model, data: data, config: config, vocabulary: vocabulary, previous: previous, options: o,
                                 epochs: o.epochs ?? defaultEpochs, validation: o.validationSplit ?? defaultValidation,
-                                run: run, device: device, banner: banner)
+                                run: run, device: device, banner: banner, targetLoss: targetLoss)
     }
 
     private static func fitAndReport(model: Sequential, data: (x: DataArray, y: DataArray), config: RunConfig, vocabulary: [String],
                                      previous: [[String: Double]], options o: TrainingOptions, epochs: Int, validation: Double,
-                                     run: RunDirectory, device: Device, banner: String?) throws -> TrainResult {
+                                     run: RunDirectory, device: Device, banner: String?, targetLoss: Double?) throws -> TrainResult {
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(),
                           metrics: [.accuracy])
         if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
@@ -225,10 +226,11 @@ extension CharLM {
                 + "\(config.layers) x LSTM(\(config.hidden))\(o.resume ? ", resuming after epoch \(config.epochsTrained)" : "")")
             print(model.summary())
         }
-        let job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validation, epochs: epochs, batchSize: config.batchSize,
+        var job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validation, epochs: epochs, batchSize: config.batchSize,
                               seed: config.seed, patience: o.patience, timeLimit: o.timeLimit, verbose: o.verbose, run: run, config: config,
                               previous: previous, fresh: !o.resume,
                               taskFile: { ("vocab.json", try CheckpointStore.encodeJSON(CharVocabulary(characters: vocabulary))) })
+        job.targetLoss = targetLoss
         return TrainResult(job: try job.fit(), vocabulary: vocabulary, device: device)
     }
 

@@ -61,6 +61,8 @@ struct TrainForecastCommand: ParsableCommand {
     @Option(help: "A column of time labels, copied into forecast CSVs (e.g. a date).") var timeColumn: String?
     @Option(help: "Past values the model sees (default 24).") var window: Int?
     @Option(help: "Future values it predicts (default 1).") var horizon: Int?
+    @Flag(help: "Train on first differences (undone on output): for a series with a trend.") var difference = false
+    @Option(help: "The season of the seasonal naive baseline, in rows (default: detected among 4, 7, 12, 24, 52, else none).") var season: Int?
     @OptionGroup var options: TrainingOptions
 
     mutating func run() throws {
@@ -69,10 +71,10 @@ struct TrainForecastCommand: ParsableCommand {
         let shipped = path == ShippedData.prefix + ShippedData.seriesName
         let result = try Forecaster.train(csvPath: path, column: column ?? (shipped ? "sst" : nil),
                                           timeColumn: timeColumn ?? (shipped ? "month" : nil), windowFlag: window, horizonFlag: horizon,
-                                          options: options, run: run)
+                                          differenceFlag: difference, seasonFlag: season, options: options, run: run)
         if options.verbose > 0 { printFinal(result.job.epochs.last) }
-        if let mae = result.validationMAE, let naive = result.naiveMAE {
-            print(String(format: "Validation MAE in the column's units: %.4g (repeating the last value: %.4g)", mae, naive))
+        if let m = result.validation {
+            print("Validation (\(m.count) forecasts), in the column's units: " + m.line(season: result.normalization.season))
         }
         printRunFiles(run, plots: result.job.plots, extra: ["normalization.json"])
         print("Forecast: lstm forecast --model \(run.path)\(csv.map { " --csv \($0)" } ?? "")")
@@ -170,9 +172,11 @@ struct ForecastCommand: ParsableCommand {
         let chart = Forecaster.chart(f, column: column ?? normalization.column)
         let svg = out.deletingPathExtension().appendingPathExtension("svg")
         let png = try writePlot(chart.svg(), to: svg)
-        if let mae = f.mae, let rmse = f.rmse, let naive = f.naiveMAE {
-            print(String(format: "%d values; forecasts against the actual values: MAE %.4g, RMSE %.4g (repeating the last value: MAE %.4g)",
-                         f.count, mae, rmse, naive))
+        if let training = f.training, let validation = f.validation {
+            print("\(f.count) values. Forecasts from the training windows (\(training.count)): " + training.line(season: f.season))
+            print("Forecasts from the validation windows (\(validation.count)): " + validation.line(season: f.season))
+        } else if let all = f.all {
+            print("\(f.count) values; forecasts against the actual values (\(all.count)): " + all.line(season: f.season))
         }
         let rows = f.futureRows.count == 1 ? "row \(f.futureRows.lowerBound)" : "rows \(f.futureRows.lowerBound)-\(f.futureRows.upperBound)"
         print("Beyond the data (\(rows)): "
@@ -208,11 +212,15 @@ struct EvaluateCommand: ParsableCommand {
             print(Classifier.table(e))
         case .forecast:
             let f = try Forecaster.forecast(run: run, csvPath: csv, column: column, timeColumn: nil, device: try deviceOption.resolve())
-            guard let mae = f.mae, let rmse = f.rmse, let naive = f.naiveMAE else {
+            guard let all = f.all else {
                 throw CLIError("the CSV has no values after the model's window to compare forecasts with: give a longer series")
             }
-            print(String(format: "%d values: MAE %.4g, RMSE %.4g over every horizon step (repeating the last value: MAE %.4g)",
-                         f.count, mae, rmse, naive))
+            if let training = f.training, let validation = f.validation {
+                print("\(f.count) values, every horizon step. Training windows (\(training.count) forecasts): " + training.line(season: f.season))
+                print("Validation windows (\(validation.count) forecasts): " + validation.line(season: f.season))
+            } else {
+                print("\(f.count) values: \(all.count) forecasts over every horizon step: " + all.line(season: f.season))
+            }
         case .charlm:
             let source = text ?? config.source
             let content = try readTextFile(source, option: "--text")
@@ -247,7 +255,7 @@ struct DevicesCommand: ParsableCommand {
             }
         }
         let used = try deviceOption.resolve()
-        print("Used with --device \(deviceOption.device): \(used)")
+        print("Used with --device \(deviceOption.device): \(used)" + (deviceOption.reason.isEmpty ? "" : " (\(deviceOption.reason))"))
         let world = try Distributed.world()
         print(world.size == 1 ? "Ranks: 1 (not started by mpirun)"
             : "Ranks: \(world.size) (mpirun), \(world.localSize) on this machine; rank \(world.rank) (local \(world.localRank)) uses \(used)")

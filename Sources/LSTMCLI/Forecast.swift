@@ -59,6 +59,24 @@ enum Forecaster {
         return z
     }
 
+    /// What the model sees: the values, or with `difference` their first differences (one fewer).
+    static func modelSeries(_ values: [Double], difference: Bool) -> [Double] {
+        difference ? zip(values.dropFirst(), values).map { $0 - $1 } : values
+    }
+
+    /// The index in the values of the last value known to window i of the model series (its forecasts are for the
+    /// values after it).
+    static func origin(window i: Int, _ s: Settings, difference: Bool) -> Int { i + s.window - 1 + (difference ? 1 : 0) }
+
+    /// Normalised model outputs `[horizon]` back to values: x*std + mean, then with `difference` the running sum
+    /// from the last known value.
+    static func undo(_ p: ArraySlice<Float>, _ n: Normalization, last: Double) -> [Double] {
+        let d = p.map { Double($0) * n.std + n.mean }
+        guard n.difference == true else { return d }
+        var level = last
+        return d.map { level += $0; return level }
+    }
+
     /// Inputs `[N, window, 1]` and targets `[N, horizon]` of every window of the (normalised) series, in time order.
     static func windows(_ z: [Double], window w: Int, horizon k: Int) throws -> (x: DataArray, y: DataArray) {
         let n = z.count - w - k + 1
@@ -84,9 +102,11 @@ enum Forecaster {
         var normalization: Normalization
         var validationMAE: Double?
         var naiveMAE: Double?
+        var validation: ForecastMetrics?
     }
 
     static func train(csvPath: String, column flagColumn: String?, timeColumn: String?, windowFlag: Int?, horizonFlag: Int?,
+                      differenceFlag: Bool = false, seasonFlag: Int? = nil,
                       options o: TrainingOptions, run: RunDirectory) throws -> TrainResult {
         try o.validateValues()
         let device = try o.deviceOption.resolve()
@@ -103,6 +123,7 @@ enum Forecaster {
             try TrainingOptions.checkResumed("horizon", horizonFlag, c.horizon, run: run)
             try TrainingOptions.checkResumed("dropout", o.dropout, c.dropout, run: run)
             try TrainingOptions.checkResumed("column", flagColumn, c.column, run: run)
+            try TrainingOptions.checkResumed("difference", differenceFlag ? true : nil, n.difference ?? false, run: run)
         } else {
             s.hidden = o.hidden ?? s.hidden; s.layers = o.layers ?? s.layers; s.dropout = o.dropout ?? s.dropout
             s.window = windowFlag ?? s.window; s.horizon = horizonFlag ?? s.horizon
@@ -118,18 +139,22 @@ enum Forecaster {
         let values = try table.numbers(columnName, option: "--column")
         let resolvedColumn = table.header[try table.column(columnName, option: "--column")]
         let timeName = try (timeColumn ?? (o.resume ? config.timeColumn : nil)).map { table.header[try table.column($0, option: "--time-column")] }
-        try checkFits(count: values.count, window: s.window, horizon: s.horizon, what: "column '\(resolvedColumn)' of \(table.displayName)")
+        let difference = stored?.difference ?? differenceFlag
+        if let season = seasonFlag, !(1...RunChecks.maxLength).contains(season) { throw CLIError("--season must be in 1...\(RunChecks.maxLength) (got \(season))") }
+        let series = modelSeries(values, difference: difference)
+        try checkFits(count: series.count, window: s.window, horizon: s.horizon,
+                      what: "column '\(resolvedColumn)' of \(table.displayName)\(difference ? " (differenced: one value fewer)" : "")")
         let validationSplit = o.validationSplit ?? 0.2
-        let windowCount = values.count - s.window - s.horizon + 1
+        let windowCount = series.count - s.window - s.horizon + 1
         let trainWindows = windowCount - Int(Double(windowCount) * validationSplit)
         guard trainWindows >= 1 else {
             throw CLIError("\(table.displayName) gives \(windowCount) windows: too few to train on; use a smaller --window or --validation-split")
         }
-        let normalization: Normalization
+        var normalization: Normalization
         if let stored {
             normalization = stored
         } else {
-            let trainPart = values[0..<(trainWindows - 1 + s.window + s.horizon)]
+            let trainPart = series[0..<(trainWindows - 1 + s.window + s.horizon)]
             let mean = trainPart.reduce(0, +) / Double(trainPart.count)
             let variance = trainPart.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(trainPart.count)
             guard mean.isFinite, variance.isFinite else {
@@ -139,7 +164,21 @@ enum Forecaster {
             normalization = Normalization(column: resolvedColumn, mean: mean, std: variance > 0 ? variance.squareRoot() : 1,
                                           window: s.window, horizon: s.horizon)
         }
-        let z = try normalise(values, normalization, what: "column '\(resolvedColumn)' of \(table.displayName)")
+        normalization.difference = difference
+        normalization.trainWindows = trainWindows
+        normalization.seriesLength = values.count
+        var seasonNote = ""
+        if let season = seasonFlag {
+            normalization.season = season
+            seasonNote = "season \(season) (--season)"
+        } else if !o.resume || stored?.season == nil,
+                  let found = ForecastMetrics.detectSeason(Array(values[0..<(origin(window: trainWindows - 1, s, difference: difference) + 1)])) {
+            normalization.season = found.season
+            seasonNote = String(format: "season %d (detected: autocorrelation %.2f of the differences at that lag)", found.season, found.autocorrelation)
+        } else if let season = normalization.season {
+            seasonNote = "season \(season)"
+        }
+        let z = try normalise(series, normalization, what: "column '\(resolvedColumn)' of \(table.displayName)\(difference ? " (differenced)" : "")")
         try checkMemory(s, batch: min(o.batchSize ?? config.batchSize, windowCount), device: device,
                         source: o.resume ? "\(run.path)/run.json: " : "")
         let data = try windows(z, window: s.window, horizon: s.horizon)
@@ -158,30 +197,37 @@ enum Forecaster {
         config.source = csvPath
         config.column = resolvedColumn
         config.timeColumn = timeName
+        let clipNorm = 5.0  // makeOptimizer's
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .meanSquaredError, metrics: [.meanAbsoluteError])
         if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
         if o.verbose > 0 {
             print("Forecaster on \(device): column '\(resolvedColumn)' of \(table.displayName) (\(values.count) values, mean "
                 + String(format: "%.4g, std %.4g", normalization.mean, normalization.std) + "), window \(s.window) -> horizon \(s.horizon), "
-                + "\(s.layers) x LSTM(\(s.hidden))\(o.resume ? ", resuming after epoch \(config.epochsTrained)" : "")")
+                + "\(s.layers) x LSTM(\(s.hidden))\(o.resume ? ", resuming after epoch \(config.epochsTrained)" : "")"
+                + (difference ? ", on first differences (--difference)" : "") + (seasonNote.isEmpty ? "" : ", baseline \(seasonNote)"))
+            print(String(format: "Adam lr %g, clip norm %g, batch %d, hidden %d, window %d, horizon %d, validation split %g",
+                         config.learningRate, clipNorm, config.batchSize, s.hidden, s.window, s.horizon, validationSplit))
             print(model.summary())
         }
-        let job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validationSplit, epochs: o.epochs ?? 30,
+        // The validation windows in the column's units, against the naive and seasonal naive forecasts.
+        let validationOrigins = (trainWindows..<windowCount).map { origin(window: $0, s, difference: difference) }
+        let finalNormalization = normalization
+        func validationMetrics(_ model: Sequential) throws -> ForecastMetrics? {
+            guard trainWindows < windowCount else { return nil }
+            let p = try model.predict(data.x.rows(trainWindows..<windowCount), batchSize: 256).values
+            let forecasts = validationOrigins.enumerated().map { j, origin in
+                undo(p[(j * s.horizon)..<((j + 1) * s.horizon)], finalNormalization, last: values[origin])
+            }
+            return ForecastMetrics.compute(values: values, origins: validationOrigins, forecasts: forecasts, season: finalNormalization.season)
+        }
+        var job = TrainingJob(model: model, x: data.x, y: data.y, validationSplit: validationSplit, epochs: o.epochs ?? 30,
                               batchSize: config.batchSize, seed: config.seed, patience: o.patience, timeLimit: o.timeLimit,
                               verbose: o.verbose, run: run, config: config, previous: previous, fresh: !o.resume,
-                              taskFile: { ("normalization.json", try CheckpointStore.encodeJSON(normalization)) })
+                              taskFile: { ("normalization.json", try CheckpointStore.encodeJSON(finalNormalization)) })
+        if o.verbose > 0 { job.callbacks = [ForecastValidation(season: normalization.season, evaluate: validationMetrics)] }
         let result = try job.fit()
-        // The validation windows in the column's units, against repeating the last value.
-        var mae: Double? = nil, naive: Double? = nil
-        if trainWindows < windowCount {
-            let vx = data.x.rows(trainWindows..<windowCount), vy = data.y.rows(trainWindows..<windowCount)
-            let p = try model.predict(vx, batchSize: 256).values
-            let last = (0..<vx.count).map { Double(vx.values[$0 * s.window + s.window - 1]) }
-            mae = zip(p, vy.values).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(p.count) * normalization.std
-            naive = vy.values.enumerated().map { abs(last[$0.offset / s.horizon] - Double($0.element)) }.reduce(0, +)
-                / Double(vy.values.count) * normalization.std
-        }
-        return TrainResult(job: result, normalization: normalization, validationMAE: mae, naiveMAE: naive)
+        let metrics = try validationMetrics(model)
+        return TrainResult(job: result, normalization: normalization, validationMAE: metrics?.mae, naiveMAE: metrics?.naiveMAE, validation: metrics)
     }
 
     /// The column to forecast when --column is not given: the only column whose first value is a number.
@@ -202,6 +248,11 @@ enum Forecaster {
         var mae: Double?
         var rmse: Double?
         var naiveMAE: Double?
+        /// Forecasts made from training windows, and from validation windows, when the CSV is the one trained on.
+        var training: ForecastMetrics? = nil
+        var validation: ForecastMetrics? = nil
+        var all: ForecastMetrics? = nil
+        var season: Int? = nil
         var future: [Double]
         var futureRows: ClosedRange<Int>
         var count: Int
@@ -220,39 +271,45 @@ enum Forecaster {
         let values = try table.numbers(columnName, option: "--column")
         let timeName = flagTime ?? (table.header.contains(config.timeColumn ?? "\u{0}") ? config.timeColumn : nil)
         let times = try timeName.map { try table.strings($0, option: "--time-column") }
-        guard s.window <= values.count else {
-            throw CLIError("the model's window of \(s.window) values is longer than column '\(columnName)' of \(table.displayName) "
-                + "(\(values.count) values): give a CSV with at least \(s.window) rows")
+        let difference = n.difference == true
+        guard s.window + (difference ? 1 : 0) <= values.count else {
+            throw CLIError("the model's window of \(s.window) values\(difference ? " (of differences: \(s.window + 1) values)" : "") is longer than column '\(columnName)' of \(table.displayName) "
+                + "(\(values.count) values): give a CSV with at least \(s.window + (difference ? 1 : 0)) rows")
         }
         try checkMemory(s, batch: 1, device: device, source: "\(run.path)/run.json: ")
         let model = try run.loadModel(layers(s), inputShape: [s.window, 1], device: device, seed: config.seed, option: option)
-        let z = try normalise(values, n, what: "column '\(columnName)' of \(table.displayName)")
-        let origins = Array(s.window...values.count)
+        let series = modelSeries(values, difference: difference)
+        let z = try normalise(series, n, what: "column '\(columnName)' of \(table.displayName)\(difference ? " (differenced)" : "")")
+        // Origin i: the forecasts for rows i, i+1, ... (0-based) from the values before row i.
+        let origins = Array((s.window + (difference ? 1 : 0))...values.count)
         var xs: [Float] = []
-        for i in origins { xs += z[(i - s.window)..<i].map { Float($0) } }
-        let predictions = try streamForecasts(model: model, windows: xs, count: origins.count, window: s.window)
-            .map { Double($0) * n.std + n.mean }
+        for i in origins { xs += z[(i - s.window - (difference ? 1 : 0))..<(i - (difference ? 1 : 0))].map { Float($0) } }
+        let raw = try streamForecasts(model: model, windows: xs, count: origins.count, window: s.window)
+        let forecasts = origins.enumerated().map { j, i in undo(raw[(j * s.horizon)..<((j + 1) * s.horizon)], n, last: values[i - 1]) }
+        let predictions = forecasts.flatMap { $0 }
         var header = ["row"] + (timeName.map { [$0] } ?? []) + ["actual"]
         header += (1...s.horizon).map { "step_\($0)" }
         var rows: [[String]] = []
-        var errors: [Double] = [], naiveErrors: [Double] = []
         for (j, i) in origins.enumerated() {
             var row = [String(i + 1)]
             if let times { row.append(i < values.count ? times[i] : "") }
             row.append(i < values.count ? String(values[i]) : "")
-            let p = predictions[(j * s.horizon)..<((j + 1) * s.horizon)]
-            row += p.map { String(format: "%.6g", $0) }
+            row += forecasts[j].map { String(format: "%.6g", $0) }
             rows.append(row)
-            for (k, value) in p.enumerated() where i + k < values.count {
-                errors.append(value - values[i + k])
-                naiveErrors.append(values[i - 1] - values[i + k])
-            }
         }
-        let mae = errors.isEmpty ? nil : errors.map(abs).reduce(0, +) / Double(errors.count)
-        let rmse = errors.isEmpty ? nil : (errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)).squareRoot()
-        let naive = naiveErrors.isEmpty ? nil : naiveErrors.map(abs).reduce(0, +) / Double(naiveErrors.count)
+        // Scored separately: forecasts from the training windows and from the validation windows (window index
+        // i - window (- 1 with differences) against trainWindows), when this is the series trained on.
+        let lastKnown = origins.map { $0 - 1 }
+        let all = ForecastMetrics.compute(values: values, origins: lastKnown, forecasts: forecasts, season: n.season)
+        var training: ForecastMetrics? = nil, validation: ForecastMetrics? = nil
+        if let trainWindows = n.trainWindows, n.seriesLength == values.count, path == config.source {
+            let split = min(trainWindows, origins.count)
+            training = ForecastMetrics.compute(values: values, origins: Array(lastKnown[..<split]), forecasts: Array(forecasts[..<split]), season: n.season)
+            validation = ForecastMetrics.compute(values: values, origins: Array(lastKnown[split...]), forecasts: Array(forecasts[split...]), season: n.season)
+        }
         let future = Array(predictions.suffix(s.horizon))
-        return Forecast(header: header, rows: rows, mae: mae, rmse: rmse, naiveMAE: naive, future: future,
+        return Forecast(header: header, rows: rows, mae: all?.mae, rmse: all?.rmse, naiveMAE: all?.naiveMAE, training: training,
+                        validation: validation, all: all, season: n.season, future: future,
                         futureRows: (values.count + 1)...(values.count + s.horizon), count: values.count)
     }
 

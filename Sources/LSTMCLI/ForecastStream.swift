@@ -31,6 +31,7 @@ extension Forecaster {
         var state = try model.initialState(batch: 1)
         var recent: [Float] = [], output: [Float] = []
         var lineNumber = 0
+        var previous: Double?
         while let line = readLine() {
             lineNumber += 1
             let text = line.trimmingCharacters(in: .whitespaces)
@@ -38,12 +39,19 @@ extension Forecaster {
             guard let value = Double(text), value.isFinite else {
                 throw CLIError("standard input line \(lineNumber): '\(text)' is not a finite number: give one value per line")
             }
-            recent.append(Float((value - n.mean) / n.std))
+            // A model trained with --difference reads first differences; its forecasts are undone from this value.
+            defer { previous = value }
+            if n.difference == true {
+                guard let previous else { continue }
+                recent.append(Float((value - previous - n.mean) / n.std))
+            } else {
+                recent.append(Float((value - n.mean) / n.std))
+            }
             if recent.count > s.window { recent.removeFirst() }
             guard recent.count == s.window else { continue }
             try state.reset()
             for v in recent { try model.step([v], state: &state, output: &output) }
-            print(output.map { String(format: "%.6g", Double($0) * n.std + n.mean) }.joined(separator: ","))
+            print(undo(output[...], n, last: value).map { String(format: "%.6g", $0) }.joined(separator: ","))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LSTMKit
 import LSTMKitData
 
 /// The data sets compiled into the binary (Sources/LSTMKitData; see its README for sources and licences).
@@ -45,18 +46,21 @@ struct CSVTable {
     let header: [String]
     let rows: [[String]]
 
+    /// The 1-based line of each row in the file (the header is line 1).
+    let lines: [Int]
+
     init(path: String, option: String = "--csv") throws {
         self.path = path
         let text = try readTextFile(path, option: option)
-        var records = try CSVTable.parse(text, path: path)
         // Blank lines (and a trailing newline) are not rows.
-        records.removeAll { $0.count == 1 && $0[0].trimmingCharacters(in: .whitespaces).isEmpty }
+        let records = try CSVTable.parse(text, path: path)
         guard let header = records.first else { throw CLIError("\(path) is empty: it needs a header line and rows") }
-        self.header = header.map { $0.trimmingCharacters(in: .whitespaces) }
-        rows = Array(records.dropFirst())
+        self.header = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        rows = records.dropFirst().map(\.fields)
+        lines = records.dropFirst().map(\.line)
         guard !rows.isEmpty else { throw CLIError("\(path) has a header but no rows: add data rows below the header") }
-        for (i, row) in rows.enumerated() where row.count != header.count {
-            throw CLIError("\(path) line \(i + 2) has \(row.count) fields but the header has \(header.count): fix that line")
+        for (i, row) in rows.enumerated() where row.count != header.fields.count {
+            throw CLIError("\(path) line \(lines[i]) has \(row.count) fields but the header has \(header.fields.count): fix that line")
         }
     }
 
@@ -78,7 +82,7 @@ struct CSVTable {
             let field = row[c].trimmingCharacters(in: .whitespaces)
             guard let v = Double(field), v.isFinite else {
                 let shown = field.isEmpty ? "an empty value" : "'\(field)'"
-                throw CLIError("\(displayName) line \(i + 2), column '\(header[c])': \(shown) is not a number: fix or remove that line")
+                throw CLIError("\(displayName) line \(lines[i]), column '\(header[c])': \(shown) is not a number: fix or remove that line")
             }
             return v
         }
@@ -90,46 +94,11 @@ struct CSVTable {
         return rows.map { $0[c] }
     }
 
-    static func parse(_ text: String, path: String) throws -> [[String]] {
-        var records: [[String]] = [], record: [String] = [], field = ""
-        var inQuotes = false, fieldStarted = false
-        var it = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        var line = 1
-        func next() -> Unicode.Scalar? {
-            if let p = pending { pending = nil; return p }
-            return it.next()
+    /// The records of `text` with their lines (LSTMKit's `CSVRecords`, the parser of `DataArray(csv:)`).
+    static func parse(_ text: String, path: String) throws -> [(line: Int, fields: [String])] {
+        do { return try CSVRecords.parse(text, path: path) } catch let DataLoadError.invalidCSV(_, line, _, reason) {
+            throw CLIError("\(path) line \(line): \(reason)")
         }
-        while let c = next() {
-            if inQuotes {
-                if c == "\"" {
-                    if let n = next() {
-                        if n == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; pending = n }
-                    } else { inQuotes = false }
-                } else {
-                    if c == "\n" { line += 1 }
-                    field.unicodeScalars.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"" where !fieldStarted:
-                inQuotes = true; fieldStarted = true
-            case ",":
-                record.append(field); field = ""; fieldStarted = false
-            case "\r":
-                continue
-            case "\n":
-                record.append(field); records.append(record)
-                record = []; field = ""; fieldStarted = false
-                line += 1
-            default:
-                field.unicodeScalars.append(c); fieldStarted = true
-            }
-        }
-        if inQuotes { throw CLIError("\(path) line \(line): a quoted field is never closed: add the missing \"") }
-        if fieldStarted || !record.isEmpty || !field.isEmpty { record.append(field); records.append(record) }
-        return records
     }
 }
 

@@ -69,6 +69,9 @@ enum RunChecks {
         guard !n.column.isEmpty else { throw field(file, "column", "empty", "it names the column") }
         guard n.window == (config.window ?? 24) else { throw field(file, "window", n.window, "run.json says \(config.window ?? 24)") }
         guard n.horizon == (config.horizon ?? 1) else { throw field(file, "horizon", n.horizon, "run.json says \(config.horizon ?? 1)") }
+        if let s = n.season, !(1...maxLength).contains(s) { throw field(file, "season", s, "it must be in 1...\(maxLength)") }
+        if let t = n.trainWindows, t < 1 { throw field(file, "trainWindows", t, "it must be at least 1") }
+        if let c = n.seriesLength, c < 1 { throw field(file, "seriesLength", c, "it must be at least 1") }
     }
 
     /// history.json: finite values; epochs whole numbers, increasing, within 1...epochsTrained; with `strict` (a

@@ -63,6 +63,14 @@ struct Normalization: Codable, Equatable {
     var std: Double
     var window: Int
     var horizon: Int
+    /// The model sees first differences (`--difference`): mean and std are those of the training differences,
+    /// and forecasts are the last value plus the predicted differences, summed. nil: false (older runs).
+    var difference: Bool? = nil
+    /// The season of the seasonal naive baseline (`--season`, or detected); nil: none.
+    var season: Int? = nil
+    /// The training windows of the series it was trained on (`seriesLength` values): later windows were validation.
+    var trainWindows: Int? = nil
+    var seriesLength: Int? = nil
 }
 
 /// A run directory (`--out` of train, `--model` elsewhere): its state is one verified checkpoint generation

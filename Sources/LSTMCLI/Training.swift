@@ -2,10 +2,15 @@ import ArgumentParser
 import Foundation
 import LSTMKit
 
-/// The device: "any" (an OpenCL GPU, else any OpenCL device, else the CPU), "cpu", "opencl", "opencl:N", "opencl:P:D".
+/// The device: "any" (an OpenCL GPU or accelerator, else the CPU path), "cpu", "gpu", "opencl", "opencl:N", "opencl:P:D".
 struct DeviceOption: ParsableArguments {
-    @Option(help: "cpu, opencl, opencl:N (the N-th OpenCL device), opencl:P:D, or any: an OpenCL device if there is one, else the CPU.")
+    @Option(help: "cpu, gpu, opencl, opencl:N (the N-th OpenCL device), opencl:P:D, or any: an OpenCL GPU or accelerator if there is one, else the CPU (OpenCL on a CPU, e.g. PoCL, only when asked for with opencl).")
     var device: String = "any"
+
+    /// Why `--device any` picked what it picked ("" for other specs).
+    var reason: String {
+        device.lowercased() == "any" ? Device.anyChoice().reason : ""
+    }
 
     func resolve() throws -> Device {
         // Under mpirun with several ranks on a machine and several OpenCL devices: one device per local rank.
@@ -15,6 +20,9 @@ struct DeviceOption: ParsableArguments {
         }
         do { return try Device.named(device) } catch LSTMKitError.noOpenCLPlatform {
             throw CLIError("--device \(device): no OpenCL platform found: install one (e.g. pocl-opencl-icd) or pass --device cpu (or any)")
+        } catch LSTMKitError.noGPU(let found) {
+            throw CLIError("--device \(device): no OpenCL GPU or accelerator (OpenCL devices: \(found.isEmpty ? "none" : found.joined(separator: ", "))): "
+                + "pass --device cpu, opencl (OpenCL on the CPU) or any")
         } catch let LSTMKitError.unknownDevice(name) {
             throw CLIError("--device \(name): no such device: use cpu, any, opencl, opencl:N or opencl:P:D (`lstm devices` lists them)")
         }
@@ -83,12 +91,17 @@ struct TrainingJob {
     var fresh: Bool
     /// The task's state file (vocab.json or normalization.json) as it goes into every checkpoint.
     var taskFile: () throws -> (name: String, data: Data)
+    /// Stop after the first epoch whose validation loss (the training loss without validation) is at most this.
+    var targetLoss: Double? = nil
+    /// Called after each epoch before the checkpoint (e.g. the forecaster's validation report).
+    var callbacks: [Callback] = []
 
     struct Result {
         var history: History
         var epochs: [[String: Double]]
         var plots: [URL]
         var stoppedByTimeLimit: Bool
+        var reachedTargetLoss: Bool = false
         var config: RunConfig
         var seconds: Double
     }
@@ -125,7 +138,7 @@ struct TrainingJob {
             if created, CheckpointStore.entries(run.url).allSatisfy(CheckpointStore.isTemporary) { try? FileManager.default.removeItem(at: run.url) }
         }
         CheckpointStore.removeStaleTemporaries(in: run.url, lockHeld: true)
-        var callbacks: [Callback] = []
+        var callbacks: [Callback] = self.callbacks
         let hasValidation = validationCount > 0
         var early: EarlyStopping? = nil
         if let patience {
@@ -134,12 +147,15 @@ struct TrainingJob {
         }
         let limit = timeLimit.map { TimeLimit(seconds: $0) }
         if let limit { callbacks.append(limit) }
+        let target = targetLoss.map { TargetLoss(monitor: hasValidation ? "val_loss" : "loss", value: $0) }
+        if let target { callbacks.append(target) }
         // After EarlyStopping (so that it sees the epoch first) and the time limit.
         let recorder = RunCheckpoint(run: run, config: config, previous: previous, fresh: fresh, taskFile: taskFile)
         callbacks.append(recorder)
         if verbose > 0 {
             print("\(trainCount) training samples, \(validationCount) validation samples, batch size \(batch), "
-                + "up to \(epochs) epoch\(epochs == 1 ? "" : "s")\(timeLimit.map { String(format: " or %.0f s", $0) } ?? "")")
+                + "up to \(epochs) epoch\(epochs == 1 ? "" : "s")\(timeLimit.map { String(format: " or %.0f s", $0) } ?? "")"
+                + (target.map { String(format: ", or until %@ <= %.3g", $0.monitor, $0.value) } ?? ""))
         }
         let start = Date()
         let history = try model.fit(x: x, y: y, epochs: epochs, batchSize: batch, validationSplit: validationSplit, shuffle: shuffle,
@@ -157,12 +173,15 @@ struct TrainingJob {
                 print("Kept the weights of epoch \(early.bestEpoch + previous.count), the best \(early.monitor).")
             }
         }
-        if verbose > 0, limit?.stopped == true, history.epochs.count < epochs {
+        if verbose > 0, let target, target.reached {
+            print(String(format: "Stopped after %d epoch%@: %@ %.4f reached the target %.4g.", history.epochs.count,
+                         history.epochs.count == 1 ? "" : "s", target.monitor, target.last, target.value))
+        } else if verbose > 0, limit?.stopped == true, history.epochs.count < epochs {
             print(String(format: "Stopped after %d epoch%@: the time limit of %.0f s was near.", history.epochs.count,
                          history.epochs.count == 1 ? "" : "s", timeLimit!))
         }
         return Result(history: history, epochs: recorder.epochs, plots: recorder.plots, stoppedByTimeLimit: limit?.stopped ?? false,
-                      config: recorder.config, seconds: seconds)
+                      reachedTargetLoss: target?.reached ?? false, config: recorder.config, seconds: seconds)
     }
 }
 
@@ -181,3 +200,4 @@ func printRunFiles(_ run: RunDirectory, plots: [URL], extra: [String]) {
     print("Checkpoint: \(run.path)/\(generation)/ (\(names.joined(separator: ", "))); history: \(run.path)/history.csv")
     if !plots.isEmpty { print("Plots: \(plots.map { (run.path as NSString).appendingPathComponent($0.lastPathComponent) }.joined(separator: ", "))") }
 }
+

@@ -250,7 +250,8 @@ final class CLITests: CLITestCase {
 
     func testCSVAndChartHelpers() throws {
         let parsed = try CSVTable.parse("a,b\r\n\"x, \"\"quoted\"\"\",2\n\"multi\nline\",3", path: "t")
-        XCTAssertEqual(parsed, [["a", "b"], ["x, \"quoted\"", "2"], ["multi\nline", "3"]])
+        XCTAssertEqual(parsed.map(\.fields), [["a", "b"], ["x, \"quoted\"", "2"], ["multi\nline", "3"]])
+        XCTAssertEqual(parsed.map(\.line), [1, 2, 3], "each record's first line")
         XCTAssertThrowsError(try CSVTable.parse("a\n\"open", path: "t.csv")) { XCTAssert("\($0)".contains("never closed"), "\($0)") }
         XCTAssertEqual(csvField("a,b"), "\"a,b\"")
         let svg = LineChart(title: "T & U", xLabel: "epoch", yLabel: "loss",

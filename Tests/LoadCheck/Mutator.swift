@@ -22,7 +22,7 @@ struct SplitMix64 {
 /// shapes and offsets, the header length field, the payload (NaN, infinity) and the JSON structure.
 struct Mutator {
     /// The roles a case file can play (its file name ends with the role).
-    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json", "legacy.model.json", "model.onnx"]
+    static let roles = ["lstm.safetensors", "model.safetensors", "optimizer.safetensors", "model.json", "legacy.model.json", "model.onnx", "data.npy", "data.npz"]
 
     let base: [String: Data]
 
@@ -40,6 +40,8 @@ struct Mutator {
         let data = base[role]!
         if role.hasSuffix("model.json") { return (role, Self.mutateJSON(data, &rng)) }
         if role == "model.onnx" { return (role, Self.mutateProtobuf(data, &rng)) }
+        if role == "data.npy" { return (role, Self.mutateNPY(data, &rng)) }
+        if role == "data.npz" { return (role, Self.mutateZip(data, &rng)) }
         return (role, Self.mutateSafeTensors(data, &rng))
     }
 
@@ -332,4 +334,69 @@ func writeFile(_ data: Data, to url: URL) throws {
     defer { fclose(f) }
     let written = data.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
     guard written == data.count else { throw LSTMKitError.io(path: url.path, reason: "short write") }
+}
+
+// MARK: .npy and .npz (DataArray's loaders)
+
+extension Mutator {
+    /// A `.npy` file: edits of the header dict's numbers, quotes and keys (the npy header is a Python literal), of the
+    /// version and header-length fields, NaN/huge payload values, and a data section one element short or long.
+    static func mutateNPY(_ file: Data, _ rng: inout SplitMix64) -> Data {
+        var b = [UInt8](file)
+        guard b.count >= 10 else { return file }
+        for _ in 0..<(1 + rng.below(3)) {
+            switch rng.below(8) {
+            case 0, 1:  // a shape dimension or other digit run: huge, zero, negative
+                let digits = b.indices.filter { $0 >= 10 && b[$0] >= 0x30 && b[$0] <= 0x39 }
+                if let at = digits.isEmpty ? nil : rng.pick(digits) {
+                    let text = rng.pick(["0", "99999999999999999999", "4294967296", "-1", "2.0", "1e9", "", "3L", String(rng.next())])
+                    b.replaceSubrange(at...at, with: Array(text.utf8))
+                }
+            case 2:  // the dtype and order: other letters and sizes
+                if let at = b.firstIndex(of: UInt8(ascii: "<")) ?? b.firstIndex(of: UInt8(ascii: "|")), at + 2 < b.count {
+                    b[at + rng.below(3)] = rng.pick(Array("<>|=fiubcOSUV1248".utf8))
+                }
+            case 3:  // keys and punctuation
+                let punct = b.indices.filter { $0 >= 10 && [0x27, 0x3A, 0x2C, 0x28, 0x29, 0x7B, 0x7D].contains(b[$0]) }
+                if let at = punct.isEmpty ? nil : rng.pick(punct) { b[at] = rng.pick([0x27, 0x22, 0x3A, 0x2C, 0x20, 0x5C, 0x00, 0x80]) }
+            case 4:  // version and header length
+                let at = rng.pick([6, 7, 8, 9])
+                b[at] = rng.pick([0, 1, 2, 3, 4, 0xFF, UInt8(truncatingIfNeeded: rng.next())])
+            case 5:  // non-finite payload values
+                if b.count >= 4 {
+                    let at = b.count - 4 * (1 + rng.below(max(1, (b.count - 10) / 4)))
+                    let v: UInt32 = rng.pick([0x7FC0_0000, 0x7F80_0000, 0xFF80_0000, 0x7F7F_FFFF])
+                    for k in 0..<4 where at + k >= 0 && at + k < b.count { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+                }
+            case 6:  // one element short or long
+                if rng.chance(0.5) { b.removeLast(min(b.count, rng.pick([1, 4, 8]))) } else { b += [UInt8](repeating: 0, count: rng.pick([1, 4, 8])) }
+            default:
+                b[rng.below(b.count)] = UInt8(truncatingIfNeeded: rng.next())
+            }
+        }
+        return Data(b)
+    }
+
+    /// A `.npz` (ZIP) file: the 16- and 32-bit fields after each signature (sizes, offsets, counts, name and extra
+    /// lengths, method, flags) set to edge values, truncations, and byte edits of the (deflated) entries.
+    static func mutateZip(_ file: Data, _ rng: inout SplitMix64) -> Data {
+        var b = [UInt8](file)
+        guard b.count >= 22 else { return file }
+        let signatures = b.indices.filter { $0 + 4 <= b.count && b[$0] == 0x50 && b[$0 + 1] == 0x4B && [1, 3, 5, 6].contains(b[$0 + 2]) }
+        for _ in 0..<(1 + rng.below(3)) {
+            switch rng.below(5) {
+            case 0, 1, 2:
+                guard let s = signatures.isEmpty ? nil : rng.pick(signatures) else { continue }
+                let field = s + 4 + 2 * rng.below(21)
+                let width = rng.chance(0.5) ? 2 : 4
+                let v: UInt64 = rng.pick([0, 1, 0xFFFF, 0xFFFF_FFFF, 8, 12, 0x7FFF_FFFF, UInt64(b.count), rng.next()])
+                for k in 0..<width where field + k < b.count { b[field + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
+            case 3:
+                b.removeLast(min(b.count - 1, 1 + rng.below(64)))
+            default:
+                b[rng.below(b.count)] = UInt8(truncatingIfNeeded: rng.next())
+            }
+        }
+        return Data(b)
+    }
 }

@@ -30,6 +30,14 @@ func outcome(_ body: () throws -> Void) -> (kind: String, named: Bool, message: 
         case let .io(_, reason): return ("io: " + template(reason), false, message)
         default: return ("other", false, message)
         }
+    } catch let error as DataLoadError {
+        let message = error.description.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+        switch error {
+        case let .invalidFile(_, field, reason): return ("DataLoadError: " + template(reason), !field.isEmpty, message)
+        case let .invalidCSV(_, line, column, reason): return ("DataLoadError csv: " + template(reason), line > 0 && !column.isEmpty, message)
+        case let .notFound(_, name, _): return ("DataLoadError notFound", !name.isEmpty, message)
+        case let .unreadable(_, reason): return ("DataLoadError unreadable: " + template(reason), false, message)
+        }
     } catch let error as ONNXError {
         let message = error.description.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
         switch error {
@@ -92,6 +100,10 @@ struct BaseFiles {
         try writeFile(legacy, to: directory.appendingPathComponent("legacy.model.json"))
         // The same model as ONNX (Gather, Transpose, LSTM with peepholes and sequence_lens, GRU, Gemm, Softmax).
         try writeFile(try ONNXExport.data(model), to: directory.appendingPathComponent("model.onnx"))
+        // DataArray's inputs: a .npy and a deflated .npz that numpy wrote (Tests/Fixtures/make_data_fixtures.py).
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/data")
+        try writeFile(try Data(contentsOf: fixtures.appendingPathComponent("fortran_f4.npy")), to: directory.appendingPathComponent("data.npy"))
+        try writeFile(try Data(contentsOf: fixtures.appendingPathComponent("deflated.npz")), to: directory.appendingPathComponent("data.npz"))
     }
 
     /// The compiled model the optimizer state loads into (the run directory's architecture).
@@ -155,6 +167,10 @@ func check(base: URL) throws {
                 loaded.compile(optimizer: try Adam(), loss: .sparseCategoricalCrossentropy())
                 try loaded.loadOptimizerState(from: scratch)
             })
+        } else if line.hasSuffix(".npy") {
+            report(line, "DataArray(npy:)", outcome { _ = try DataArray(npy: url) })
+        } else if line.hasSuffix(".npz") {
+            report(line, "DataArray.npz", outcome { _ = try DataArray.npz(url) })
         } else if line.hasSuffix(".onnx") {
             report(line, "ONNXImport.sequential", outcome { _ = try ONNXImport.sequential(data) })
             report(line, "ONNXImport.network", outcome { _ = try ONNXImport.network(data) })

@@ -31,6 +31,8 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
     /// An allocation of `bytes` on `device` failed or was refused up front (more than the device or the process
     /// can hold): `reason` says which limit.
     case outOfMemory(bytes: Int, device: String, reason: String)
+    /// "gpu" was asked for but OpenCL has no GPU or accelerator; `found` lists the OpenCL devices there are.
+    case noGPU(found: [String])
 
     public var description: String {
         switch self {
@@ -64,6 +66,9 @@ public enum LSTMKitError: Error, Equatable, CustomStringConvertible {
             return "the model is not compiled: call compile(optimizer:loss:metrics:) first"
         case let .outOfMemory(bytes, device, reason):
             return "out of memory on \(device): cannot allocate \(bytes) bytes (\(bytes >> 20) MiB): \(reason)"
+        case let .noGPU(found):
+            return "no OpenCL GPU or accelerator (OpenCL devices: \(found.isEmpty ? "none" : found.joined(separator: ", "))): "
+                + "use 'cpu', 'opencl' (OpenCL on the CPU) or 'any'"
         }
     }
 }

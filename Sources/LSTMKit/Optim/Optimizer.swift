@@ -34,15 +34,18 @@ public class Optimizer {
     /// The learning rate the next step will use.
     public var currentLearningRate: Double { schedule?.rate(base: learningRate, step: iterations) ?? learningRate }
 
-    /// Updates the parameters of `owners` from their accumulated gradients.
-    public func step(_ owners: [ParameterOwner]) throws {
+    /// Updates the parameters of `owners` from their accumulated gradients. Returns the global gradient norm before
+    /// clipping (`clip_grad_norm_`'s return value), left on the device until `value()` is asked for.
+    @discardableResult
+    public func step(_ owners: [ParameterOwner]) throws -> GradientNorm {
         let buffers = owners.flatMap(\.parameterBuffers)
-        guard let device = buffers.first?.parameters.device else { return }
+        guard let device = buffers.first?.parameters.device else { return GradientNorm(squares: nil, count: 0, device: nil) }
         let be = device.training
         var clip = GradientClip(value: clipValue ?? 0, maxNorm: clipNorm ?? 0)
+        // One reduction kernel per buffer (the update kernels read the same norms when clipping by norm).
+        let norms = try be.allocate(buffers.count)
+        for (i, b) in buffers.enumerated() { try be.sumSquares(count: b.gradients.count, x: b.gradients.view, out: norms, index: i) }
         if clipNorm != nil {
-            let norms = try be.allocate(buffers.count)
-            for (i, b) in buffers.enumerated() { try be.sumSquares(count: b.gradients.count, x: b.gradients.view, out: norms, index: i) }
             clip.norms = norms
             clip.normCount = buffers.count
         }
@@ -53,6 +56,7 @@ public class Optimizer {
             if state[key] == nil { state[key] = try (0..<stateCount).map { _ in try be.allocateZeros(b.parameters.count) } }
             try update(b, state: state[key]!, lr: lr, clip: clip, backend: be)
         }
+        return GradientNorm(squares: norms, count: buffers.count, device: device)
     }
 
     /// Sets the gradients of `owners` to zero.

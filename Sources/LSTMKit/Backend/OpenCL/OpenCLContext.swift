@@ -10,6 +10,8 @@ public struct OpenCLDeviceInfo: Sendable, CustomStringConvertible {
     public let platformName: String
     public let deviceName: String
     public let isGPU: Bool
+    /// CL_DEVICE_TYPE_ACCELERATOR (e.g. an FPGA or a dedicated accelerator card).
+    public var isAccelerator: Bool = false
     public let computeUnits: Int
     public let globalMemoryBytes: Int
     public var description: String {
@@ -72,6 +74,7 @@ enum OpenCLDiscovery {
                     platformIndex: pi, deviceIndex: di, platformName: pname,
                     deviceName: deviceString(d, CL_DEVICE_NAME),
                     isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
+                    isAccelerator: type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0,
                     computeUnits: Int(deviceValue(d, CL_DEVICE_MAX_COMPUTE_UNITS, cl_uint.self)),
                     globalMemoryBytes: Int(deviceValue(d, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong.self))))
             }
@@ -177,7 +180,7 @@ final class OpenCLContext: @unchecked Sendable {
 
     /// The compiled program for `file` with `defines` (name -> value), built on first use and cached.
     func program(file: String, defines: [String: String]) throws -> cl_program {
-        let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" }).joined(separator: " ")
+        let options = (["-cl-std=CL1.2", "-w"] + defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" }).joined(separator: " ")
         let key = file + "|" + options
         lock.lock(); defer { lock.unlock() }
         if let p = programs[key] { return p }
@@ -195,6 +198,9 @@ final class OpenCLContext: @unchecked Sendable {
         try clCheck(err, "clCreateProgramWithSource(\(file))")
         guard let program else { throw OpenCLError.call(function: "clCreateProgramWithSource", status: err, name: clErrorName(err)) }
         var dev = device
+        if buildCount == 0 {  // one notice per device: the first kernels take seconds to compile (PoCL: its compiler)
+            FileHandle.standardError.write(Data("lstmkit: compiling OpenCL kernels for \(label) on first use...\n".utf8))
+        }
         buildCount += 1
         let status = clBuildProgram(program, 1, &dev, options, nil, nil)
         if status != CL_SUCCESS {
@@ -213,7 +219,7 @@ final class OpenCLContext: @unchecked Sendable {
     /// Test hook: builds arbitrary source (e.g. a broken kernel) so build-failure reporting can be checked.
     func buildForTesting(source: String, file: String) throws {
         lock.lock(); defer { lock.unlock() }
-        let p = try build(file: file, source: source, options: "-cl-std=CL1.2", key: "test|\(file)|\(buildCount)")
+        let p = try build(file: file, source: source, options: "-cl-std=CL1.2 -w", key: "test|\(file)|\(buildCount)")
         programs.removeValue(forKey: "test|\(file)|\(buildCount - 1)")
         clReleaseProgram(p)
     }
