@@ -174,6 +174,36 @@ final class ConvLayerTests: XCTestCase {
 
     // MARK: Config
 
+    /// Every image-sequence layer type, with non-default options, ending in an LSTM and a softmax head.
+    static func saveLoadLayers() -> [Layer] {
+        [TimeDistributed(Conv2D(filters: 3, kernelSize: (3, 2), strides: (1, 1), padding: .same, dilation: (2, 1), activation: .tanh)),
+         TimeDistributed(MaxPooling2D(poolSize: 2)),
+         TimeDistributed(Conv2D(filters: 4, kernelSize: 1, activation: .relu)),
+         TimeDistributed(AveragePooling2D(poolSize: 2, strides: 1, padding: .same)),
+         TimeDistributed(Flatten()),
+         LSTMLayer(units: 5, returnSequences: true),
+         LSTMLayer(units: 4),
+         Dense(units: 3, activation: .softmax)]
+    }
+
+    /// A model with every image-sequence layer saves (model.json version 2 + weights) and loads to the same
+    /// predictions, bit for bit on the CPU (same weights, same code path); a GlobalAveragePooling2D model too.
+    func testModelsWithConvLayersSaveAndLoad() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-conv-save-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let x = data([3, 4, 7, 6, 2], seed: 41)
+        for (i, layers) in [Self.saveLoadLayers(), [Conv2D(filters: 3, kernelSize: 3), GlobalAveragePooling2D(), Dense(units: 2)]].enumerated() {
+            let model = Sequential(layers, device: .cpu, seed: 9)
+            try model.build(inputShape: i == 0 ? [4, 7, 6, 2] : [7, 6, 2])
+            let input = i == 0 ? x : data([3, 7, 6, 2], seed: 42)
+            let before = try model.predict(input)
+            try model.save(to: directory)
+            let loaded = try Sequential.load(from: directory, device: .cpu)
+            XCTAssertEqual(AnyLayerConfig(layer: loaded), AnyLayerConfig(layer: model), "model \(i): the same architecture")
+            XCTAssertEqual(try loaded.predict(input).values, before.values, "model \(i): the same predictions")
+        }
+    }
+
     func testKerasConfigRoundTrip() throws {
         func roundTrip<L: ConfigurableLayer>(_ layer: L, json expected: String) throws {
             let encoder = JSONEncoder()

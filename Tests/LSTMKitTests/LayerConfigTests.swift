@@ -18,6 +18,9 @@ final class LayerConfigTests: XCTestCase {
             if let s = e.config(as: Sequential.Config.self) { s.layers.forEach(visit) }
         }
         for c in LegacyModelFixtureTests.cases { Sequential(c.layers()).config.layers.forEach(visit) }
+        // The image-sequence layers (not in the version 1 format).
+        Sequential(ConvLayerTests.saveLoadLayers()).config.layers.forEach(visit)
+        Sequential([Conv2D(filters: 3, kernelSize: 3), GlobalAveragePooling2D(), Dense(units: 2)]).config.layers.forEach(visit)
         return out
     }
 
