@@ -53,10 +53,6 @@ protocol ConvBackend {
     func avgPoolBackward(_ g: PoolGeometry, dy: BufferView, dx: BufferView) throws
 }
 
-extension Device {
-    /// The convolution and pooling primitives of this device's backend (both backends implement them).
-    var conv: Backend & TrainingBackend & ConvBackend { backend as! Backend & TrainingBackend & ConvBackend }
-}
 
 extension BenchmarkHooks {
     /// One training step of a compiled `Sequential` on a batch already on its device, as `fit` runs it: zero the

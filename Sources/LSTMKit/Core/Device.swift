@@ -15,16 +15,20 @@ public final class Device: @unchecked Sendable, CustomStringConvertible, Equatab
     let gru: Backend & GRUBackend
     let variants: Backend & LSTMVariantBackend
     let persistent: Backend & PersistentLSTMBackend
+    /// Convolution and pooling (Kernels/conv.cl, pooling.cl), with the training ops they use.
+    let conv: Backend & TrainingBackend & ConvBackend
+    /// The tape-free inference cell and the streaming step (Kernels/inference.cl), with the training ops they use.
+    let inference: Backend & InferenceBackend & TrainingBackend
     /// "cpu", "cpu(float64)" or "opencl:P:D (device name)".
     public let description: String
     /// The OpenCL context, nil on the CPU.
     let openCL: OpenCLContext?
 
     /// Internal for lstm-bench's tuned devices (Tuning+Benchmark.swift); everything else goes through the registry.
-    init<B: Backend & TrainingBackend & GRUBackend & LSTMVariantBackend & PersistentLSTMBackend>(backend: B, description: String,
-                                                                                                   openCL: OpenCLContext?) {
+    init<B: Backend & TrainingBackend & GRUBackend & LSTMVariantBackend & PersistentLSTMBackend & ConvBackend & InferenceBackend>(
+        backend: B, description: String, openCL: OpenCLContext?) {
         self.backend = backend
-        (training, gru, variants, persistent) = (backend, backend, backend, backend)
+        (training, gru, variants, persistent, conv, inference) = (backend, backend, backend, backend, backend, backend)
         self.description = description
         self.openCL = openCL
     }

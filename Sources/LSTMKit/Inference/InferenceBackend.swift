@@ -36,7 +36,3 @@ protocol InferenceBackend {
     func readHost(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws
 }
 
-extension Device {
-    /// The inference primitives of this device's backend (both backends implement them).
-    var inference: Backend & InferenceBackend & TrainingBackend { backend as! Backend & InferenceBackend & TrainingBackend }
-}
