@@ -3,14 +3,15 @@
 //
 // Layouts (row-major, every buffer addressed as pointer + element offset):
 //   add_row_bias:        y[rows, cols] += bias[cols]
-//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid; backward uses the output y
+//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid, 10 elu, 11 selu, 12 softplus,
+//                        13 gelu (erf); backward uses the output y (gelu: the input x, passed in y's place)
 //   softmax_rows:        y[r, :] = softmax(x[r, :]); softmax_backward_rows: dx = y * (dy - sum(dy * y))
 //   loss_rows:           one work-item per row r of pred [rows, cols] and target ([rows, cols], or [rows] class ids);
 //                        writes row_loss[r] (summed over cols) and grad[r, :] = scale * dLoss/dpred.
 //                        kind 0 MSE, 1 BCE on probabilities, 2 BCE on logits, 3 categorical CE on probabilities,
 //                        4 categorical CE on logits (fused softmax), 5/6 the same with sparse class ids.
 //   metric_rows:         kind 0 argmax == argmax(target), 1 argmax == class id, 2 count of (p > 0.5) == (t > 0.5),
-//                        3 sum |p - t|; one value per row.
+//                        3 sum |p - t|, 4 sum (p - t)^2; one value per row.
 //   embedding_forward:   out[n, dim] = table[ids[n], :]; embedding_backward: dtable[ids[n], :] += dout[n, :]
 //                        (one work-item per column, so no two work-items add to the same element)
 //   gather_rows:         dst[i, :] = src[indices[i], :]
@@ -32,12 +33,21 @@ inline real act_forward(int kind, real x) {
     if (kind == 1) return x > 0.0f ? x : 0.0f;
     if (kind == 2) return lstmkit_tanh(x);
     if (kind == 3) return lstmkit_sigmoid(x);
+    if (kind == 10) return x > 0.0f ? x : exp(x) - 1.0f;                                      // elu (alpha 1)
+    if (kind == 11) return 1.0507009873554805f * (x > 0.0f ? x : 1.6732632423543772f * (exp(x) - 1.0f));  // selu
+    if (kind == 12) return fmax(x, 0.0f) + log1p(exp(-fabs(x)));                               // softplus
+    if (kind == 13) return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));                    // gelu (erf)
     return x;
 }
 inline real act_derivative(int kind, real y) {
     if (kind == 1) return y > 0.0f ? 1.0f : 0.0f;
     if (kind == 2) return 1.0f - y * y;
     if (kind == 3) return y * (1.0f - y);
+    if (kind == 10) return y > 0.0f ? 1.0f : y + 1.0f;
+    if (kind == 11) return y >= 0.0f ? 1.0507009873554805f : y + 1.0507009873554805f * 1.6732632423543772f;
+    if (kind == 12) return 1.0f - exp(-y);
+    // gelu (kind 13) is not a function of y: the caller passes the pre-activation x in place of y.
+    if (kind == 13) return 0.5f * (1.0f + erf(y * 0.7071067811865476f)) + y * 0.3989422804014327f * exp(-0.5f * y * y);
     return 1.0f;
 }
 
@@ -166,6 +176,8 @@ __kernel void metric_rows(const int kind, const int rows, const int cols,
         v = best == want ? 1.0f : 0.0f;
     } else if (kind == 2) {
         for (int c = 0; c < cols; ++c) v += ((p[c] > 0.5f) == (t[c] > 0.5f)) ? 1.0f : 0.0f;
+    } else if (kind == 4) {
+        for (int c = 0; c < cols; ++c) v += (p[c] - t[c]) * (p[c] - t[c]);
     } else {
         for (int c = 0; c < cols; ++c) v += fabs(p[c] - t[c]);
     }

@@ -1,7 +1,11 @@
 /// Activation functions of `Dense` (kind numbers as in Kernels/training.cl; softmax is row-wise, kind 4).
 public enum Activation: String, Codable, Sendable {
     case linear, relu, tanh, sigmoid, softmax
-    var kernelKind: Int { [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4][self]! }
+    /// Keras's elu (alpha 1), selu, softplus and gelu (approximate = false: 0.5 x (1 + erf(x / sqrt 2))).
+    case elu, selu, softplus, gelu
+    var kernelKind: Int { [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4, .elu: 10, .selu: 11, .softplus: 12, .gelu: 13][self]! }
+    /// True when the derivative kernel reads the pre-activation x instead of the output y (gelu).
+    var derivativeReadsInput: Bool { self == .gelu }
 }
 
 /// Per-row loss kernels (Kernels/training.cl `loss_rows` kinds).
@@ -11,7 +15,7 @@ enum LossKernel: Int {
 
 /// Per-row metric kernels (Kernels/training.cl `metric_rows` kinds).
 enum MetricKernel: Int {
-    case categoricalAccuracy = 0, sparseAccuracy, binaryMatches, absoluteErrorSum
+    case categoricalAccuracy = 0, sparseAccuracy, binaryMatches, absoluteErrorSum, squaredErrorSum
 }
 
 /// The clipping every optimizer kernel applies before its update.

@@ -24,12 +24,20 @@ public final class LSTMLayer: RecurrentLayer {
     ///   - cellClip: > 0 clamps the cell state to [-cellClip, cellClip] (cuDNN's cell clipping); nil: off.
     ///   - projSize: PyTorch's `proj_size` (the output has projSize columns); 0: off.
     ///   - peephole: peephole connections; layerNorm: layer-normalised gates and cell.
+    ///   - kernelInitializer, recurrentInitializer, biasInitializer, unitForgetBias: Keras's initialisation
+    ///     (defaults glorot_uniform, orthogonal, zeros, true; see `RecurrentInitializers`).
+    ///   - goBackwards: Keras's `go_backwards`; dropout: Keras's `dropout` on the inputs, in [0, 1).
     public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
                 recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false,
-                layerNorm: Bool = false) {
+                layerNorm: Bool = false, kernelInitializer: Initializer = .glorotUniform,
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, unitForgetBias: Bool = true,
+                goBackwards: Bool = false, dropout: Double = 0) {
         super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
                    options: LSTMOptions(projSize: projSize, peephole: peephole, layerNorm: layerNorm, cellClip: cellClip,
-                                        recurrentDropout: recurrentDropout), merge: nil)
+                                        recurrentDropout: recurrentDropout), merge: nil,
+                   initializers: RecurrentInitializers(kernel: kernelInitializer, recurrent: recurrentInitializer, bias: biasInitializer,
+                                                       unitForgetBias: unitForgetBias),
+                   goBackwards: goBackwards, dropout: dropout)
     }
     /// The final (h, c) of the last forward, each `[B, units]`.
     public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }

@@ -163,6 +163,15 @@ public enum ONNXExport {
         case .tanh: out = b.add("Tanh", [out], name: "\(label)_Tanh")[0]
         case .sigmoid: out = b.add("Sigmoid", [out], name: "\(label)_Sigmoid")[0]
         case .softmax: out = b.add("Softmax", [out], name: "\(label)_Softmax", [attr("axis", -1)])[0]
+        case .elu: out = b.add("Elu", [out], name: "\(label)_Elu")[0]
+        case .selu: out = b.add("Selu", [out], name: "\(label)_Selu")[0]
+        case .softplus: out = b.add("Softplus", [out], name: "\(label)_Softplus")[0]
+        case .gelu:  // opset 17 has no Gelu: 0.5 x (1 + erf(x / sqrt 2))
+            let scaled = b.add("Mul", [out, b.floats("\(label).inv_sqrt2", dims: [], [Float(0.7071067811865476)])], name: "\(label)_gelu_scale")[0]
+            let erf = b.add("Erf", [scaled], name: "\(label)_gelu_erf")[0]
+            let one = b.add("Add", [erf, b.floats("\(label).one", dims: [], [1])], name: "\(label)_gelu_add")[0]
+            let half = b.add("Mul", [out, b.floats("\(label).half", dims: [], [0.5])], name: "\(label)_gelu_half")[0]
+            out = b.add("Mul", [half, one], name: "\(label)_gelu")[0]
         }
         return Value(name: out, hasTime: v.hasTime, lengths: v.lengths)
     }

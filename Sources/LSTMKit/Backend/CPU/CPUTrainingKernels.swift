@@ -10,6 +10,10 @@ enum CPUTrainingKernels {
         case 1: return x > 0 ? x : 0
         case 2: return lstmkitTanh(x)
         case 3: return lstmkitSigmoid(x)
+        case 10: return x > 0 ? x : S.exp(x) - 1  // elu (alpha 1)
+        case 11: return S(1.0507009873554805) * (x > 0 ? x : S(1.6732632423543772) * (S.exp(x) - 1))  // selu
+        case 12: return Swift.max(x, 0) + S(Foundation.log1p(Double(S.exp(-Swift.abs(x)))))  // softplus
+        case 13: return S(0.5) * x * (1 + S(Foundation.erf(Double(x) * 0.7071067811865476)))  // gelu (erf)
         default: return x
         }
     }
@@ -19,6 +23,11 @@ enum CPUTrainingKernels {
         case 1: return y > 0 ? 1 : 0
         case 2: return 1 - y * y
         case 3: return y * (1 - y)
+        case 10: return y > 0 ? 1 : y + 1
+        case 11: return y >= 0 ? S(1.0507009873554805) : y + S(1.0507009873554805 * 1.6732632423543772)
+        case 12: return 1 - S.exp(-y)
+        // gelu (kind 13) is not a function of y: the caller passes the pre-activation x in place of y.
+        case 13: return S(0.5) * (1 + S(Foundation.erf(Double(y) * 0.7071067811865476))) + y * S(0.3989422804014327) * S.exp(-y * y / 2)
         default: return 1
         }
     }
@@ -137,6 +146,8 @@ enum CPUTrainingKernels {
                 v = best == want ? 1 : 0
             } else if kind == 2 {
                 for c in 0..<cols where (p[c] > 0.5) == (t[c] > 0.5) { v += 1 }
+            } else if kind == 4 {
+                for c in 0..<cols { v += (p[c] - t[c]) * (p[c] - t[c]) }
             } else {
                 for c in 0..<cols { v += Swift.abs(p[c] - t[c]) }
             }
