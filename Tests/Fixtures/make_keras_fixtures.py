@@ -16,7 +16,8 @@ Writes (Float64 unless noted):
     Masking(0.0) -> LSTM(4, return_sequences=rs) on x [3, 5, 2] whose padded steps are all 0.0, for
     pad in (left, right) and rs in (0, 1):
     kernel [2, 16], recurrent_kernel [4, 16], bias [16]    the weights (Keras layout, gates i, f, c, o)
-    <pad>.x [3, 5, 2]; <pad>.rs<rs>.output; <pad>.rs<rs>.grad_output (the loss is sum(output * grad_output));
+    <pad>.x [3, 5, 2]; <pad>.rs<rs>.output; <pad>.rs<rs>.grad_output (the loss is sum(output * grad_output); 0 at the
+    steps after a sequence's last step, where Keras repeats the last output and LSTMKit gives 0);
     <pad>.rs<rs>.grad.x, .grad.kernel, .grad.recurrent_kernel, .grad.bias (tf.GradientTape)
   keras_activations.safetensors
     x [41]; <act>.y, <act>.grad (d sum(y * g) / dx with g = grad_weights) for elu, selu, softplus, gelu; grad_weights [41]
@@ -115,6 +116,11 @@ def masking():
             xt = tf.constant(x, dtype=tf.float32)
             shape = (B, T, H) if rs else (B, H)
             g = rng.uniform(-1, 1, shape)
+            if rs and pad == "right":
+                # After a sequence's last step Keras repeats its last output (LSTMKit gives 0, as PyTorch): no
+                # gradient enters there, so the gradients do not depend on that convention.
+                for b, n in enumerate(lengths):
+                    g[b, n:] = 0
             with tf.GradientTape() as tape:
                 tape.watch(xt)
                 yv = model(xt)

@@ -98,49 +98,25 @@ extension RecurrentLayer {
         return d
     }
 
-    /// The core's sequence output `[B, T, D*W]` (sequences starting at step 0) in the input's positions, with
-    /// Keras's values at padded steps: 0 before the first valid step; after the last, the last valid output
-    /// (`finalH`, `[D, B, W]`) with one direction, 0 with two.
-    func restoreOutput(_ y: Tensor, finalH: Tensor, _ tape: RecurrentMaskTape) throws -> Tensor {
-        guard let lengths = tape.lengths else { return y }
-        let (B, T) = (tape.batch, tape.steps), W = y.shape[2], s = tape.starts
-        let carry = finalH.shape[0] == 1
-        var source = y
-        if carry {  // rows: y (B*T), then h_n (B)
-            let b = try y.device.training.allocate((B * T + B) * W)
-            try y.device.training.copy(y.view, to: BufferView(b), count: B * T * W)
-            try y.device.training.copy(finalH.view, to: BufferView(b, B * T * W), count: B * W)
-            source = Tensor(shape: [B * T + B, W], view: BufferView(b), device: y.device)
-        }
-        return try gatherRows(source, rows: carry ? B * T + B : B * T, rowSize: W, map: (0..<(B * T)).map { r in
-            let (b, t) = (r / T, r % T), start = s?[b] ?? 0
-            if t < start { return nil }
-            if t < start + lengths[b] { return b * T + t - start }
-            return carry ? B * T + b : nil
+    /// The core's sequence output `[B, T, D*W]` (sequences starting at step 0) in the input's positions, with 0 at
+    /// padded steps (PyTorch's packed-sequence convention, which the ONNX export also gives; Keras repeats the last
+    /// valid output after a sequence's last step instead).
+    func restoreOutput(_ y: Tensor, _ tape: RecurrentMaskTape) throws -> Tensor {
+        guard let lengths = tape.lengths, let s = tape.starts else { return y }
+        let (B, T) = (tape.batch, tape.steps), W = y.shape[2]
+        return try gatherRows(y, rows: B * T, rowSize: W, map: (0..<(B * T)).map { r in
+            let (b, t) = (r / T, r % T)
+            return t >= s[b] && t < s[b] + lengths[b] ? b * T + t - s[b] : nil
         }, shape: y.shape)
     }
 
-    /// The gradients of `restoreOutput`: w.r.t. the core's output `[B, T, D*W]` and (one direction, when a carried
-    /// step exists) w.r.t. h_n `[1, B, W]`, the sum of the gradients at the steps that repeat it.
-    func restoreOutputBackward(_ dy: Tensor, _ tape: RecurrentMaskTape?) throws -> (Tensor, Tensor?) {
-        guard let tape, let lengths = tape.lengths else { return (dy, nil) }
-        let (B, T) = (tape.batch, tape.steps), W = dy.shape[2], s = tape.starts
-        let device = dy.device
-        let dCore = try gatherRows(dy, rows: B * T, rowSize: W, map: (0..<(B * T)).map { r in
+    /// The gradient of `restoreOutput` w.r.t. the core's output `[B, T, D*W]`.
+    func restoreOutputBackward(_ dy: Tensor, _ tape: RecurrentMaskTape?) throws -> Tensor {
+        guard let tape, let lengths = tape.lengths, let s = tape.starts else { return dy }
+        let (B, T) = (tape.batch, tape.steps), W = dy.shape[2]
+        return try gatherRows(dy, rows: B * T, rowSize: W, map: (0..<(B * T)).map { r in
             let (b, j) = (r / T, r % T)
-            return j < lengths[b] ? b * T + j + (s?[b] ?? 0) : nil
+            return j < lengths[b] ? b * T + j + s[b] : nil
         }, shape: dy.shape)
-        guard merge == nil else { return (dCore, nil) }
-        // dh[b] = sum over t >= start + length of dy[b, t]: one gemm with a 0/1 selection matrix [B, B*T].
-        var select = [Float](repeating: 0, count: B * B * T), any = false
-        for b in 0..<B {
-            for t in ((s?[b] ?? 0) + lengths[b])..<T { select[b * B * T + b * T + t] = 1; any = true }
-        }
-        guard any else { return (dCore, nil) }
-        let sel = try Tensor(shape: [B, B * T], values: select, device: device)
-        let dh = try device.training.allocate(B * W)
-        try device.training.gemm(transA: false, transB: false, m: B, n: W, k: B * T, alpha: 1, a: sel.view, lda: B * T,
-                                 b: dy.view, ldb: W, beta: 0, c: BufferView(dh), ldc: W)
-        return (dCore, Tensor(shape: [1, B, W], view: BufferView(dh), device: device))
     }
 }

@@ -12,8 +12,8 @@ public enum RecurrentCell: String, Codable, Sendable {
 /// - Masks from `Embedding(maskZero:)` or `Masking` are honoured, padding on the left, the right or both: the
 ///   state skips padded steps (Keras's masking). Left-padded batches are rotated on the device so that each
 ///   sequence starts at step 0 (one row gather), run with lengths, and rotated back. With `returnSequences`
-///   the outputs at padded steps follow Keras: 0 before a sequence's first step, and after its last step the
-///   last valid output repeated (one direction; `Bidirectional` gives 0 at every padded step).
+///   the outputs at padded steps are 0 (PyTorch's packed sequences, and the ONNX export; Keras gives 0 before a
+///   sequence's first step but repeats its last output after its last step).
 /// - Initialisation is Keras's (`initializers`, see `RecurrentInitializers`), not the core's PyTorch one.
 /// - `goBackwards` (Keras `go_backwards`): the input is read last step first (padding included, so right padding
 ///   becomes left padding) and the output sequence stays in that reversed order.
@@ -128,7 +128,7 @@ public class RecurrentLayer: Layer {
         let (input, tape) = try prepareInput(x, training: training)
         maskTape = tape
         var (y, states) = try core.forward(input, lengths: tape.lengths, initialStates: stateful ? carried : nil)
-        if returnSequences { y = try restoreOutput(y, finalH: states[0], tape) }
+        if returnSequences { y = try restoreOutput(y, tape) }
         if stateful { carried = states }
         let D = directions
         // h_n [D, B, R], c_n [D, B, H] -> [B, D*R], [B, D*H]
@@ -180,8 +180,7 @@ public class RecurrentLayer: Layer {
         }
         let tape = maskTape
         if returnSequences {
-            let (dy, dh) = try restoreOutputBackward(d, tape)
-            let dx = try core.backward(gradOutput: dy, gradStates: dh.map { [$0] } ?? [], inputGradient: needsInputGradient)
+            let dx = try core.backward(gradOutput: try restoreOutputBackward(d, tape), gradStates: [], inputGradient: needsInputGradient)
             return try prepareInputBackward(dx, tape)
         }
         let B = d.shape[0], H = hiddenWidth, D = directions

@@ -117,7 +117,7 @@ public enum ONNXExport {
             let what = "\(label) (\(layer.spec.type))"
             switch layer {
             case let s as Sequential: v = try exportLayers(s.layers, path: label + ".", v, b)
-            case is Dropout: continue
+            case is Dropout, is Input: continue
             case let e as Embedding:
                 guard let w = e.namedParameters.first?.tensor else { throw notBuilt(what) }
                 let table = b.floats("\(label).weight", dims: [e.inputDim, e.outputDim], try w.toArray())
@@ -133,6 +133,8 @@ public enum ONNXExport {
                 v = Value(name: out, hasTime: true, lengths: lengths)
             case let t as TimeDistributed: v = try dense(t.inner, label: label, what: what, v, b)
             case let d as Dense: v = try dense(d, label: label, what: what, v, b)
+            case let r as RecurrentLayer where r.goBackwards:
+                throw ONNXError.unsupportedLayer(layer: what, option: "goBackwards", reason: "no ONNX conversion for a layer that reads its input backwards")
             case let r as RecurrentLayer: v = try recurrentLayer(r, merge: nil, label: label, what: what, v, b)
             case let r as Bidirectional: v = try recurrentLayer(r.layer, merge: r.mergeMode, core: r.core, label: label, what: what, v, b)
             default:
