@@ -134,6 +134,14 @@ final class KerasLayerTests: XCTestCase {
         let pad = [Float](repeating: -1, count: 2)
         let right = try DataArray(shape: [1, 6, 2], values: data + pad), left = try DataArray(shape: [1, 6, 2], values: pad + data)
         assertClose(try model.predict(left).values.map(Double.init), try model.predict(right).values.map(Double.init), atol: 1e-6, "Masking")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lstmkit-input-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = Sequential([Input(shape: [6, 2]), LSTMLayer(units: 4), Dense(units: 3)], seed: 2)
+        try plain.build()   // Input(shape:) first: builds without data
+        try plain.save(to: directory)
+        let again = try Sequential.load(from: directory)
+        XCTAssert(again.layers.first is Input)
+        XCTAssertEqual(try again.predict(right).values, try plain.predict(right).values)
         let config = Masking(maskValue: -1).config
         XCTAssertEqual(try Masking(config: config).maskValue, -1)
         XCTAssertEqual(String(data: try JSONEncoder().encode(config), encoding: .utf8), #"{"mask_value":-1}"#)

@@ -41,7 +41,10 @@ extension Sequential {
             throw LSTMKitError.io(path: specURL.path, reason: "cannot read: \(error.localizedDescription)")
         }
         let spec = try ModelSpec.decode(data)
-        let model = Sequential(try spec.layers.map { try makeLayer($0, device: device) }, device: device, seed: spec.seed)
+        // An `Input` first layer saves only its type; its shape is the model's input shape.
+        let model = Sequential(try spec.layers.enumerated().map { i, s in
+            i == 0 && s.type == "InputLayer" ? Input(shape: spec.inputShape) : try makeLayer(s, device: device)
+        }, device: device, seed: spec.seed)
         try model.build(inputShape: spec.inputShape)
         try model.loadWeights(from: directory.appendingPathComponent("model.safetensors"), allowNonFinite: allowNonFinite)
         return model

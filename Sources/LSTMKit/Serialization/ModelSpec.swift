@@ -229,6 +229,8 @@ extension ModelSpec {
                     mode = .concat
                 }
                 return try walk(inner, "\(path).layer[0]", shape, depth: depth + 1, merge: mode)
+            case "InputLayer":   // Input(shape:): no parameters; its shape is the model's inputShape
+                return shape
             case "Sequential":
                 guard s.layer?.isEmpty == false else { throw bad("\(path).layer", "[]", "a Sequential needs at least one layer") }
                 var inner = shape
