@@ -118,10 +118,9 @@ final class KerasGoldenTests: XCTestCase {
         }
     }
 
-    /// PyTorch-layout GRU blocks: Keras's z, r, h become r, z, n. A recurrent kernel drawn as `ones` on z only
-    /// (via a constant kernel initializer the blocks are indistinguishable), so check the mapping with an
-    /// orthogonal recurrent kernel: Keras's [H, 3H] rows are orthonormal in any block order, and the columns of
-    /// weight_hh are; and that a seeded draw repeats.
+    /// The initialiser options land in the PyTorch layout (kernel -> weight_ih, recurrent -> weight_hh, bias ->
+    /// bias_ih with bias_hh = 0), a seeded draw repeats, the two directions of a Bidirectional get their own draws
+    /// (each orthogonal), and a bad initialiser argument is a typed error.
     func testRecurrentInitializationIsSeededAndOptionsApply() throws {
         let a = LSTMLayer(units: 8, kernelInitializer: .zeros, recurrentInitializer: .ones, biasInitializer: .constant(0.5), unitForgetBias: false)
         _ = try a.build(inputShape: [3, 2], device: .cpu, seed: 1)

@@ -24,7 +24,7 @@ public struct RecurrentInitializers: Equatable, Sendable, Codable {
     }
 
     /// Overwrites the core's weights and biases with Keras's initial values drawn from `seed`.
-    func apply(to core: RecurrentCore, cell: RecurrentCell, inputSize: Int, units H: Int, projSize P: Int, seed: UInt64) throws {
+    func apply(to core: RecurrentCore, cell: RecurrentCell, units H: Int, projSize P: Int, seed: UInt64) throws {
         try kernel.validate("kernelInitializer")
         try recurrent.validate("recurrentInitializer")
         try bias.validate("biasInitializer")
@@ -65,6 +65,5 @@ public struct RecurrentInitializers: Equatable, Sendable, Codable {
             }
             if P > 0 { try set("weight_hr", transposed(kernel.values(shape: [H, P], using: &generator), rows: H, cols: P)) }
         }
-        _ = inputSize
     }
 }

@@ -100,7 +100,7 @@ public class RecurrentLayer: Layer {
                                     cellClip: options.cellClip, recurrentDropout: options.recurrentDropout, device: device, seed: seed)
         case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil, device: device, seed: seed)
         }
-        try initializers.apply(to: core!, cell: cell, inputSize: inputShape[1], units: units, projSize: options.projSize, seed: seed)
+        try initializers.apply(to: core!, cell: cell, units: units, projSize: options.projSize, seed: seed)
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD80_0017)
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
     }
