@@ -77,6 +77,12 @@ let package = Package(
             exclude: ["sequence.py", "data.npz"]
         ),
         .executableTarget(
+            name: "tutorials",
+            dependencies: ["LSTMKit"],
+            path: "Examples/Tutorials",
+            exclude: ["data", "make_data.py", "text_classification.py", "regression.py", "random_labels.py", "run_all.sh"]
+        ),
+        .executableTarget(
             name: "lstm-bench",
             dependencies: ["LSTMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/lstm-bench"

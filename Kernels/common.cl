@@ -77,14 +77,19 @@ LSTMKIT_ACTIVATIONS(real16, 16)
 #define lstmkit_tanh1 lstmkit_tanh
 
 // Activations by kind (Activation.kernelKind; the CPU twins: lstmkitActivation & co. in CPUScalar.swift). Keras's
-// hard_sigmoid is relu6(x + 3) / 6. Derivatives from the output y: relu 1 where y > 0, hard_sigmoid 1/6 where
-// 0 < y < 1. The kind is the same for every work-item of a launch, so the branches do not diverge.
+// hard_sigmoid is relu6(x + 3) / 6; elu (alpha 1), selu, softplus and gelu (erf form) are Dense's. Derivatives from the
+// output y: relu 1 where y > 0, hard_sigmoid 1/6 where 0 < y < 1; gelu's from the input x. The kind is the same for every work-item of a launch, so the branches do not diverge.
 #define LSTMKIT_ACT_KINDS(T, N)                                                                               \
 inline T LSTMKIT_CAT(lstmkit_act, N)(const int kind, T x) {                                                   \
     if (kind == 2) return LSTMKIT_CAT(lstmkit_tanh, N)(x);                                                    \
     if (kind == 3) return LSTMKIT_CAT(lstmkit_sigmoid, N)(x);                                                 \
     if (kind == 1) return select((T)(0.0f), x, isgreater(x, (T)(0.0f)));                                      \
     if (kind == 9) return clamp(x + 3.0f, 0.0f, 6.0f) / 6.0f;                                                 \
+    if (kind == 10) return select(exp(x) - 1.0f, x, isgreater(x, (T)(0.0f)));                      /* elu */  \
+    if (kind == 11) return 1.0507009873554805f * select(1.6732632423543772f * (exp(x) - 1.0f), x,             \
+                                                        isgreater(x, (T)(0.0f)));                 /* selu */  \
+    if (kind == 12) return fmax(x, (T)(0.0f)) + log1p(exp(-fabs(x)));                          /* softplus */ \
+    if (kind == 13) return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));                  /* gelu, erf */ \
     return x;                                                                                                 \
 }                                                                                                             \
 inline T LSTMKIT_CAT(lstmkit_act_grad, N)(const int kind, T y) {                                              \
@@ -92,6 +97,12 @@ inline T LSTMKIT_CAT(lstmkit_act_grad, N)(const int kind, T y) {                
     if (kind == 3) return y * (1.0f - y);                                                                     \
     if (kind == 1) return select((T)(0.0f), (T)(1.0f), isgreater(y, (T)(0.0f)));                              \
     if (kind == 9) return select((T)(0.0f), (T)(1.0f / 6.0f), isgreater(y, (T)(0.0f)) & isless(y, (T)(1.0f))); \
+    if (kind == 10) return select(y + 1.0f, (T)(1.0f), isgreater(y, (T)(0.0f)));                              \
+    if (kind == 11) return select(y + 1.0507009873554805f * 1.6732632423543772f, (T)(1.0507009873554805f),    \
+                                  isgreaterequal(y, (T)(0.0f)));                                              \
+    if (kind == 12) return 1.0f - exp(-y);                                                                    \
+    /* gelu is no function of y: the caller passes the pre-activation x in y's place */                      \
+    if (kind == 13) return 0.5f * (1.0f + erf(y * 0.7071067811865476f)) + y * 0.3989422804014327f * exp(-0.5f * y * y); \
     return (T)(1.0f);                                                                                         \
 }                                                                                                             \
 inline T LSTMKIT_CAT(lstmkit_act_back, N)(const int kind, T u, T y) {                                         \

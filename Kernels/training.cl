@@ -3,15 +3,16 @@
 //
 // Layouts (row-major, every buffer addressed as pointer + element offset):
 //   add_row_bias:        y[rows, cols] += bias[cols]
-//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid, 9 hard_sigmoid (common.cl's
-//                        lstmkit_act / lstmkit_act_grad); backward uses the output y
+//   activation_*:        elementwise; kind 0 linear, 1 relu, 2 tanh, 3 sigmoid, 9 hard_sigmoid, 10 elu, 11 selu,
+//                        12 softplus, 13 gelu (erf) (common.cl's lstmkit_act / lstmkit_act_grad); backward uses the
+//                        output y (gelu: the input x, passed in y's place)
 //   softmax_rows:        y[r, :] = softmax(x[r, :]); softmax_backward_rows: dx = y * (dy - sum(dy * y))
 //   loss_rows:           one work-item per row r of pred [rows, cols] and target ([rows, cols], or [rows] class ids);
 //                        writes row_loss[r] (summed over cols) and grad[r, :] = scale * dLoss/dpred.
 //                        kind 0 MSE, 1 BCE on probabilities, 2 BCE on logits, 3 categorical CE on probabilities,
 //                        4 categorical CE on logits (fused softmax), 5/6 the same with sparse class ids.
 //   metric_rows:         kind 0 argmax == argmax(target), 1 argmax == class id, 2 count of (p > 0.5) == (t > 0.5),
-//                        3 sum |p - t|; one value per row.
+//                        3 sum |p - t|, 4 sum (p - t)^2; one value per row.
 //   embedding_forward:   out[n, dim] = table[ids[n], :]; embedding_backward: dtable[ids[n], :] += dout[n, :]
 //                        (one work-item per column, so no two work-items add to the same element)
 //   gather_rows:         dst[i, :] = src[indices[i], :]
@@ -154,6 +155,8 @@ __kernel void metric_rows(const int kind, const int rows, const int cols,
         v = best == want ? 1.0f : 0.0f;
     } else if (kind == 2) {
         for (int c = 0; c < cols; ++c) v += ((p[c] > 0.5f) == (t[c] > 0.5f)) ? 1.0f : 0.0f;
+    } else if (kind == 4) {
+        for (int c = 0; c < cols; ++c) v += (p[c] - t[c]) * (p[c] - t[c]);
     } else {
         for (int c = 0; c < cols; ++c) v += fabs(p[c] - t[c]);
     }

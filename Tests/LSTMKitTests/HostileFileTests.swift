@@ -352,7 +352,7 @@ final class HostileFileTests: XCTestCase {
             ("[\(embedding),{\"type\":\"Dense\",\"units\":2.5}]", "[5]", "model.json layers[1].units", "not a whole number"),
             ("[\(embedding),{\"type\":\"Dense\",\"units\":1e12}]", "[5]", "model.json layers[1].units", "must be in 1...16777216"),
             ("[\(embedding),{\"type\":\"Dense\",\"units\":\"4\"}]", "[5]", "model.json layers[1].units", ""),
-            ("[\(embedding),{\"type\":\"Dense\",\"units\":2,\"activation\":\"gelu\"}]", "[5]", "model.json layers[1].activation", ""),
+            ("[\(embedding),{\"type\":\"Dense\",\"units\":2,\"activation\":\"swish\"}]", "[5]", "model.json layers[1].activation", ""),
             ("[\(embedding),{\"units\":2}]", "[5]", "model.json layers[1].type", "required"),
             ("[]", "[5]", "model.json layers", "at least one layer"),
             ("[\(embedding),{\"type\":\"Sequential\",\"layer\":[]}]", "[5]", "model.json layers[1].layer", "at least one layer"),

@@ -45,7 +45,9 @@ final class ONNXExportTests: XCTestCase {
         var worst = 0.0
         for k in 0..<shapes.count {
             guard let out = ort[k]["output"] else { XCTFail("\(name): onnxruntime gave no output"); return .infinity }
-            XCTAssertGreaterThan(maxAbs(expected[k]), 0.01, "\(name): a trivial output proves nothing")
+            // Keras's initialisation (glorot/orthogonal, zero biases) gives smaller outputs than PyTorch's: 0.005 is still
+            // 2500 times the tolerance.
+            XCTAssertGreaterThan(maxAbs(expected[k]), 0.005, "\(name): a trivial output proves nothing")
             worst = max(worst, maxError(out.values, expected[k]))
             assertClose(out.values, expected[k], atol: Self.tolerance, "\(name) on \(device), run \(k): onnxruntime vs predict")
         }

@@ -4,7 +4,13 @@
 public enum Activation: String, Codable, Sendable {
     case linear, relu, tanh, sigmoid, softmax
     case hardSigmoid = "hard_sigmoid"
-    var kernelKind: Int { [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4, .hardSigmoid: 9][self]! }
+    /// Keras's elu (alpha 1), selu, softplus and gelu (approximate = false: 0.5 x (1 + erf(x / sqrt 2))); Dense only.
+    case elu, selu, softplus, gelu
+    var kernelKind: Int {
+        [.linear: 0, .relu: 1, .tanh: 2, .sigmoid: 3, .softmax: 4, .hardSigmoid: 9, .elu: 10, .selu: 11, .softplus: 12, .gelu: 13][self]!
+    }
+    /// True when the derivative kernel reads the pre-activation x instead of the output y (gelu).
+    var derivativeReadsInput: Bool { self == .gelu }
 }
 
 /// Per-row loss kernels (Kernels/training.cl `loss_rows` kinds).
@@ -14,7 +20,7 @@ enum LossKernel: Int {
 
 /// Per-row metric kernels (Kernels/training.cl `metric_rows` kinds).
 enum MetricKernel: Int {
-    case categoricalAccuracy = 0, sparseAccuracy, binaryMatches, absoluteErrorSum
+    case categoricalAccuracy = 0, sparseAccuracy, binaryMatches, absoluteErrorSum, squaredErrorSum
 }
 
 /// The clipping every optimizer kernel applies before its update.

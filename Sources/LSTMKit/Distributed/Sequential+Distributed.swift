@@ -105,7 +105,7 @@ extension Sequential {
         }
         try world.allReduce(&sums, .sum)
         var result = ["loss": sums[0] / sums[1]]
-        for (i, metric) in metrics.enumerated() { result[metric.rawValue] = sums[2 + 2 * i] / sums[3 + 2 * i] }
+        for (i, metric) in metrics.enumerated() { result[metric.rawValue] = metric.finalize(sums[2 + 2 * i] / sums[3 + 2 * i]) }
         return result
     }
 }

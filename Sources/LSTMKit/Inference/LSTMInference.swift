@@ -6,7 +6,10 @@
 /// written; the last layer's output sequence is skipped when only the final state is wanted (`lastOnly`).
 /// Runs every LSTM but a projection or layer-norm one (`supports`; those run the training forward).
 enum LSTMInference {
-    static func supports(_ lstm: LSTM) -> Bool { lstm.projSize == 0 && !lstm.layerNorm }
+    /// Its cell (`lstm_cell_infer`, CInference) is the default pair tanh / sigmoid; other activations run the training forward.
+    static func supports(_ lstm: LSTM) -> Bool {
+        lstm.projSize == 0 && !lstm.layerNorm && lstm.activation == .tanh && lstm.recurrentActivation == .sigmoid
+    }
 
     /// - Returns: the output (as `LSTM.forward`'s: `[B, T, D*H]` batch-first, else `[T, B, D*H]`; nil with
     ///   `lastOnly`), h_n and c_n `[L*D, B, H]`. Zero initial state.

@@ -25,7 +25,9 @@ final class LSTMStreamStepper: StreamStepper {
     var outputWidth: Int { hidden }
 
     /// Whether this stepper runs `core` (else `CoreStreamStepper` does, through the training forward).
-    static func supports(_ core: LSTM) -> Bool { core.numDirections == 1 && core.projSize == 0 && !core.layerNorm }
+    static func supports(_ core: LSTM) -> Bool {
+        core.numDirections == 1 && core.projSize == 0 && !core.layerNorm && core.activation == .tanh && core.recurrentActivation == .sigmoid
+    }
 
     /// The largest input-projection table (floats) made for an Embedding before the LSTM (64 MB).
     static let tableLimit = 16 << 20

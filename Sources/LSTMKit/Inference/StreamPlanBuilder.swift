@@ -11,7 +11,7 @@ enum StreamPlanBuilder {
             switch layer {
             case let e as Embedding:
                 // Embedding then a fused LSTM: the LSTM reads rows of its input-projection table (when small enough).
-                if index + 1 < flat.count, let r = flat[index + 1] as? RecurrentLayer, r.merge == nil, let lstm = r.core as? LSTM,
+                if index + 1 < flat.count, let r = flat[index + 1] as? RecurrentLayer, r.merge == nil, !r.goBackwards, let lstm = r.core as? LSTM,
                    LSTMStreamStepper.supports(lstm), e.inputDim * 4 * lstm.hiddenSize <= LSTMStreamStepper.tableLimit {
                     steppers.append(try LSTMStreamStepper(lstm, batch: batch, embedding: e))
                     index += 2
@@ -20,6 +20,10 @@ enum StreamPlanBuilder {
                 steppers.append(try EmbeddingStreamStepper(e, device: device, batch: batch))
             case let r as RecurrentLayer:
                 guard r.merge == nil else { throw CoreStreamStepper.bidirectional() }
+                guard !r.goBackwards else {
+                    throw LSTMKitError.invalidArgument(name: "layer \(index) goBackwards", value: "true",
+                                                       reason: "a layer that reads its input backwards cannot be stepped forward in time")
+                }
                 guard let core = r.core else {
                     throw LSTMKitError.invalidArgument(name: "\(r.cell)", value: "unbuilt", reason: "build the model before initialState(batch:)")
                 }

@@ -1,22 +1,30 @@
 /// A fully connected layer, `y = activation(x . W^T + b)`, on the last dimension (as Keras `Dense`, so a
 /// `[B, T, F]` input is applied at every step, as `TimeDistributed(Dense)`).
 ///
-/// Parameters (PyTorch `nn.Linear` names and layout): `weight [units, F]`, `bias [units]`, initialised
-/// U(-1/sqrt(F), 1/sqrt(F)). With `softmax` or `sigmoid` the model fuses the activation into the
+/// Parameters (PyTorch `nn.Linear` names and layout): `weight [units, F]`, `bias [units]`, initialised as
+/// Keras does: the kernel (Keras layout `[F, units]`, transposed into `weight`) by `kernelInitializer`
+/// (default glorot_uniform), the bias by `biasInitializer` (default zeros). With `softmax` or `sigmoid` the model fuses the activation into the
 /// cross-entropy loss (it uses `logits` and `backward(_:preActivation: true)`).
 public final class Dense: Layer {
     public let units: Int
     public let activation: Activation
     public let useBias: Bool
+    /// Keras's `kernel_initializer` (drawn on Keras's `[F, units]`).
+    public let kernelInitializer: Initializer
+    /// Keras's `bias_initializer`.
+    public let biasInitializer: Initializer
     private(set) var device: Device?
     private var inFeatures = 0
     private var params: ParameterBuffer?
     private var x: Tensor?, z: Tensor?, y: Tensor?
 
-    public init(units: Int, activation: Activation = .linear, useBias: Bool = true) {
+    public init(units: Int, activation: Activation = .linear, useBias: Bool = true,
+                kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer = .zeros) {
         self.units = units
         self.activation = activation
         self.useBias = useBias
+        self.kernelInitializer = kernelInitializer
+        self.biasInitializer = biasInitializer
     }
 
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
@@ -29,11 +37,15 @@ public final class Dense: Layer {
             throw LSTMKitError.invalidArgument(name: "Dense.units x input features", value: "\(units) x \(f)",
                                                reason: "the parameter count overflows Int")
         }
+        try kernelInitializer.validate("Dense.kernelInitializer")
+        try biasInitializer.validate("Dense.biasInitializer")
         // Both buffers first (a size that cannot be allocated fails before any value is drawn), then the values.
         let gradients = try Tensor.zeros([n], device: device)
+        let p = try Tensor.zeros([n], device: device)
         var generator = SeededGenerator(seed: seed)
-        let k = 1 / Double(f).squareRoot()
-        let p = try Tensor.streaming(shape: [n], device: device) { Double.random(in: -k..<k, using: &generator) }
+        var values = transposed(kernelInitializer.values(shape: [f, units], using: &generator), rows: f, cols: units)
+        if useBias { values += biasInitializer.values(shape: [units], using: &generator) }
+        try p.assign(values)
         inFeatures = f
         self.device = device
         params = ParameterBuffer(parameters: p, gradients: gradients)
@@ -77,7 +89,9 @@ public final class Dense: Layer {
             yt = Tensor(shape: outShape, view: BufferView(yb), device: device)
         }
         x = xt; z = zt; y = yt
-        return MaskedTensor(yt, lengths: input.lengths)
+        var out = input
+        out.tensor = yt
+        return out
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, preActivation: false) }
@@ -96,7 +110,10 @@ public final class Dense: Layer {
         if !preActivation && activation != .linear {
             let b = try be.allocate(rows * units)
             if activation == .softmax { try be.softmaxBackwardRows(rows: rows, cols: units, y: y.view, dy: dy.view, dx: BufferView(b)) }
-            else { try be.activationBackward(activation, count: rows * units, y: y.view, dy: dy.view, dx: BufferView(b)) }
+            else {
+                let from = activation.derivativeReadsInput ? z!.view : y.view
+                try be.activationBackward(activation, count: rows * units, y: from, dy: dy.view, dx: BufferView(b))
+            }
             dz = BufferView(b)
         }
         try be.gemm(transA: true, transB: false, m: units, n: inFeatures, k: rows, alpha: 1, a: dz, lda: units,

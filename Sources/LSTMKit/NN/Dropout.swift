@@ -28,7 +28,9 @@ public final class Dropout: Layer {
         let out = try device.training.allocate(x.tensor.count)
         try device.training.dropout(count: x.tensor.count, p: rate, seed: seed, x: x.tensor.view, y: BufferView(out))
         lastSeed = seed
-        return MaskedTensor(Tensor(shape: x.tensor.shape, view: BufferView(out), device: device), lengths: x.lengths)
+        var result = x   // the mask (lengths and starts) passes through
+        result.tensor = Tensor(shape: x.tensor.shape, view: BufferView(out), device: device)
+        return result
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? {

@@ -8,6 +8,12 @@ extension LSTMLayer: ConfigurableLayer {
         public var returnSequences = false
         public var returnState = false
         public var stateful = false
+        /// Keras's `activation`, `recurrent_activation`, `go_backwards` and input `dropout` (saved since version 2
+        /// files of 2026-12-01; older files take the defaults). The initialisers are not saved: loading overwrites them.
+        public var activation: Activation = .tanh
+        public var recurrentActivation: Activation = .sigmoid
+        public var goBackwards = false
+        public var dropout = 0.0
         public var recurrentDropout = 0.0
         public var cellClip: Double? = nil
         public var projSize = 0
@@ -33,10 +39,15 @@ extension LSTMLayer: ConfigurableLayer {
             self.init(units: layer.units, returnSequences: layer.returnSequences, returnState: layer.returnState, stateful: layer.stateful,
                       recurrentDropout: layer.options.recurrentDropout, cellClip: layer.options.cellClip, projSize: layer.options.projSize,
                       peephole: layer.options.peephole, layerNorm: layer.options.layerNorm)
+            activation = layer.activation
+            recurrentActivation = layer.recurrentActivation
+            goBackwards = layer.goBackwards
+            dropout = layer.dropout
         }
 
         enum CodingKeys: String, CodingKey {
             case units, returnSequences = "return_sequences", returnState = "return_state", stateful
+            case activation, recurrentActivation = "recurrent_activation", goBackwards = "go_backwards", dropout
             case recurrentDropout = "recurrent_dropout", cellClip = "cell_clip", projSize = "proj_size", peephole, layerNorm = "layer_norm"
         }
 
@@ -46,6 +57,10 @@ extension LSTMLayer: ConfigurableLayer {
             returnSequences = try c.decodeIfPresent(Bool.self, forKey: .returnSequences) ?? false
             returnState = try c.decodeIfPresent(Bool.self, forKey: .returnState) ?? false
             stateful = try c.decodeIfPresent(Bool.self, forKey: .stateful) ?? false
+            activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .tanh
+            recurrentActivation = try c.decodeIfPresent(Activation.self, forKey: .recurrentActivation) ?? .sigmoid
+            goBackwards = try c.decodeIfPresent(Bool.self, forKey: .goBackwards) ?? false
+            dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0
             recurrentDropout = try c.decodeIfPresent(Double.self, forKey: .recurrentDropout) ?? 0
             cellClip = try c.decodeIfPresent(Double.self, forKey: .cellClip)
             projSize = try c.decodeIfPresent(Int.self, forKey: .projSize) ?? 0
@@ -58,7 +73,8 @@ extension LSTMLayer: ConfigurableLayer {
     public var config: Config { Config(self) }
     public convenience init(config c: Config) throws {
         self.init(units: c.units, returnSequences: c.returnSequences, returnState: c.returnState, stateful: c.stateful,
-                  recurrentDropout: c.recurrentDropout, cellClip: c.cellClip, projSize: c.projSize, peephole: c.peephole, layerNorm: c.layerNorm)
+                  recurrentDropout: c.recurrentDropout, cellClip: c.cellClip, projSize: c.projSize, peephole: c.peephole, layerNorm: c.layerNorm,
+                  activation: c.activation, recurrentActivation: c.recurrentActivation, goBackwards: c.goBackwards, dropout: c.dropout)
     }
 }
 
@@ -72,6 +88,8 @@ extension LSTMLayer.Config: CheckedLayerConfig {
             throw check.field("cell_clip", cellClip, "must be a finite number > 0 (leave it out to turn clipping off)")
         }
         try check.fraction(recurrentDropout, "recurrent_dropout")
+        try check.fraction(dropout, "dropout")
+        try check.cellActivations(activation, recurrentActivation)
         try check.requireRank(inputShape, 2, "[T, features]")
         let G = 4 * H, R = projSize > 0 ? projSize : H
         var tensors: [[Int]] = [[G, inputShape[1]], [G, R], [G], [G]]

@@ -26,13 +26,22 @@ public final class LSTMLayer: RecurrentLayer {
     ///   - peephole: peephole connections; layerNorm: layer-normalised gates and cell.
     ///   - activation, recurrentActivation: Keras's `activation` (g and the cell output) and `recurrent_activation`
     ///     (i, f, o): tanh, sigmoid, relu, hardSigmoid or linear (layer norm: the defaults only).
+    ///   - kernelInitializer, recurrentInitializer, biasInitializer, unitForgetBias: Keras's initialisation
+    ///     (defaults glorot_uniform, orthogonal, zeros, true; see `RecurrentInitializers`).
+    ///   - goBackwards: Keras's `go_backwards`; dropout: Keras's `dropout` on the inputs, in [0, 1).
     public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
                 recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false,
-                layerNorm: Bool = false, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid) {
+                layerNorm: Bool = false, activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid,
+                kernelInitializer: Initializer = .glorotUniform,
+                recurrentInitializer: Initializer = .orthogonal(), biasInitializer: Initializer = .zeros, unitForgetBias: Bool = true,
+                goBackwards: Bool = false, dropout: Double = 0) {
         super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
                    options: LSTMOptions(projSize: projSize, peephole: peephole, layerNorm: layerNorm, cellClip: cellClip,
                                         recurrentDropout: recurrentDropout), activation: activation,
-                   recurrentActivation: recurrentActivation, merge: nil)
+                   recurrentActivation: recurrentActivation, merge: nil,
+                   initializers: RecurrentInitializers(kernel: kernelInitializer, recurrent: recurrentInitializer, bias: biasInitializer,
+                                                       unitForgetBias: unitForgetBias),
+                   goBackwards: goBackwards, dropout: dropout)
     }
     /// The final (h, c) of the last forward, each `[B, units]`.
     public var lastState: (h: Tensor, c: Tensor)? { lastStates.count == 2 ? (lastStates[0], lastStates[1]) : nil }

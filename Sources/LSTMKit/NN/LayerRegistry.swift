@@ -22,6 +22,8 @@ public enum LayerRegistry {
             AveragePooling2D.self,
             GlobalAveragePooling2D.self,
             Flatten.self,
+            Input.self,
+            Masking.self,
         ]
     }
 

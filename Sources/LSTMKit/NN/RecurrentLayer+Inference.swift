@@ -1,9 +1,10 @@
 /// The inference path of `LSTMLayer` (and `Bidirectional` over it): `LSTMInference`, no tape. A GRU, a projection
 /// or layer-norm LSTM, and a `stateful` or `returnState` layer (whose carried or last states this path does not
-/// keep) run the training forward with `training: false`.
+/// keep), non-default activations, left-padded input and `goBackwards` run the training forward with `training: false`.
 extension RecurrentLayer: InferenceLayer {
     func inferenceForward(_ x: MaskedTensor) throws -> MaskedTensor {
-        guard let lstm = core as? LSTM, LSTMInference.supports(lstm), !stateful, !returnState else {
+        // Left padding (`starts`) and goBackwards reorder the steps first: the training forward does that.
+        guard let lstm = core as? LSTM, LSTMInference.supports(lstm), !stateful, !returnState, x.starts == nil, !goBackwards else {
             return try forward(x, training: false)
         }
         return try Self.inferenceForward(lstm, x, returnSequences: returnSequences, merge: merge)
@@ -37,7 +38,8 @@ extension RecurrentLayer: InferenceLayer {
 
 extension Bidirectional: InferenceLayer {
     func inferenceForward(_ x: MaskedTensor) throws -> MaskedTensor {
-        guard let lstm = core as? LSTM, LSTMInference.supports(lstm), !layer.stateful, !layer.returnState else {
+        guard let lstm = core as? LSTM, LSTMInference.supports(lstm), !layer.stateful, !layer.returnState, x.starts == nil,
+              !layer.goBackwards else {
             return try forward(x, training: false)
         }
         return try RecurrentLayer.inferenceForward(lstm, x, returnSequences: layer.returnSequences, merge: mergeMode)

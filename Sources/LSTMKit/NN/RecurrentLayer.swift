@@ -9,7 +9,16 @@ public enum RecurrentCell: String, Codable, Sendable {
 /// - `returnState`: after each forward, `lastStates` holds the final states, each `[B, units]` (LSTM: h, c; GRU: h).
 /// - `stateful`: the final state of one batch is the initial state of the next (truncated BPTT: the gradient
 ///   stops at the batch boundary); `resetStates()` clears it. The batch size must then stay the same.
-/// - Sequence lengths from `Embedding(maskZero:)` are honoured (PyTorch's packed-sequence semantics).
+/// - Masks from `Embedding(maskZero:)` or `Masking` are honoured, padding on the left, the right or both: the
+///   state skips padded steps (Keras's masking). Left-padded batches are rotated on the device so that each
+///   sequence starts at step 0 (one row gather), run with lengths, and rotated back. With `returnSequences`
+///   the outputs at padded steps are 0 (PyTorch's packed sequences, and the ONNX export; Keras gives 0 before a
+///   sequence's first step but repeats its last output after its last step).
+/// - Initialisation is Keras's (`initializers`, see `RecurrentInitializers`), not the core's PyTorch one.
+/// - `goBackwards` (Keras `go_backwards`): the input is read last step first (padding included, so right padding
+///   becomes left padding) and the output sequence stays in that reversed order.
+/// - `dropout` (Keras `dropout`): in training, the input is multiplied by one dropout mask `[B, F]` per batch,
+///   the same at every step (Keras's per-sequence input mask).
 /// Parameters carry PyTorch's names (`weight_ih_l0`, ...), so an `nn.LSTM`/`nn.GRU` state dict loads into `core`.
 /// Use the `LSTMLayer` and `GRULayer` subclasses.
 public class RecurrentLayer: Layer {
@@ -32,9 +41,23 @@ public class RecurrentLayer: Layer {
     public private(set) var lastStates: [Tensor] = []
     private var carried: [Tensor]?
     private var lastOutput: Tensor?   // what merge backward needs (the unmerged output)
+    /// Keras's initialisers of the kernels and biases.
+    public let initializers: RecurrentInitializers
+    /// Keras's `go_backwards`.
+    public let goBackwards: Bool
+    /// Keras's `dropout` on the inputs, in [0, 1).
+    public let dropout: Double
+    /// What backward needs from the mask and dropout of the last forward.
+    var maskTape: RecurrentMaskTape?
+    var dropoutGenerator: SeededGenerator
 
     init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions = LSTMOptions(),
-         activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, merge: MergeMode?) {
+         activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, merge: MergeMode?,
+         initializers: RecurrentInitializers = RecurrentInitializers(), goBackwards: Bool = false, dropout: Double = 0) {
+        self.initializers = initializers
+        self.goBackwards = goBackwards
+        self.dropout = dropout
+        dropoutGenerator = SeededGenerator(seed: 0)
         self.cell = cell
         self.activation = activation
         self.recurrentActivation = recurrentActivation
@@ -49,7 +72,8 @@ public class RecurrentLayer: Layer {
     /// The same layer, running in both directions (for `Bidirectional`).
     func bidirectional(_ merge: MergeMode) -> RecurrentLayer {
         RecurrentLayer(cell: cell, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
-                       options: options, activation: activation, recurrentActivation: recurrentActivation, merge: merge)
+                       options: options, activation: activation, recurrentActivation: recurrentActivation, merge: merge,
+                       initializers: initializers, goBackwards: goBackwards, dropout: dropout)
     }
 
     private var directions: Int { merge == nil ? 1 : 2 }
@@ -59,7 +83,11 @@ public class RecurrentLayer: Layer {
 
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
         guard inputShape.count == 2 else {
-            throw LSTMKitError.shapeMismatch(what: "LSTM input (per sample)", expected: "[T, features]", got: inputShape)
+            let hint = inputShape.count == 1 ? " (add a feature axis: reshape [N, T] to [N, T, 1])" : ""
+            throw LSTMKitError.shapeMismatch(what: "\(cell == .lstm ? "LSTM" : "GRU") input (per sample)", expected: "[T, features]" + hint, got: inputShape)
+        }
+        guard dropout >= 0, dropout < 1 else {
+            throw LSTMKitError.invalidArgument(name: "\(cell).dropout", value: "\(dropout)", reason: "must be in [0, 1)")
         }
         switch cell {
         case .lstm: core = try LSTM(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
@@ -69,6 +97,8 @@ public class RecurrentLayer: Layer {
         case .gru: core = try GRU(inputSize: inputShape[1], hiddenSize: units, batchFirst: true, bidirectional: merge != nil,
                                   activation: activation, recurrentActivation: recurrentActivation, device: device, seed: seed)
         }
+        try initializers.apply(to: core!, cell: cell, units: units, projSize: options.projSize, seed: seed)
+        dropoutGenerator = SeededGenerator(seed: seed ^ 0xD80_0017)
         return returnSequences ? [inputShape[0], outputWidth] : [outputWidth]
     }
 
@@ -92,7 +122,10 @@ public class RecurrentLayer: Layer {
                                              got: x.tensor.shape)
         }
         core.training = training
-        let (y, states) = try core.forward(x.tensor, lengths: x.lengths, initialStates: stateful ? carried : nil)
+        let (input, tape) = try prepareInput(x, training: training)
+        maskTape = tape
+        var (y, states) = try core.forward(input, lengths: tape.lengths, initialStates: stateful ? carried : nil)
+        if returnSequences { y = try restoreOutput(y, tape) }
         if stateful { carried = states }
         let D = directions
         // h_n [D, B, R], c_n [D, B, H] -> [B, D*R], [B, D*H]
@@ -107,7 +140,9 @@ public class RecurrentLayer: Layer {
         lastOutput = out
         if let merge, merge != .concat { out = try mergeDirections(out, merge) }
         lastStates = try states.map { try mergeDirectionsIfNeeded(try lastStep($0)) }
-        return MaskedTensor(out, lengths: returnSequences ? x.lengths : nil)
+        var result = MaskedTensor(out, lengths: returnSequences ? tape.lengths : nil)
+        if returnSequences { result.starts = tape.starts }
+        return result
     }
 
     private func mergeDirectionsIfNeeded(_ t: Tensor) throws -> Tensor {
@@ -140,7 +175,11 @@ public class RecurrentLayer: Layer {
         guard d.shape == lastOutput.shape else {
             throw LSTMKitError.shapeMismatch(what: "\(cell) output gradient", expected: "\(lastOutput.shape)", got: dy.shape)
         }
-        if returnSequences { return try core.backward(gradOutput: d, gradStates: [], inputGradient: needsInputGradient) }
+        let tape = maskTape
+        if returnSequences {
+            let dx = try core.backward(gradOutput: try restoreOutputBackward(d, tape), gradStates: [], inputGradient: needsInputGradient)
+            return try prepareInputBackward(dx, tape)
+        }
         let B = d.shape[0], H = hiddenWidth, D = directions
         var gradH = d
         if D == 2 {
@@ -150,6 +189,6 @@ public class RecurrentLayer: Layer {
         } else {
             gradH = Tensor(shape: [1, B, H], view: d.view, device: device)
         }
-        return try core.backward(gradOutput: nil, gradStates: [gradH], inputGradient: needsInputGradient)
+        return try prepareInputBackward(try core.backward(gradOutput: nil, gradStates: [gradH], inputGradient: needsInputGradient), tape)
     }
 }

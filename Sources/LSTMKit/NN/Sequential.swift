@@ -18,6 +18,8 @@ public final class Sequential: Layer {
     /// Per-sample input and output shapes (without the batch), known once built.
     public private(set) var inputShape: [Int]?
     public private(set) var outputShape: [Int]?
+    /// Each layer's per-sample output shape, known once built.
+    public private(set) var layerOutputShapes: [[Int]] = []
     public private(set) var optimizer: Optimizer?
     public private(set) var loss: Loss?
     public private(set) var metrics: [Metric] = []
@@ -58,9 +60,12 @@ public final class Sequential: Layer {
         }
         guard !layers.isEmpty else { throw LSTMKitError.invalidArgument(name: "Sequential", value: "[]", reason: "has no layers") }
         var shape = inputShape
+        var shapes: [[Int]] = []
         for (i, layer) in layers.enumerated() {
             shape = try layer.build(inputShape: shape, device: device, seed: seed &+ UInt64(i) &* 0x9E37_79B9)
+            shapes.append(shape)
         }
+        layerOutputShapes = shapes
         self.inputShape = inputShape
         outputShape = shape
         return shape
@@ -68,6 +73,17 @@ public final class Sequential: Layer {
 
     /// Builds the layers for samples of `inputShape` (without the batch dimension).
     public func build(inputShape: [Int]) throws { _ = try build(inputShape: inputShape, device: device, seed: seed) }
+
+    /// Builds the model from its first layer's `Input(shape:)` (Keras builds a model that starts with an Input
+    /// at once); does nothing when it is built already. Without an `Input` first, the shape comes from `fit`.
+    public func build() throws {
+        guard inputShape == nil else { return }
+        guard let input = layers.first as? Input else {
+            throw LSTMKitError.invalidArgument(name: "build()", value: "no Input(shape:)",
+                                               reason: "start the model with Input(shape:) or call build(inputShape:)")
+        }
+        try build(inputShape: input.shape)
+    }
 
     public func forward(_ x: MaskedTensor, training: Bool) throws -> MaskedTensor {
         var value = x
@@ -174,7 +190,7 @@ public final class Sequential: Layer {
     @discardableResult
     public func trainOnBatch(x: DataArray, y: DataArray) throws -> [String: Double] {
         let data = try prepare(x: x, y: y, what: "trainOnBatch")
-        let stats = try trainStep(MaskedTensor(data.x, lengths: data.lengths), data.y!, epoch: 1, step: 1)
+        let stats = try trainStep(data.masked(data.x), data.y!, epoch: 1, step: 1)
         return logs(from: [stats], prefix: "")
     }
 
@@ -183,24 +199,32 @@ public final class Sequential: Layer {
         let x: Tensor
         let y: Tensor?
         let lengths: [Int]?
+        /// The first valid step of each sample (left padding), nil when all start at 0.
+        var starts: [Int]? = nil
         var count: Int { x.shape[0] }
+        /// `t` with the whole dataset's mask.
+        func masked(_ t: Tensor) -> MaskedTensor { var m = MaskedTensor(t, lengths: lengths); m.starts = starts; return m }
     }
 
     /// Validates x (and y) against the model, builds it if needed, and uploads both once.
     func prepare(x: DataArray, y: DataArray?, what: String) throws -> DeviceData {
         guard x.count > 0 else { throw LSTMKitError.emptyDataset("\(what): x has no samples") }
         try build(inputShape: Array(x.shape.dropFirst()))
-        var lengths: [Int]? = nil
-        if let embedding = layers.first as? Embedding {
-            lengths = try embedding.validate(ids: x.values, rows: x.count, steps: x.sampleSize)
+        // The mask of a masking first layer, computed once per dataset (the layers skip their read-back then).
+        var mask: SequenceMask? = nil
+        let first = layers.first { !($0 is Input) }
+        if let embedding = first as? Embedding {
+            mask = try embedding.validate(ids: x.values, rows: x.count, steps: x.sampleSize)
+        } else if let masking = first as? Masking, x.shape.count == 3 {
+            mask = try masking.mask(values: x.values, rows: x.count, steps: x.shape[1], features: x.shape[2])
         }
         var yTensor: Tensor? = nil
-        if let y {
+        if let given = y {
             guard let loss else { throw LSTMKitError.notCompiled }
-            guard y.count == x.count else {
-                throw LSTMKitError.emptyDataset("\(what): x has \(x.count) samples but y has \(y.count)")
+            guard given.count == x.count else {
+                throw LSTMKitError.emptyDataset("\(what): x has \(x.count) samples but y has \(given.count)")
             }
-            try loss.checkTarget(prediction: [x.count] + outputShape!, target: y.shape)
+            let y = try lenientTarget(given, samples: x.count, loss: loss)
             if loss.isSparse {
                 let classes = outputShape!.last!
                 if let bad = y.values.firstIndex(where: { !($0 >= 0 && $0 < Float(classes) && $0 == $0.rounded()) }) {
@@ -210,7 +234,31 @@ public final class Sequential: Layer {
             }
             yTensor = try Tensor(shape: y.shape, values: y.values, device: device)
         }
-        return DeviceData(x: try Tensor(shape: x.shape, values: x.values, device: device), y: yTensor, lengths: lengths)
+        return DeviceData(x: try Tensor(shape: x.shape, values: x.values, device: device), y: yTensor, lengths: mask?.lengths,
+                          starts: mask?.starts)
+    }
+
+    /// The targets as the loss reads them, accepting what Keras accepts: `[N]` (or `[N, T]`) targets of a model
+    /// whose output has one unit get that unit's axis. A shape the loss refuses is an error that names the likely
+    /// fix (class ids with the categorical loss, one-hot rows with the sparse one).
+    func lenientTarget(_ y: DataArray, samples: Int, loss: Loss) throws -> DataArray {
+        let prediction = [samples] + outputShape!
+        var y = y
+        if !loss.isSparse, prediction.last == 1, y.shape == Array(prediction.dropLast()) {
+            y = try DataArray(shape: y.shape + [1], values: y.values)
+        }
+        do {
+            try loss.checkTarget(prediction: prediction, target: y.shape)
+        } catch LSTMKitError.shapeMismatch(let what, let expected, let got) {
+            var hint = ""
+            if case .categoricalCrossentropy = loss, got == Array(prediction.dropLast()) || got == Array(prediction.dropLast()) + [1] {
+                hint = "; these look like class ids: use .sparseCategoricalCrossentropy for class ids (or one-hot encode them)"
+            } else if loss.isSparse, got == prediction {
+                hint = "; these look like one-hot rows: use .categoricalCrossentropy for one-hot targets"
+            }
+            throw LSTMKitError.shapeMismatch(what: what, expected: expected + hint, got: got)
+        }
+        return y
     }
 
     /// Rows `indices` of a device dataset, gathered on the device.
@@ -223,7 +271,9 @@ public final class Sequential: Layer {
             try be.gatherRows(count: indices.count, rowSize: size, indices: idx, src: t.view.buffer, dst: out)
             return Tensor(shape: [indices.count] + t.shape.dropFirst(), view: BufferView(out), device: device)
         }
-        return (MaskedTensor(try gather(data.x), lengths: data.lengths.map { l in indices.map { l[$0] } }), try data.y.map(gather))
+        var x = MaskedTensor(try gather(data.x), lengths: data.lengths.map { l in indices.map { l[$0] } })
+        x.starts = data.starts.map { s in indices.map { s[$0] } }
+        return (x, try data.y.map(gather))
     }
 
     func logs(from batches: [BatchStats], prefix: String) -> [String: Double] {
@@ -232,7 +282,7 @@ public final class Sequential: Layer {
         var result = [prefix + "loss": batches.reduce(0) { $0 + $1.loss * Double($1.samples) } / samples]
         for (i, metric) in metrics.enumerated() {
             let sum = batches.reduce(0) { $0 + $1.metrics[i].sum }, divisor = batches.reduce(0) { $0 + $1.metrics[i].divisor }
-            result[prefix + metric.rawValue] = sum / divisor
+            result[prefix + metric.rawValue] = metric.finalize(sum / divisor)
         }
         return result
     }
@@ -375,12 +425,17 @@ public final class Sequential: Layer {
         }
     }
 
-    /// A Keras-like summary: each layer, its output shape and parameter count.
+    /// A Keras-like summary: each layer, its output shape (`None` for the batch) and parameter count. A model that
+    /// starts with `Input(shape:)` is built first, so the summary is complete before `fit`; an unbuilt model shows
+    /// "?" shapes and 0 parameters.
     public func summary() -> String {
-        var lines = ["Layer                     Parameters"]
+        if inputShape == nil, layers.first is Input { try? build() }
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count + 1), withPad: " ", startingAt: 0) }
+        var lines = [pad("Layer", 26) + pad("Output shape", 22) + "Parameters"]
         for (i, layer) in layers.enumerated() {
             let n = layer.parameterBuffers.reduce(0) { $0 + $1.parameters.count }
-            lines.append(String("\(i): \(AnyLayerConfig(layer: layer).className)".padding(toLength: 26, withPad: " ", startingAt: 0)) + "\(n)")
+            let shape = i < layerOutputShapes.count ? "(" + (["None"] + layerOutputShapes[i].map(String.init)).joined(separator: ", ") + ")" : "?"
+            lines.append(pad("\(i): \(AnyLayerConfig(layer: layer).className)", 26) + pad(shape, 22) + "\(n)")
         }
         lines.append("Total parameters: \(parameterBuffers.reduce(0) { $0 + $1.parameters.count })")
         return lines.joined(separator: "\n")

@@ -117,7 +117,7 @@ public enum ONNXExport {
             let what = "\(label) (\(AnyLayerConfig(layer: layer).className))"
             switch layer {
             case let s as Sequential: v = try exportLayers(s.layers, path: label + ".", v, b)
-            case is Dropout: continue
+            case is Dropout, is Input: continue
             case let e as Embedding:
                 guard let w = e.namedParameters.first?.tensor else { throw notBuilt(what) }
                 let table = b.floats("\(label).weight", dims: [e.inputDim, e.outputDim], try w.toArray())
@@ -133,6 +133,8 @@ public enum ONNXExport {
                 v = Value(name: out, hasTime: true, lengths: lengths)
             case let t as TimeDistributed where t.inner is Dense: v = try dense(t.inner as! Dense, label: label, what: what, v, b)
             case let d as Dense: v = try dense(d, label: label, what: what, v, b)
+            case let r as RecurrentLayer where r.goBackwards:
+                throw ONNXError.unsupportedLayer(layer: what, option: "goBackwards", reason: "no ONNX conversion for a layer that reads its input backwards")
             case let r as RecurrentLayer: v = try recurrentLayer(r, merge: nil, label: label, what: what, v, b)
             case let r as Bidirectional: v = try recurrentLayer(r.layer, merge: r.mergeMode, core: r.core, label: label, what: what, v, b)
             default:
@@ -165,6 +167,15 @@ public enum ONNXExport {
         case .softmax: out = b.add("Softmax", [out], name: "\(label)_Softmax", [attr("axis", -1)])[0]
         case .hardSigmoid:  // Keras's relu6(x + 3) / 6 = max(0, min(1, x / 6 + 0.5))
             out = b.add("HardSigmoid", [out], name: "\(label)_HardSigmoid", [attr("alpha", Float(1.0 / 6.0)), attr("beta", Float(0.5))])[0]
+        case .elu: out = b.add("Elu", [out], name: "\(label)_Elu")[0]
+        case .selu: out = b.add("Selu", [out], name: "\(label)_Selu")[0]
+        case .softplus: out = b.add("Softplus", [out], name: "\(label)_Softplus")[0]
+        case .gelu:  // opset 17 has no Gelu: 0.5 x (1 + erf(x / sqrt 2))
+            let scaled = b.add("Mul", [out, b.floats("\(label).inv_sqrt2", dims: [], [Float(0.7071067811865476)])], name: "\(label)_gelu_scale")[0]
+            let erf = b.add("Erf", [scaled], name: "\(label)_gelu_erf")[0]
+            let one = b.add("Add", [erf, b.floats("\(label).one", dims: [], [1])], name: "\(label)_gelu_add")[0]
+            let half = b.add("Mul", [out, b.floats("\(label).half", dims: [], [0.5])], name: "\(label)_gelu_half")[0]
+            out = b.add("Mul", [half, one], name: "\(label)_gelu")[0]
         }
         return Value(name: out, hasTime: v.hasTime, lengths: v.lengths)
     }

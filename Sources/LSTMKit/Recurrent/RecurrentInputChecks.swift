@@ -54,9 +54,11 @@ struct RecurrentInputChecks {
         }
     }
 
-    /// The activations a recurrent cell runs: all but softmax (a row-wise function, Dense only).
+    /// The activations a recurrent cell runs: those whose derivative the cell's backward gets from the output
+    /// (softmax is row-wise; elu, selu, softplus and gelu are Dense's).
     static func activations(_ activation: Activation, _ recurrentActivation: Activation) throws {
-        for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where value == .softmax {
+        let cell: Set<Activation> = [.tanh, .sigmoid, .relu, .hardSigmoid, .linear]
+        for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where !cell.contains(value) {
             throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
                                                reason: "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
         }

@@ -42,13 +42,17 @@ extension Double: CPUScalar {
 }
 
 /// Kernels/common.cl `lstmkit_act`: the activation of kind (`Activation.kernelKind`) 0 linear, 1 relu, 2 tanh,
-/// 3 sigmoid, 9 hard_sigmoid (Keras: relu6(x + 3) / 6).
+/// 3 sigmoid, 9 hard_sigmoid (Keras: relu6(x + 3) / 6), 10 elu, 11 selu, 12 softplus, 13 gelu (erf form).
 @inline(__always) func lstmkitActivation<S: CPUScalar>(_ kind: Int, _ x: S) -> S {
     switch kind {
     case 2: return lstmkitTanh(x)
     case 3: return lstmkitSigmoid(x)
     case 1: return x > 0 ? x : 0
     case 9: return Swift.min(Swift.max(x + 3, 0), 6) / 6
+    case 10: return x > 0 ? x : S.exp(x) - 1  // elu (alpha 1)
+    case 11: return S(1.0507009873554805) * (x > 0 ? x : S(1.6732632423543772) * (S.exp(x) - 1))  // selu
+    case 12: return Swift.max(x, 0) + S(Foundation.log1p(Double(S.exp(-Swift.abs(x)))))  // softplus
+    case 13: return S(0.5) * x * (1 + S(Foundation.erf(Double(x) * 0.7071067811865476)))  // gelu (erf)
     default: return x
     }
 }
@@ -59,6 +63,11 @@ extension Double: CPUScalar {
     case 3: return y * (1 - y)
     case 1: return y > 0 ? 1 : 0
     case 9: return y > 0 && y < 1 ? 1 / 6 : 0
+    case 10: return y > 0 ? 1 : y + 1
+    case 11: return y >= 0 ? S(1.0507009873554805) : y + S(1.0507009873554805 * 1.6732632423543772)
+    case 12: return 1 - S.exp(-y)
+    // gelu (kind 13) is no function of y: the caller passes the pre-activation x in y's place.
+    case 13: return S(0.5) * (1 + S(Foundation.erf(Double(y) * 0.7071067811865476))) + y * S(0.3989422804014327) * S.exp(-y * y / 2)
     default: return 1
     }
 }

@@ -118,6 +118,8 @@ enum CPUTrainingKernels {
                 v = best == want ? 1 : 0
             } else if kind == 2 {
                 for c in 0..<cols where (p[c] > 0.5) == (t[c] > 0.5) { v += 1 }
+            } else if kind == 4 {
+                for c in 0..<cols { v += (p[c] - t[c]) * (p[c] - t[c]) }
             } else {
                 for c in 0..<cols { v += Swift.abs(p[c] - t[c]) }
             }
