@@ -27,30 +27,37 @@ public final class Dropout: Layer {
 }
 
 public final class TimeDistributed: Layer {
-    public let inner: Dense
-    public init(_ inner: Dense) { self.inner = inner }
+    public let inner: Layer
+    public init(_ inner: Layer) { self.inner = inner }
 }
 
 public class RecurrentLayer: Layer {
     public let cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions
-    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions = LSTMOptions()) {
+    public let activation: Activation, recurrentActivation: Activation, goBackwards: Bool, dropout: Double
+    init(cell: RecurrentCell, units: Int, returnSequences: Bool, returnState: Bool, stateful: Bool, options: LSTMOptions = LSTMOptions(),
+         activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, goBackwards: Bool = false, dropout: Double = 0) {
         self.cell = cell; self.units = units; self.returnSequences = returnSequences; self.returnState = returnState
         self.stateful = stateful; self.options = options
+        self.activation = activation; self.recurrentActivation = recurrentActivation; self.goBackwards = goBackwards; self.dropout = dropout
     }
 }
 
 public final class LSTMLayer: RecurrentLayer {
     public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
-                recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false, layerNorm: Bool = false) {
+                recurrentDropout: Double = 0, cellClip: Double? = nil, projSize: Int = 0, peephole: Bool = false, layerNorm: Bool = false,
+                activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, goBackwards: Bool = false, dropout: Double = 0) {
         super.init(cell: .lstm, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
                    options: LSTMOptions(projSize: projSize, peephole: peephole, layerNorm: layerNorm, cellClip: cellClip,
-                                        recurrentDropout: recurrentDropout))
+                                        recurrentDropout: recurrentDropout), activation: activation,
+                   recurrentActivation: recurrentActivation, goBackwards: goBackwards, dropout: dropout)
     }
 }
 
 public final class GRULayer: RecurrentLayer {
-    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false) {
-        super.init(cell: .gru, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful)
+    public init(units: Int, returnSequences: Bool = false, returnState: Bool = false, stateful: Bool = false,
+                activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, goBackwards: Bool = false, dropout: Double = 0) {
+        super.init(cell: .gru, units: units, returnSequences: returnSequences, returnState: returnState, stateful: stateful,
+                   activation: activation, recurrentActivation: recurrentActivation, goBackwards: goBackwards, dropout: dropout)
     }
 }
 

@@ -21,6 +21,8 @@ final class LayerConfigTests: XCTestCase {
         // The image-sequence layers (not in the version 1 format).
         Sequential(ConvLayerTests.saveLoadLayers()).config.layers.forEach(visit)
         Sequential([Conv2D(filters: 3, kernelSize: 3), GlobalAveragePooling2D(), Dense(units: 2)]).config.layers.forEach(visit)
+        Sequential([Input(shape: [5, 2]), Masking(maskValue: 0), LSTMLayer(units: 2, activation: .relu, goBackwards: true, dropout: 0.1)])
+            .config.layers.forEach(visit)
         return out
     }
 
@@ -52,10 +54,12 @@ final class LayerConfigTests: XCTestCase {
           {"class_name": "Embedding", "config": {"input_dim": 7, "output_dim": 3, "mask_zero": true}},
           {"class_name": "Bidirectional", "config": {"merge_mode": "sum", "layer": {"class_name": "LSTM", "config": {
             "units": 4, "return_sequences": true, "return_state": false, "stateful": false, "recurrent_dropout": 0,
-            "cell_clip": 2, "proj_size": 0, "peephole": false, "layer_norm": false}}}},
+            "cell_clip": 2, "proj_size": 0, "peephole": false, "layer_norm": false, "activation": "tanh",
+            "recurrent_activation": "sigmoid", "go_backwards": false, "dropout": 0}}}},
           {"class_name": "TimeDistributed", "config": {"layer": {"class_name": "Dense", "config": {"units": 2, "activation": "relu", "use_bias": true}}}},
           {"class_name": "Dropout", "config": {"rate": 0.5}},
-          {"class_name": "GRU", "config": {"units": 3, "return_sequences": false, "return_state": false, "stateful": true}},
+          {"class_name": "GRU", "config": {"units": 3, "return_sequences": false, "return_state": false, "stateful": true,
+            "activation": "tanh", "recurrent_activation": "sigmoid", "go_backwards": false, "dropout": 0}},
           {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid", "use_bias": false}}]}
         """
         let written = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("model.json"))) as? NSDictionary
@@ -121,7 +125,7 @@ final class LayerConfigTests: XCTestCase {
             ("[\(embedding),\(dense(#""units":1000000000000"#))]", "[5]", "", "model.json layers[1].config.units", "must be in 1...16777216"),
             ("[\(embedding),\(dense(#""units":1e300"#))]", "[5]", "", "model.json layers[1].config.units", "not a whole number that fits in Int"),
             ("[\(embedding),\(dense(#""units":"4""#))]", "[5]", "", "model.json layers[1].config.units", ""),
-            ("[\(embedding),\(dense(#""units":2,"activation":"gelu""#))]", "[5]", "", "model.json layers[1].config.activation", ""),
+            ("[\(embedding),\(dense(#""units":2,"activation":"swish""#))]", "[5]", "", "model.json layers[1].config.activation", ""),
             ("[\(embedding),\(dense(#""units":2,"use_bias":1e400"#))]", "[5]", "", "model.json layers[1].config.use_bias", "not a finite number"),
             ("[\(embedding),\(dense(#""units":2,"units":3"#))]", "[5]", "", "model.json layers[1].config.units", "only once"),
             ("[\(embedding),\(dense(""))]", "[5]", "", "model.json layers[1].config.units", "required"),

@@ -104,3 +104,13 @@ public struct ConfigCheck {
         return try checked.check(inputShape: inputShape, in: &self)
     }
 }
+
+extension ConfigCheck {
+    /// A recurrent cell's activation pair: tanh, sigmoid, relu, hard_sigmoid or linear (as `RecurrentInputChecks`).
+    func cellActivations(_ activation: Activation, _ recurrentActivation: Activation) throws {
+        let cell: Set<Activation> = [.tanh, .sigmoid, .relu, .hardSigmoid, .linear]
+        for (name, value) in [("activation", activation), ("recurrent_activation", recurrentActivation)] where !cell.contains(value) {
+            throw field(name, value.rawValue, "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
+        }
+    }
+}

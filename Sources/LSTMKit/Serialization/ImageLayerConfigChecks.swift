@@ -19,16 +19,6 @@ extension ConfigCheck {
     }
 }
 
-extension ConfigCheck {
-    /// A recurrent cell's activation pair: tanh, sigmoid, relu, hard_sigmoid or linear (as `RecurrentInputChecks`).
-    func cellActivations(_ activation: Activation, _ recurrentActivation: Activation) throws {
-        let cell: Set<Activation> = [.tanh, .sigmoid, .relu, .hardSigmoid, .linear]
-        for (name, value) in [("activation", activation), ("recurrent_activation", recurrentActivation)] where !cell.contains(value) {
-            throw field(name, value.rawValue, "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
-        }
-    }
-}
-
 extension Conv2D.Config: CheckedLayerConfig {
     /// `[H, W, C]` to `[OH, OW, filters]`; parameters weight `[filters, C, KH, KW]` and bias `[filters]`.
     public func check(inputShape: [Int], in check: inout ConfigCheck) throws -> [Int] {
