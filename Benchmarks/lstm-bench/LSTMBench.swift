@@ -58,6 +58,10 @@ struct LSTMBench: ParsableCommand {
     @Flag(help: "Per-step latency of Embedding(84,32) -> LSTM(256) -> Dense(84) through Sequential.step (Streaming.swift).") var stream = false
     @Option(help: "With --stream: timed steps per batch size.") var streamSteps: Int = 10_000
     @Option(help: "With --stream: batch sizes, comma-separated.") var streamBatches: String = "1,32"
+    @Option(help: "Times Sequential.predict on --predict-samples samples of the preset with these batch sizes (comma-separated; auto: predict's choice), interleaved (PredictBatches.swift).")
+    var predictBatches: String?
+    @Option(help: "With --predict-batches: samples.") var predictSamples: Int = 512
+    @Option(help: "With --predict-batches: timed rounds.") var predictRounds: Int = 5
 
     func configs() throws -> [BenchConfig] {
         try shapes().map { c in
@@ -100,6 +104,13 @@ struct LSTMBench: ParsableCommand {
         if stream {  // Streaming.swift
             return try StreamBench.run(devices: devices, batches: streamBatches.split(separator: ",").compactMap { Int($0) }, steps: streamSteps,
                                        warmup: 200, command: CommandLine.arguments.joined(separator: " "), json: json)
+        }
+        if let predictBatches {  // PredictBatches.swift
+            for config in configs {
+                try PredictBatchBench.run(config: config, devices: devices, batches: predictBatches.split(separator: ",").map(String.init),
+                                          samples: predictSamples, rounds: predictRounds)
+            }
+            return
         }
         let wanted = Set(modes.split(separator: ",").map(String.init))
         let machine = Machine.current()

@@ -9,4 +9,9 @@
         }
         return try LSTMInference.forward(lstm, x, lengths: nil, lastOnly: false).output!
     }
+
+    /// The batch `Sequential.predict` chooses for `samples` samples of `model` (built) when given no batch size.
+    public static func predictBatch(_ model: Sequential, samples: Int) throws -> Int {
+        try PredictBatching.choose(samples: samples, model: model).rows
+    }
 }

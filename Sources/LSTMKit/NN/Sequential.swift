@@ -208,6 +208,15 @@ public final class Sequential: Layer {
 
     /// Validates x (and y) against the model, builds it if needed, and uploads both once.
     func prepare(x: DataArray, y: DataArray?, what: String) throws -> DeviceData {
+        let (mask, y) = try validate(x: x, y: y, what: what)
+        return DeviceData(x: try Tensor(shape: x.shape, values: x.values, device: device),
+                          y: try y.map { try Tensor(shape: $0.shape, values: $0.values, device: device) },
+                          lengths: mask?.lengths, starts: mask?.starts)
+    }
+
+    /// Validates x (and y) against the model and builds it if needed: the mask of a masking first layer (computed
+    /// once per dataset) and y as the loss reads it (`lenientTarget`). Uploads nothing.
+    func validate(x: DataArray, y: DataArray?, what: String) throws -> (mask: SequenceMask?, y: DataArray?) {
         guard x.count > 0 else { throw LSTMKitError.emptyDataset("\(what): x has no samples") }
         try build(inputShape: Array(x.shape.dropFirst()))
         // The mask of a masking first layer, computed once per dataset (the layers skip their read-back then).
@@ -218,7 +227,7 @@ public final class Sequential: Layer {
         } else if let masking = first as? Masking, x.shape.count == 3 {
             mask = try masking.mask(values: x.values, rows: x.count, steps: x.shape[1], features: x.shape[2])
         }
-        var yTensor: Tensor? = nil
+        var checked: DataArray? = nil
         if let given = y {
             guard let loss else { throw LSTMKitError.notCompiled }
             guard given.count == x.count else {
@@ -232,10 +241,9 @@ public final class Sequential: Layer {
                                                        reason: "must be a whole number in 0..<\(classes)")
                 }
             }
-            yTensor = try Tensor(shape: y.shape, values: y.values, device: device)
+            checked = y
         }
-        return DeviceData(x: try Tensor(shape: x.shape, values: x.values, device: device), y: yTensor, lengths: mask?.lengths,
-                          starts: mask?.starts)
+        return (mask, checked)
     }
 
     /// The targets as the loss reads them, accepting what Keras accepts: `[N]` (or `[N, T]`) targets of a model
@@ -375,12 +383,7 @@ public final class Sequential: Layer {
         return history
     }
 
-    /// Loss and metrics on a dataset, in inference mode (Keras `evaluate`).
-    public func evaluate(x: DataArray, y: DataArray, batchSize: Int = 32) throws -> [String: Double] {
-        guard batchSize >= 1 else { throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be at least 1") }
-        return try evaluate(try prepare(x: x, y: y, what: "evaluate"), batchSize: batchSize)
-    }
-
+    /// Loss and metrics on a dataset already on the device (`fit`'s validation), in batches of `batchSize`.
     func evaluate(_ data: DeviceData, batchSize: Int) throws -> [String: Double] {
         var batches: [BatchStats] = []
         for start in stride(from: 0, to: data.count, by: batchSize) {
@@ -389,18 +392,6 @@ public final class Sequential: Layer {
             batches.append(try lossAndMetrics(prediction: prediction, target: yb!).0)
         }
         return logs(from: batches, prefix: "")
-    }
-
-    /// The model's outputs for `x`, in inference mode (Keras `predict`).
-    public func predict(_ x: DataArray, batchSize: Int = 32) throws -> DataArray {
-        guard batchSize >= 1 else { throw LSTMKitError.invalidArgument(name: "batchSize", value: "\(batchSize)", reason: "must be at least 1") }
-        let data = try prepare(x: x, y: nil, what: "predict")
-        var values: [Float] = []
-        for start in stride(from: 0, to: data.count, by: batchSize) {
-            let (xb, _) = try batch(data, Array(start..<min(start + batchSize, data.count)))
-            values += try inferenceForward(xb).tensor.toArray()
-        }
-        return try DataArray(shape: [x.count] + outputShape!, values: values)
     }
 
     /// A copy of every parameter (for `EarlyStopping(restoreBestWeights:)`).

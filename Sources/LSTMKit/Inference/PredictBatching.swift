@@ -1,0 +1,126 @@
+/// How many samples one forward of `predict` / `evaluate` takes when the caller gives no batch size: each batch
+/// is uploaded, run and read back on its own, so neither the whole input nor its activations have to fit in the
+/// device's memory at once.
+///
+/// - Memory (both devices): a batch's buffers (`Footprint.bytesPerRow` per sample) fit in `DeviceMemoryBudget`,
+///   and its largest buffer in the largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE on OpenCL).
+/// - OpenCL: the largest batch that budget allows (one upload, one forward per batch; a bigger batch is a wider
+///   NDRange), at most `openCLMaxRows`.
+/// - CPU: the batch whose data of one time step (`Footprint.cacheBytesPerRow`: a recurrent layer's step of the
+///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fits in the L2 of the
+///   worker threads together (each thread takes its rows, and W_hh comes from L3 at each step), a multiple of 8
+///   (the cell's and the small gemm's row tiles), in `cpuMinRows...cpuMaxRows`: 184 for preset M, 88 for L on
+///   this 2-core EPYC (1 MiB L2 a core). Measured (`lstm-bench --predict-batches`, interleaved, load 5-6 on 2
+///   cores): batches 16 and 32 were the slowest on M (2.57 s, 2.06 s for 512 samples against 1.78-1.95 s for
+///   64-256); 64-256 were within the noise on M and L. Fewer rows than that read all of W_hh once per step for
+///   fewer samples; many more make the input projection [T, B, 4H] a stream through memory for no gain.
+///
+/// The rows of a batch are independent, so the batching does not change a sample's result (`PredictBatchingTests`
+/// checks the bits on both devices).
+struct PredictBatching: Sendable, Equatable {
+    /// Samples per forward.
+    let rows: Int
+
+    /// The fewest and most rows of a CPU batch (fewer when the input is smaller or memory allows fewer).
+    static let cpuMinRows = 32, cpuMaxRows = 512
+    /// The most rows an OpenCL batch takes.
+    static let openCLMaxRows = 4096
+
+    /// Bytes one sample takes in a forward of the model, from its per-sample shapes.
+    struct Footprint: Sendable, Equatable {
+        /// All of a sample's activations (every layer's input and output, a recurrent layer's projection and
+        /// transposed copies), summed: more than is live at once.
+        let bytesPerRow: Int
+        /// The largest single buffer of a sample (its part of the biggest activation).
+        let largestBufferPerRow: Int
+        /// The most one layer touches for a sample in one time step: a recurrent layer's 11·H·D values (4H·D of the
+        /// input projection, 4H of the recurrent product, h and c, H·D of the output), another layer's input and
+        /// output.
+        let cacheBytesPerRow: Int
+    }
+
+    /// The footprint of `model` (built) per sample, in elements of `elementSize` bytes; a typed error when a size
+    /// overflows.
+    static func footprint(of model: Sequential, elementSize: Int) throws -> Footprint {
+        guard let inputShape = model.inputShape else {
+            throw LSTMKitError.invalidArgument(name: "Sequential", value: "unbuilt", reason: "predict builds the model before batching")
+        }
+        func count(_ shape: [Int]) throws -> Int {
+            guard let n = Memory.product(shape) else { throw overflow("a per-sample shape \(shape)") }
+            return n
+        }
+        var total = try count(inputShape), largest = total, cache = 0
+        var previous = total, previousShape = inputShape
+        for (layer, shape) in zip(model.layers, model.layerOutputShapes) {
+            let out = try count(shape)
+            var extra = 0
+            if let r = layer as? RecurrentLayer { extra = try projection(r.units, directions: 1, steps: previousShape) }
+            if let b = layer as? Bidirectional { extra = try projection(b.layer.units, directions: 2, steps: previousShape) }
+            // Input, output, projection and (batch-first) transposed copies of input and output.
+            let parts = [previous, out, extra, previous, out]
+            for p in parts { largest = max(largest, p) }
+            let (layerTotal, o1) = parts.reduce((0, false)) { acc, p in let s = acc.0.addingReportingOverflow(p); return (s.partialValue, acc.1 || s.overflow) }
+            let (sum, o2) = total.addingReportingOverflow(layerTotal)
+            guard !o1, !o2 else { throw overflow("the activations of one sample") }
+            total = sum
+            let recurrentUnits = (layer as? RecurrentLayer)?.units ?? (layer as? Bidirectional).map { 2 * $0.layer.units }
+            if let units = recurrentUnits {
+                let (step, o) = units.multipliedReportingOverflow(by: 11)
+                guard !o else { throw overflow("the step of a recurrent layer") }
+                cache = max(cache, step)
+            } else {
+                cache = max(cache, previous &+ out)
+            }
+            previous = out
+            previousShape = shape
+        }
+        func bytes(_ n: Int) throws -> Int {
+            let (b, o) = n.multipliedReportingOverflow(by: elementSize)
+            guard !o else { throw overflow("\(n) elements of \(elementSize) bytes") }
+            return b
+        }
+        return Footprint(bytesPerRow: try bytes(total), largestBufferPerRow: try bytes(largest), cacheBytesPerRow: try bytes(cache))
+    }
+
+    /// Elements of a recurrent layer's input projection for one sample: T · 4 · units · directions, T the first
+    /// dimension of the layer's input shape [T, F].
+    private static func projection(_ units: Int, directions: Int, steps shape: [Int]) throws -> Int {
+        guard let steps = shape.first, let n = Memory.product([steps, 4, units, directions]) else {
+            throw overflow("the input projection of a recurrent layer")
+        }
+        return n
+    }
+
+    private static func overflow(_ what: String) -> LSTMKitError {
+        LSTMKitError.invalidArgument(name: "predict", value: what, reason: "its size in bytes overflows a 64-bit count")
+    }
+
+    /// The batch for `samples` samples of `model` (built) on `device`, from `footprint`, the device's memory now
+    /// and (CPU) `caches` and the worker `threads`. Throws `outOfMemory` when not even one sample fits.
+    static func choose(samples: Int, footprint: Footprint, device: Device, budget: DeviceMemoryBudget,
+                       caches: CacheSizes = .current, threads: Int = CPUWorkerPool.shared.threads) throws -> PredictBatching {
+        let perRow = max(footprint.bytesPerRow, 1), largest = max(footprint.largestBufferPerRow, 1)
+        let memoryRows = min(budget.totalBytes / perRow, budget.bufferBytes / largest)
+        guard memoryRows >= 1 else {
+            throw LSTMKitError.outOfMemory(bytes: perRow, device: device.description,
+                                           reason: "one sample's activations (\(perRow) bytes, largest buffer \(largest)) exceed the memory free for a batch (\(budget.totalBytes) bytes, one buffer at most \(budget.bufferBytes))")
+        }
+        var rows: Int
+        if device.isOpenCL {
+            rows = openCLMaxRows
+        } else {
+            let (l2, o) = caches.l2PerCore.multipliedReportingOverflow(by: max(threads, 1))
+            let cacheRows = (o ? Int.max : l2) / max(footprint.cacheBytesPerRow, 1)
+            rows = min(max(cpuMinRows, cacheRows / 8 * 8), cpuMaxRows)
+        }
+        rows = min(rows, memoryRows, max(samples, 1))
+        return PredictBatching(rows: max(rows, 1))
+    }
+
+    /// `choose` for `model` on its device now.
+    static func choose(samples: Int, model: Sequential) throws -> PredictBatching {
+        let elementSize = model.device.precision == .float64 ? 8 : 4
+        return try choose(samples: samples, footprint: try footprint(of: model, elementSize: elementSize), device: model.device,
+                          budget: .of(model.device))
+    }
+}
