@@ -4,7 +4,9 @@ import Foundation
 /// `lstm-bench --predict-batches 16,32,auto --predict-samples N`: `Sequential.predict` of the preset's stacked
 /// LSTMLayers (returnSequences, batch-first [N, T, I] host input, host output) on N samples, one batch size
 /// against another. The batch sizes take turns within each round (A/B/A/B), so they see the same machine load;
-/// median over `rounds` rounds after one untimed round. `auto` is predict's own choice (`batchSize: nil`).
+/// median over `rounds` rounds after one untimed round. `auto` is predict's own choice (`batchSize: nil`); a
+/// trailing `s` (`64s`, `autos`) runs the CPU's LSTM inference step by step instead of as one job per layer
+/// (`InferenceHooks.sequenceJob`), for an A/B of the two.
 enum PredictBatchBench {
     static func run(config: BenchConfig, devices: [Device], batches: [String], samples: Int, rounds: Int) throws {
         let (T, I, H) = (config.seq, config.input, config.hidden)
@@ -19,24 +21,27 @@ enum PredictBatchBench {
             try model.build(inputShape: [T, I])
             let auto = try InferenceHooks.predictBatch(model, samples: samples)
             say("\n== predict \(config.name) [N=\(samples), T=\(T), I=\(I)] -> LSTM(\(H)) x\(config.layers) on \(d); auto batch = \(auto)")
-            let sizes: [Int?] = batches.map { $0 == "auto" ? nil : Int($0) }
+            let stepwise = batches.map { $0.hasSuffix("s") }
+            let sizes: [Int?] = batches.map { b in let v = b.hasSuffix("s") ? String(b.dropLast()) : b; return v == "auto" ? nil : Int(v) }
             var times = [[Double]](repeating: [], count: sizes.count)
             var reference: [Float]? = nil
             for round in 0...rounds {
                 for (i, b) in sizes.enumerated() {
+                    InferenceHooks.sequenceJob = !stepwise[i]
+                    defer { InferenceHooks.sequenceJob = true }
                     let t0 = now()
                     let y = try model.predict(x, batchSize: b)
                     let t = now() - t0
                     if round > 0 { times[i].append(t) }
                     if reference == nil { reference = y.values } else if round == 0, y.values != reference! {
-                        say("*** batch \(b.map(String.init) ?? "auto") gives other bits than batch \(sizes[0].map(String.init) ?? "auto")")
+                        say("*** \(batches[i]) gives other bits than \(batches[0])")
                     }
                 }
             }
             for (i, b) in sizes.enumerated() {
                 let med = median(times[i])
-                say(String(format: "batch %6@  median %9.2f ms (min %9.2f, max %9.2f, n=%d)  %9.1f samples/s",
-                           b.map(String.init) ?? "auto(\(auto))", med * 1e3, times[i].min()! * 1e3, times[i].max()! * 1e3,
+                say(String(format: "batch %8@  median %9.2f ms (min %9.2f, max %9.2f, n=%d)  %9.1f samples/s",
+                           (b.map(String.init) ?? "auto(\(auto))") + (stepwise[i] ? " steps" : ""), med * 1e3, times[i].min()! * 1e3, times[i].max()! * 1e3,
                            times[i].count, Double(samples) / med))
             }
         }

@@ -137,6 +137,23 @@ INLINE void stream_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const float *gx
     }
 }
 
+/// All T steps of rows [b0, b1) (rows never read another row's state, so a caller's parts run without a barrier
+/// between steps): per step r[b0..<b1] = h . W_hh^T (packed, the product `gemm_packed` makes) and infer_rows,
+/// the bits of the step-by-step loop.
+INLINE void sequence_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, ptrdiff_t T, int reverse,
+                          const int32_t *lengths, const float *gx, const float *whh_packed, const float *bias_ih,
+                          const float *bias_hh, float *h, float *c, float *r, float *y, ptrdiff_t ldy,
+                          float cell_clip, const float *peep) {
+    if (b1 <= b0) return;
+    ptrdiff_t longest = 0;
+    for (ptrdiff_t b = b0; b < b1; b++) longest = lengths[b] > longest ? lengths[b] : longest;
+    for (ptrdiff_t step = 0; step < T; step++) {
+        if (step < longest)
+            lstmkit_sgemm_packed(b1 - b0, 0, 4 * H, H, h + b0 * H, H, whh_packed, 0.0f, r + b0 * 4 * H, 4 * H);
+        infer_rows(b0, b1, B, H, step, reverse, lengths, gx, r, bias_ih, bias_hh, h, c, y, ldy, cell_clip, peep);
+    }
+}
+
 INLINE float hsum(vf v) {
     float s = 0;
     for (int l = 0; l < LANES; l++) s += v[l];
@@ -190,6 +207,11 @@ INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, con
         const float *whh_packed, const float *bias_ih, const float *bias_hh, float *h, float *c,          \
         float *r_scratch, float cell_clip, const float *peep
 #define STREAM_CALL b0, b1, H, gx, ldgx, ids, whh_packed, bias_ih, bias_hh, h, c, r_scratch, cell_clip, peep
+#define SEQUENCE_ARGS                                                                                     \
+    ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, ptrdiff_t T, int reverse, const int32_t *lengths,   \
+        const float *gx, const float *whh_packed, const float *bias_ih, const float *bias_hh, float *h,       \
+        float *c, float *r_scratch, float *y, ptrdiff_t ldy, float cell_clip, const float *peep
+#define SEQUENCE_CALL b0, b1, B, H, T, reverse, lengths, gx, whh_packed, bias_ih, bias_hh, h, c, r_scratch, y, ldy, cell_clip, peep
 #define DENSE_ARGS ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x, const float *w, \
         const float *bias, int act, float *out
 #define DENSE_CALL b0, b1, F, U, x, w, bias, act, out
@@ -197,19 +219,23 @@ INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, con
 typedef void (*infer_fn)(INFER_ARGS);
 typedef void (*stream_fn)(STREAM_ARGS);
 typedef void (*dense_fn)(DENSE_ARGS);
+typedef void (*sequence_fn)(SEQUENCE_ARGS);
 
 static void infer_baseline(INFER_ARGS) { infer_rows(INFER_CALL); }
 static void stream_baseline(STREAM_ARGS) { stream_rows(STREAM_CALL); }
 static void dense_baseline(DENSE_ARGS) { dense_rows(DENSE_CALL); }
+static void sequence_baseline(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_X86_BUILDS 1
 __attribute__((target("avx2,fma"))) static void infer_avx2(INFER_ARGS) { infer_rows(INFER_CALL); }
 __attribute__((target("avx2,fma"))) static void stream_avx2(STREAM_ARGS) { stream_rows(STREAM_CALL); }
 __attribute__((target("avx2,fma"))) static void dense_avx2(DENSE_ARGS) { dense_rows(DENSE_CALL); }
+__attribute__((target("avx2,fma"))) static void sequence_avx2(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
 __attribute__((target("avx512f"))) static void infer_avx512(INFER_ARGS) { infer_rows(INFER_CALL); }
 __attribute__((target("avx512f"))) static void stream_avx512(STREAM_ARGS) { stream_rows(STREAM_CALL); }
 __attribute__((target("avx512f"))) static void dense_avx512(DENSE_ARGS) { dense_rows(DENSE_CALL); }
+__attribute__((target("avx512f"))) static void sequence_avx512(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
 #else
 #define HAVE_X86_BUILDS 0
 #endif
@@ -251,4 +277,12 @@ void lstmkit_dense_step_f32(DENSE_ARGS) {
     switch (isa()) { case 2: fn = dense_avx512; break; case 1: fn = dense_avx2; break; default: break; }
 #endif
     fn(DENSE_CALL);
+}
+
+void lstmkit_lstm_infer_sequence_f32(SEQUENCE_ARGS) {
+    sequence_fn fn = sequence_baseline;
+#if HAVE_X86_BUILDS
+    switch (isa()) { case 2: fn = sequence_avx512; break; case 1: fn = sequence_avx2; break; default: break; }
+#endif
+    fn(SEQUENCE_CALL);
 }

@@ -25,6 +25,17 @@ void lstmkit_lstm_stream_step_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const
                                   const float *bias_hh, float *h, float *c, float *r_scratch, float cell_clip,
                                   const float *peep);
 
+/// All T steps of rows [b0, b1) of the tape-free LSTM, one direction of one layer: per step r = h . W_hh^T for
+/// these rows (W_hh^T [H, 4H] packed by lstmkit_pack_b; the padding rows' products are skipped once every row
+/// of the part is past its length) and lstmkit_lstm_cell_infer_f32's cell, so the same bits as the step loop
+/// of lstmkit_sgemm_packed + lstmkit_lstm_cell_infer_f32. Rows never read another row's state: parts of [0, B)
+/// run on threads with no barrier between steps. r_scratch: [B, 4H]; the rest as lstmkit_lstm_cell_infer_f32.
+/// Requires lstmkit_small_gemm_available().
+void lstmkit_lstm_infer_sequence_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, ptrdiff_t T, int reverse,
+                                     const int32_t *lengths, const float *gx, const float *whh_packed,
+                                     const float *bias_ih, const float *bias_hh, float *h, float *c,
+                                     float *r_scratch, float *y, ptrdiff_t ldy, float cell_clip, const float *peep);
+
 /// Rows [b0, b1) of out[B, U] = act(x[B, F] . W[U, F]^T + bias[U]); act 0 linear, 1 relu, 2 tanh, 3 sigmoid,
 /// 4 softmax (per row). bias NULL: none.
 void lstmkit_dense_step_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x, const float *w,

@@ -9,6 +9,16 @@ protocol InferenceBackend {
                        gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
                        h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws
 
+    /// All T steps of one direction of one layer when the backend can run them as one job (the CPU in Float32:
+    /// `lstmkit_lstm_infer_sequence_f32`, rows split over the threads with no barrier between steps; the same
+    /// bits as the loop of `StepOperand.gemm` + `lstmCellInfer`). whhPacked: W_hh^T [H, 4H] packed by
+    /// `PackedGemmBackend.packOperand` (a `StepOperand`'s `packed`); r: [B, 4H] scratch; the rest as
+    /// `lstmCellInfer`. Returns false, having done nothing, when the backend has no such job (OpenCL, Float64):
+    /// the caller runs the steps.
+    func lstmInferSequence(batch: Int, hidden: Int, steps: Int, reverse: Bool, lengths: DeviceBuffer, gx: BufferView,
+                           whhPacked: DeviceBuffer, biasIH: BufferView?, biasHH: BufferView?, h: BufferView, c: BufferView,
+                           r: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws -> Bool
+
     /// Floats of the prepared recurrent weight `lstmStreamStep` reads for W_hh [4H, H], or nil when it reads W_hh
     /// as it lies (OpenCL; the CPU in Float64 or without AVX2 + FMA).
     func streamWeightCount(hidden: Int) -> Int?
@@ -36,3 +46,9 @@ protocol InferenceBackend {
     func readHost(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws
 }
 
+extension InferenceBackend {
+    /// No whole-sequence job: the caller runs the steps.
+    func lstmInferSequence(batch: Int, hidden: Int, steps: Int, reverse: Bool, lengths: DeviceBuffer, gx: BufferView,
+                           whhPacked: DeviceBuffer, biasIH: BufferView?, biasHH: BufferView?, h: BufferView, c: BufferView,
+                           r: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws -> Bool { false }
+}

@@ -1,5 +1,9 @@
 /// Hooks for Benchmarks/lstm-bench's inference modes (`@_spi(Benchmark) import LSTMKit`); not public API.
 @_spi(Benchmark) public enum InferenceHooks {
+    /// false runs the CPU's LSTM inference step by step (`lstm-bench --predict-ab` times one against the other);
+    /// true (the default) lets it run each layer's steps as one job (`CPUBackend.lstmInferSequence`).
+    nonisolated(unsafe) public static var sequenceJob = true
+
     /// The inference path's forward of a core (`predict`'s): the output and final states, no tape. A projection or
     /// layer-norm LSTM runs its training forward with `training = false`.
     public static func forward(_ lstm: LSTM, _ x: Tensor) throws -> Tensor {

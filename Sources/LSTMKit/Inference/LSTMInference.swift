@@ -2,7 +2,8 @@
 /// forward computes, with the same primitives in the same order (so the same bits; see README "Inference"), but
 /// keeping only what the next step needs. Per layer and direction: the input projection of all steps in one gemm,
 /// then per step the recurrent product (W_hh prepared once, as `StepOperand` does for training) and
-/// `lstmCellInfer`, which updates h, c [B, H] in place. No gates [T, B, 4H] and no state tapes [T+1, B, H] are
+/// `lstmCellInfer`, which updates h, c [B, H] in place (the CPU runs those steps as one job,
+/// `lstmInferSequence`). No gates [T, B, 4H] and no state tapes [T+1, B, H] are
 /// written; the last layer's output sequence is skipped when only the final state is wanted (`lastOnly`).
 /// Runs every LSTM but a projection or layer-norm one (`supports`; those run the training forward).
 enum LSTMInference {
@@ -44,7 +45,14 @@ enum LSTMInference {
                 let whh = try StepOperand(be, b: p("weight_hh")!, transB: true, k: H, n: G, ldb: H) { try be.allocate($0) }
                 try be.fill(BufferView(h), count: B * H, value: 0)
                 try be.fill(BufferView(c), count: B * H, value: 0)
-                for s in 0..<T {
+                // The CPU runs all steps as one job (the same bits); else step by step.
+                let oneJob = try whh.packed.map { packed in
+                    try be.lstmInferSequence(batch: B, hidden: H, steps: T, reverse: d == 1, lengths: lengthsBuffer, gx: BufferView(gx),
+                                             whhPacked: packed, biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: BufferView(h), c: BufferView(c),
+                                             r: BufferView(r), y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
+                                             peephole: p("peephole_i"))
+                } ?? false
+                for s in 0..<T where !oneJob {
                     try whh.gemm(be, m: B, a: BufferView(h), lda: H, beta: 0, c: BufferView(r), ldc: G)
                     try be.lstmCellInfer(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
                                          gx: BufferView(gx), r: BufferView(r), biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: BufferView(h), c: BufferView(c),
