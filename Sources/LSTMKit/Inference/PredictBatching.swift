@@ -5,15 +5,16 @@
 /// - Memory (both devices): a batch's buffers (`Footprint.bytesPerRow` per sample) fit in `DeviceMemoryBudget`,
 ///   and its largest buffer in the largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE on OpenCL).
 /// - OpenCL: the largest batch that budget allows (one upload, one forward per batch; a bigger batch is a wider
-///   NDRange), at most `openCLMaxRows`.
+///   NDRange), at most `openCLMaxRows` (wide enough to fill a GPU; more would only hold more memory, which on
+///   PoCL is the host's: at preset M, 1024 samples take about 0.9 GB).
 /// - CPU: the batch whose data of one time step (`Footprint.cacheBytesPerRow`: a recurrent layer's step of the
-///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fits in the L2 of the
-///   worker threads together (each thread takes its rows, and W_hh comes from L3 at each step), a multiple of 8
-///   (the cell's and the small gemm's row tiles), in `cpuMinRows...cpuMaxRows`: 184 for preset M, 88 for L on
-///   this 2-core EPYC (1 MiB L2 a core). Measured (`lstm-bench --predict-batches`, interleaved, load 5-6 on 2
-///   cores): batches 16 and 32 were the slowest on M (2.57 s, 2.06 s for 512 samples against 1.78-1.95 s for
-///   64-256); 64-256 were within the noise on M and L. Fewer rows than that read all of W_hh once per step for
-///   fewer samples; many more make the input projection [T, B, 4H] a stream through memory for no gain.
+///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fills half the L2 of
+///   each worker thread (each thread runs all steps of its rows, `lstmInferSequence`; the other half streams the
+///   packed W_hh), a multiple of 8 (the cell's and the small gemm's row tiles), in `cpuMinRows...cpuMaxRows`:
+///   88 for preset M, 40 for L on this 2-core EPYC (1 MiB L2 a core). Measured with `lstm-bench
+///   --predict-batches` (interleaved rounds, load 7-8 on 2 cores, so +-15%): M, 368 samples: batch 32 1.48 s,
+///   64 1.36 s, 96 1.24 s, 184 1.43 s, 368 1.58 s; L, 176 samples: 32 2.50 s, 48 2.43 s, 64 2.47 s, 88 2.65 s,
+///   176 2.62 s. Fewer rows read all of W_hh once per step for fewer samples; more spill a thread's rows out of L2.
 ///
 /// The rows of a batch are independent, so the batching does not change a sample's result (`PredictBatchingTests`
 /// checks the bits on both devices).
@@ -24,7 +25,7 @@ struct PredictBatching: Sendable, Equatable {
     /// The fewest and most rows of a CPU batch (fewer when the input is smaller or memory allows fewer).
     static let cpuMinRows = 32, cpuMaxRows = 512
     /// The most rows an OpenCL batch takes.
-    static let openCLMaxRows = 4096
+    static let openCLMaxRows = 1024
 
     /// Bytes one sample takes in a forward of the model, from its per-sample shapes.
     struct Footprint: Sendable, Equatable {
@@ -109,7 +110,7 @@ struct PredictBatching: Sendable, Equatable {
         if device.isOpenCL {
             rows = openCLMaxRows
         } else {
-            let (l2, o) = caches.l2PerCore.multipliedReportingOverflow(by: max(threads, 1))
+            let (l2, o) = (caches.l2PerCore / 2).multipliedReportingOverflow(by: max(threads, 1))
             let cacheRows = (o ? Int.max : l2) / max(footprint.cacheBytesPerRow, 1)
             rows = min(max(cpuMinRows, cacheRows / 8 * 8), cpuMaxRows)
         }
