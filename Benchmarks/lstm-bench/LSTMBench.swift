@@ -173,7 +173,8 @@ struct LSTMBench: ParsableCommand {
                 var profileOf = ""
                 if !noProfile {
                     let (what, body): (String, () throws -> Void) = wanted.contains("train") ? ("one training step", w.trainStep)
-                        : wanted.contains("fwdbwd") ? ("one forward+backward", w.forwardBackward) : ("one forward", w.forward)
+                        : wanted.contains("fwdbwd") ? ("one forward+backward", w.forwardBackward)
+                        : wanted == ["predict"] ? ("one predict", w.predict) : ("one forward", w.forward)
                     try BenchmarkHooks.setProfiling(true, on: d)
                     _ = try BenchmarkHooks.takeProfile(of: d)
                     let t0 = now()
