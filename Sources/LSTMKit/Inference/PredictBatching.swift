@@ -4,9 +4,10 @@
 ///
 /// - Memory (both devices): a batch's buffers (`Footprint.bytesPerRow` per sample) fit in `DeviceMemoryBudget`,
 ///   and its largest buffer in the largest allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE on OpenCL).
-/// - OpenCL: the largest batch that budget allows (one upload, one forward per batch; a bigger batch is a wider
-///   NDRange), at most `openCLMaxRows` (wide enough to fill a GPU; more would only hold more memory, which on
-///   PoCL is the host's: at preset M, 1024 samples take about 0.9 GB).
+/// - OpenCL on a GPU or accelerator: the largest batch that budget allows (one upload, one forward per batch; a
+///   bigger batch is a wider NDRange), at most `openCLMaxRows`. An OpenCL device that is a CPU (PoCL) takes the
+///   CPU's rule below with its compute units as threads: on PoCL here (S, 256 samples, interleaved, load 6.8)
+///   batches 16/32/64/128/256 took 42/28/31/33/43 ms, so wide batches do not pay there.
 /// - CPU: the batch whose data of one time step (`Footprint.cacheBytesPerRow`: a recurrent layer's step of the
 ///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fills half the L2 of
 ///   each worker thread (each thread runs all steps of its rows, `lstmInferSequence`; the other half streams the
@@ -97,9 +98,11 @@ struct PredictBatching: Sendable, Equatable {
     }
 
     /// The batch for `samples` samples of `model` (built) on `device`, from `footprint`, the device's memory now
-    /// and (CPU) `caches` and the worker `threads`. Throws `outOfMemory` when not even one sample fits.
+    /// and, on a CPU (the CPU path, or an OpenCL device that is no GPU or accelerator, as PoCL's), `caches` and
+    /// `threads` (nil: the CPU path's worker threads, an OpenCL device's compute units). Throws `outOfMemory`
+    /// when not even one sample fits.
     static func choose(samples: Int, footprint: Footprint, device: Device, budget: DeviceMemoryBudget,
-                       caches: CacheSizes = .current, threads: Int = CPUWorkerPool.shared.threads) throws -> PredictBatching {
+                       caches: CacheSizes = .current, threads: Int? = nil) throws -> PredictBatching {
         let perRow = max(footprint.bytesPerRow, 1), largest = max(footprint.largestBufferPerRow, 1)
         let memoryRows = min(budget.totalBytes / perRow, budget.bufferBytes / largest)
         guard memoryRows >= 1 else {
@@ -107,10 +110,11 @@ struct PredictBatching: Sendable, Equatable {
                                            reason: "one sample's activations (\(perRow) bytes, largest buffer \(largest)) exceed the memory free for a batch (\(budget.totalBytes) bytes, one buffer at most \(budget.bufferBytes))")
         }
         var rows: Int
-        if device.isOpenCL {
+        if let info = device.openCL?.info, info.isGPU || info.isAccelerator {
             rows = openCLMaxRows
         } else {
-            let (l2, o) = (caches.l2PerCore / 2).multipliedReportingOverflow(by: max(threads, 1))
+            let cores = threads ?? device.openCL?.info.computeUnits ?? CPUWorkerPool.shared.threads
+            let (l2, o) = (caches.l2PerCore / 2).multipliedReportingOverflow(by: max(cores, 1))
             let cacheRows = (o ? Int.max : l2) / max(footprint.cacheBytesPerRow, 1)
             rows = min(max(cpuMinRows, cacheRows / 8 * 8), cpuMaxRows)
         }
