@@ -51,35 +51,40 @@ struct PredictBatching: Sendable, Equatable {
             guard let n = Memory.product(shape) else { throw overflow("a per-sample shape \(shape)") }
             return n
         }
-        var total = try count(inputShape), largest = total, cache = 0
-        var previous = total, previousShape = inputShape
-        for (layer, shape) in zip(model.layers, model.layerOutputShapes) {
-            let out = try count(shape)
-            var extra = 0
-            if let r = layer as? RecurrentLayer { extra = try projection(r.units, directions: 1, steps: previousShape) }
-            if let b = layer as? Bidirectional { extra = try projection(b.layer.units, directions: 2, steps: previousShape) }
-            // Input, output, projection and (batch-first) transposed copies of input and output.
-            let parts = [previous, out, extra, previous, out]
-            for p in parts { largest = max(largest, p) }
-            let (layerTotal, o1) = parts.reduce((0, false)) { acc, p in let s = acc.0.addingReportingOverflow(p); return (s.partialValue, acc.1 || s.overflow) }
-            let (sum, o2) = total.addingReportingOverflow(layerTotal)
-            guard !o1, !o2 else { throw overflow("the activations of one sample") }
-            total = sum
-            let recurrentUnits = (layer as? RecurrentLayer)?.units ?? (layer as? Bidirectional).map { 2 * $0.layer.units }
-            if let units = recurrentUnits {
-                let (step, o) = units.multipliedReportingOverflow(by: 11)
-                guard !o else { throw overflow("the step of a recurrent layer") }
-                cache = max(cache, step)
-            } else {
-                cache = max(cache, previous &+ out)
-            }
-            previous = out
-            previousShape = shape
+        func add(_ a: Int, _ b: Int) throws -> Int {
+            let (s, o) = a.addingReportingOverflow(b)
+            guard !o else { throw overflow("the activations of one sample") }
+            return s
         }
         func bytes(_ n: Int) throws -> Int {
             let (b, o) = n.multipliedReportingOverflow(by: elementSize)
             guard !o else { throw overflow("\(n) elements of \(elementSize) bytes") }
             return b
+        }
+        var total = try count(inputShape), largest = total, cache = 0
+        var previous = total, previousShape = inputShape
+        for (layer, shape) in zip(model.layers, model.layerOutputShapes) {
+            let out = try count(shape)
+            // A recurrent layer: units and directions (its input projection [T, 4H·D] and a step's 11·H·D values).
+            let recurrent: (units: Int, directions: Int)? = (layer as? RecurrentLayer).map { ($0.units, 1) }
+                ?? (layer as? Bidirectional).map { ($0.layer.units, 2) }
+            let extra = try recurrent.map { try projection($0.units, directions: $0.directions, steps: previousShape) } ?? 0
+            // Input, output, projection and (batch-first) transposed copies of input and output.
+            let parts = [previous, out, extra, previous, out]
+            var layerTotal = 0
+            for p in parts {
+                largest = max(largest, p)
+                layerTotal = try add(layerTotal, p)
+            }
+            total = try add(total, layerTotal)
+            if let recurrent {
+                guard let step = Memory.product([11, recurrent.units, recurrent.directions]) else { throw overflow("the step of a recurrent layer") }
+                cache = max(cache, step)
+            } else {
+                cache = max(cache, try add(previous, out))
+            }
+            previous = out
+            previousShape = shape
         }
         return Footprint(bytesPerRow: try bytes(total), largestBufferPerRow: try bytes(largest), cacheBytesPerRow: try bytes(cache))
     }
