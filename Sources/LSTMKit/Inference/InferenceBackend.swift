@@ -44,9 +44,18 @@ protocol InferenceBackend {
     func writeHost(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws
     /// A device view into host memory, without an intermediate array (waits for the device).
     func readHost(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws
+
+    /// `writeHost` of a whole batch (`predict`'s input): one block copy where the backend has one (the CPU in
+    /// Float32: memcpy, where `writeHost` converts element by element), else `writeHost`.
+    func writeHostBlock(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws
+    /// `readHost` of a whole batch (`predict`'s output), as `writeHostBlock`.
+    func readHostBlock(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws
 }
 
 extension InferenceBackend {
+    func writeHostBlock(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws { try writeHost(values, to: view) }
+    func readHostBlock(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws { try readHost(view, into: into) }
+
     /// No whole-sequence job: the caller runs the steps.
     func lstmInferSequence(batch: Int, hidden: Int, steps: Int, reverse: Bool, lengths: DeviceBuffer, gx: BufferView,
                            whhPacked: DeviceBuffer, biasIH: BufferView?, biasHH: BufferView?, h: BufferView, c: BufferView,

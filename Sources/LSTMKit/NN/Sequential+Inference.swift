@@ -43,19 +43,33 @@ extension Sequential: InferenceLayer {
         guard let total = Memory.product(shape) else {
             throw LSTMKitError.invalidArgument(name: "predict", value: "output shape \(shape)", reason: "its element count overflows")
         }
-        var values: [Float] = []
-        values.reserveCapacity(total)
-        for start in stride(from: 0, to: x.count, by: rows) {
-            values += try inferenceForward(try upload(x, mask: mask, start..<min(start + rows, x.count))).tensor.toArray()
+        let outputSize = total / max(x.count, 1)
+        // Each batch's output is read straight into its rows of the result.
+        let values = try [Float](unsafeUninitializedCapacity: total) { result, initialized in
+            for start in stride(from: 0, to: x.count, by: rows) {
+                let range = start..<min(start + rows, x.count)
+                let y = try inferenceForward(try upload(x, mask: mask, range)).tensor
+                guard y.count == range.count * outputSize else {
+                    throw LSTMKitError.shapeMismatch(what: "predict batch output", expected: "\([range.count] + outputShape!)", got: y.shape)
+                }
+                let into = UnsafeMutableBufferPointer(rebasing: result[(start * outputSize)..<(range.upperBound * outputSize)])
+                if InferenceHooks.blockCopies { try device.inference.readHostBlock(y.view, into: into) } else { try device.inference.readHost(y.view, into: into) }
+            }
+            initialized = total
         }
         return try DataArray(shape: shape, values: values)
     }
 
     /// Samples `range` of x on the device, with their part of the mask.
     private func upload(_ x: DataArray, mask: SequenceMask?, _ range: Range<Int>) throws -> MaskedTensor {
-        let size = x.sampleSize
-        let t = try Tensor(shape: [range.count] + x.shape.dropFirst(), values: Array(x.values[(range.lowerBound * size)..<(range.upperBound * size)]),
-                           device: device)
+        let size = x.sampleSize, count = range.count * size
+        let buffer = try device.inference.allocate(count)
+        try x.values.withUnsafeBufferPointer { all in
+            let values = UnsafeBufferPointer(rebasing: all[(range.lowerBound * size)..<(range.upperBound * size)])
+            if InferenceHooks.blockCopies { try device.inference.writeHostBlock(values, to: BufferView(buffer)) }
+            else { try device.inference.writeHost(values, to: BufferView(buffer)) }
+        }
+        let t = Tensor(shape: [range.count] + x.shape.dropFirst(), view: BufferView(buffer), device: device)
         var m = MaskedTensor(t, lengths: mask.map { Array($0.lengths[range]) })
         m.starts = mask?.starts.map { Array($0[range]) }
         return m
