@@ -92,7 +92,7 @@ final class PredictBatchingTests: XCTestCase {
     }
 
     /// The rule: memory caps the batch (an input larger than the budget runs in batches that fit), the CPU's
-    /// batch follows half the L2 x threads over a step's data, an OpenCL GPU takes the largest batch memory allows, and a
+    /// batch follows a quarter of the L2 x threads over a step's data, an OpenCL GPU takes the largest batch memory allows, and a
     /// sample that does not fit at all is a typed error.
     func testBatchRule() throws {
         let model = Sequential([LSTMLayer(units: 256, returnSequences: true)], device: .cpu, seed: 1)
@@ -104,8 +104,8 @@ final class PredictBatchingTests: XCTestCase {
         XCTAssertEqual(fp.bytesPerRow, (25_600 * 5 + 102_400) * 4)
         let roomy = DeviceMemoryBudget(totalBytes: 1 << 40, bufferBytes: 1 << 40)
         let caches = CacheSizes(l2PerCore: 1 << 20, lastLevel: 32 << 20, lastLevelSharedBy: 2)
-        XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: .cpu, budget: roomy, caches: caches, threads: 2).rows, 88)
-        XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: .cpu, budget: roomy, caches: caches, threads: 1).rows, 40)
+        XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: .cpu, budget: roomy, caches: caches, threads: 2).rows, 40)
+        XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: .cpu, budget: roomy, caches: caches, threads: 1).rows, 32)
         XCTAssertEqual(try PredictBatching.choose(samples: 20, footprint: fp, device: .cpu, budget: roomy, caches: caches, threads: 2).rows, 20)
         let tiny = CacheSizes(l2PerCore: 1 << 10, lastLevel: 1 << 12, lastLevelSharedBy: 1)
         XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: .cpu, budget: roomy, caches: tiny, threads: 1).rows,
@@ -122,7 +122,7 @@ final class PredictBatchingTests: XCTestCase {
         if let cl = try? openCLDeviceOrSkip() {
             // A GPU takes the widest batch memory allows; a CPU device (PoCL) the CPU's rule with its compute units.
             let info = cl.openCL!.info
-            let expected = info.isGPU || info.isAccelerator ? PredictBatching.openCLMaxRows : 88
+            let expected = info.isGPU || info.isAccelerator ? PredictBatching.openCLMaxRows : 40
             XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: cl, budget: roomy, caches: caches, threads: 2).rows, expected)
             XCTAssertEqual(try PredictBatching.choose(samples: 10_000, footprint: fp, device: cl, budget: ten, caches: caches, threads: 2).rows, 10)
             let budget = DeviceMemoryBudget.of(cl)

@@ -9,13 +9,14 @@
 ///   CPU's rule below with its compute units as threads: on PoCL here (S, 256 samples, interleaved, load 6.8)
 ///   batches 16/32/64/128/256 took 42/28/31/33/43 ms, so wide batches do not pay there.
 /// - CPU: the batch whose data of one time step (`Footprint.cacheBytesPerRow`: a recurrent layer's step of the
-///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fills half the L2 of
-///   each worker thread (each thread runs all steps of its rows, `lstmInferSequence`; the other half streams the
-///   packed W_hh), a multiple of 8 (the cell's and the small gemm's row tiles), in `cpuMinRows...cpuMaxRows`:
-///   88 for preset M, 40 for L on this 2-core EPYC (1 MiB L2 a core). Measured with `lstm-bench
-///   --predict-batches` (interleaved rounds, load 7-8 on 2 cores, so +-15%): M, 368 samples: batch 32 1.48 s,
-///   64 1.36 s, 96 1.24 s, 184 1.43 s, 368 1.58 s; L, 176 samples: 32 2.50 s, 48 2.43 s, 64 2.47 s, 88 2.65 s,
-///   176 2.62 s. Fewer rows read all of W_hh once per step for fewer samples; more spill a thread's rows out of L2.
+///   input projection, the recurrent product, h, c and the output, 11·H·D values a sample) fills a quarter of the
+///   L2 of each worker thread (each thread runs all steps of its rows, `lstmInferSequence`; the rest of its L2
+///   holds the panels of the packed W_hh and the streamed rows), a multiple of 8 (the cell's and the small
+///   gemm's row tiles), in `cpuMinRows...cpuMaxRows`: 40 for preset M, 32 for L on this 2-core EPYC (1 MiB L2 a
+///   core). Measured with `lstm-bench --predict-batches` (interleaved rounds, load 4 on 2 cores, block copies):
+///   M, 256 samples: batch 32 261 ms, 64 264, 88 310, 128 311, 256 327; L, 128 samples: 32 479 ms, 40 481,
+///   64 498, 128 504. (Under load 7, before the block copies, M's best was 64-96.) Fewer rows read all of W_hh
+///   once per step for fewer samples; more spill a thread's rows out of its cache.
 ///
 /// The rows of a batch are independent, so the batching does not change a sample's result (`PredictBatchingTests`
 /// checks the bits on both devices).
@@ -119,7 +120,7 @@ struct PredictBatching: Sendable, Equatable {
             rows = openCLMaxRows
         } else {
             let cores = threads ?? device.openCL?.info.computeUnits ?? CPUWorkerPool.shared.threads
-            let (l2, o) = (caches.l2PerCore / 2).multipliedReportingOverflow(by: max(cores, 1))
+            let (l2, o) = (caches.l2PerCore / 4).multipliedReportingOverflow(by: max(cores, 1))
             let cacheRows = (o ? Int.max : l2) / max(footprint.cacheBytesPerRow, 1)
             rows = min(max(cpuMinRows, cacheRows / 8 * 8), cpuMaxRows)
         }
