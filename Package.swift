@@ -44,11 +44,13 @@ let package = Package(
             publicHeadersPath: "include"
         ),
         // The CPU path's float32 inference kernels: the tape-free LSTM cell, the fused streaming step, a dense step.
+        // Its cell is CLSTMCell's math: the static inline Sources/CLSTMCell/lstm_cell_math.h (not a public header).
         .target(
             name: "CInference",
             dependencies: ["CSmallGemm"],
             path: "Sources/CInference",
-            publicHeadersPath: "include"
+            publicHeadersPath: "include",
+            cSettings: [.headerSearchPath("../CLSTMCell")]
         ),
         // Open MPI, loaded at run time with dlopen (no link dependency): see Sources/CMPIShim/include/lk_mpi.h.
         .target(
