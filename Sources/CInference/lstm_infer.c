@@ -125,26 +125,6 @@ INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, con
         const float *bias, int act, float *out
 #define DENSE_CALL b0, b1, F, U, x, w, bias, act, out
 
-typedef void (*infer_fn)(INFER_ARGS);
-typedef void (*stream_fn)(STREAM_ARGS);
-typedef void (*dense_fn)(DENSE_ARGS);
-
-static void infer_baseline(INFER_ARGS) { infer_rows(INFER_CALL); }
-static void stream_baseline(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-static void dense_baseline(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-
-#if defined(__x86_64__) || defined(__i386__)
-#define HAVE_X86_BUILDS 1
-__attribute__((target("avx2,fma"))) static void infer_avx2(INFER_ARGS) { infer_rows(INFER_CALL); }
-__attribute__((target("avx2,fma"))) static void stream_avx2(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-__attribute__((target("avx2,fma"))) static void dense_avx2(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-__attribute__((target("avx512f"))) static void infer_avx512(INFER_ARGS) { infer_rows(INFER_CALL); }
-__attribute__((target("avx512f"))) static void stream_avx512(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-__attribute__((target("avx512f"))) static void dense_avx512(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-#else
-#define HAVE_X86_BUILDS 0
-#endif
-
 /// 0 baseline, 1 AVX2 + FMA, 2 AVX-512F: the best this CPU has (checked once).
 static int isa(void) {
     static _Atomic int chosen = -1;
@@ -155,26 +135,6 @@ static int isa(void) {
     return v;
 }
 
-void lstmkit_lstm_cell_infer_f32(INFER_ARGS) {
-    infer_fn fn = infer_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = infer_avx512; break; case 1: fn = infer_avx2; break; default: break; }
-#endif
-    fn(INFER_CALL);
-}
-
-void lstmkit_lstm_stream_step_f32(STREAM_ARGS) {
-    stream_fn fn = stream_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = stream_avx512; break; case 1: fn = stream_avx2; break; default: break; }
-#endif
-    fn(STREAM_CALL);
-}
-
-void lstmkit_dense_step_f32(DENSE_ARGS) {
-    dense_fn fn = dense_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = dense_avx512; break; case 1: fn = dense_avx2; break; default: break; }
-#endif
-    fn(DENSE_CALL);
-}
+LSTMKIT_ISA_BUILDS(lstmkit_lstm_cell_infer_f32, isa(), infer_rows, INFER_ARGS, INFER_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_lstm_stream_step_f32, isa(), stream_rows, STREAM_ARGS, STREAM_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_dense_step_f32, isa(), dense_rows, DENSE_ARGS, DENSE_CALL)

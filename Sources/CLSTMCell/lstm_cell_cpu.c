@@ -15,10 +15,11 @@
 // AVX-512F, for AVX2 + FMA and for the baseline, and the best one the CPU has is picked once, at run time.
 // 16 lanes map to one zmm, two ymm or four xmm registers.
 //
-// Accuracy: the exp is Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial; 1 ulp
-// against glibc's expf on [-87, 88], docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh =
-// sign(x) * (1 - 2 / (exp(2|x|) + 1)), the forms of lstm_cell.cl. Contraction into FMA is off, so every
-// operation rounds as written and all three builds give the same bits on every x86-64 CPU.
+// Accuracy (the math is lstm_cell_math.h, shared with Sources/CInference): the exp is Cephes' expf (range reduction
+// by ln 2 in two parts, degree-6 polynomial; 1 ulp against glibc's expf on [-87, 88],
+// docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh = sign(x) * (1 - 2 / (exp(2|x|) + 1)),
+// the forms of lstm_cell.cl. Contraction into FMA is off, so every operation rounds as written and all three builds
+// give the same bits on every x86-64 CPU.
 //
 // How it is benchmarked: lstm-bench --device cpu (profile lines lstm_cell_forward / lstm_cell_backward);
 // LSTMKIT_CPU_ISA=baseline|avx2|avx512f caps the instruction set for a side-by-side run; LSTMKIT_CPU_PREFETCH=0
@@ -197,22 +198,6 @@ INLINE void backward_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, 
         float *dgs, float *dgt, float cell_clip, const float *peep, const float *rmask
 #define BACKWARD_CALL b0, b1, B, H, step, reverse, lengths, gates, cs, dy, lddy, dh, dc, dgs, dgt, cell_clip, peep, rmask
 
-typedef void (*forward_fn)(FORWARD_ARGS);
-typedef void (*backward_fn)(BACKWARD_ARGS);
-
-static void forward_baseline(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-static void backward_baseline(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-
-#if defined(__x86_64__) || defined(__i386__)
-#define HAVE_X86_BUILDS 1
-__attribute__((target("avx2,fma"))) static void forward_avx2(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-__attribute__((target("avx2,fma"))) static void backward_avx2(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-__attribute__((target("avx512f"))) static void forward_avx512(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-__attribute__((target("avx512f"))) static void backward_avx512(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-#else
-#define HAVE_X86_BUILDS 0
-#endif
-
 static _Atomic int selected = -1;
 
 /// lstmkit_best_isa(), capped by lstmkit_cell_set_isa (which Settings.swift calls for LSTMKIT_CPU_ISA; C reads no environment).
@@ -235,26 +220,5 @@ const char *lstmkit_cell_isa(void) {
     return names[chosen_isa()];
 }
 
-void lstmkit_cell_forward_f32(FORWARD_ARGS) {
-    forward_fn fn = forward_baseline;
-#if HAVE_X86_BUILDS
-    switch (chosen_isa()) {
-    case 2: fn = forward_avx512; break;
-    case 1: fn = forward_avx2; break;
-    default: break;
-    }
-#endif
-    fn(FORWARD_CALL);
-}
-
-void lstmkit_cell_backward_f32(BACKWARD_ARGS) {
-    backward_fn fn = backward_baseline;
-#if HAVE_X86_BUILDS
-    switch (chosen_isa()) {
-    case 2: fn = backward_avx512; break;
-    case 1: fn = backward_avx2; break;
-    default: break;
-    }
-#endif
-    fn(BACKWARD_CALL);
-}
+LSTMKIT_ISA_BUILDS(lstmkit_cell_forward_f32, chosen_isa(), forward_rows, FORWARD_ARGS, FORWARD_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_cell_backward_f32, chosen_isa(), backward_rows, BACKWARD_ARGS, BACKWARD_CALL)

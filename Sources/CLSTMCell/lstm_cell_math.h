@@ -119,7 +119,7 @@ INLINE cell_block_out cell_block_forward(ptrdiff_t j, ptrdiff_t n, ptrdiff_t H, 
 
 // MARK: The instruction set
 
-/// 0 baseline, 1 AVX2 + FMA, 2 AVX-512F: the best this CPU has (the builds the .c files make, picked by it).
+/// 0 baseline, 1 AVX2 + FMA, 2 AVX-512F: the best this CPU has (the builds LSTMKIT_ISA_BUILDS makes).
 static inline int lstmkit_best_isa(void) {
     int v = 0;
 #if defined(__x86_64__) || defined(__i386__)
@@ -129,4 +129,25 @@ static inline int lstmkit_best_isa(void) {
 #endif
     return v;
 }
+
+/// Defines the exported `void NAME(ARGS)`, which runs the INLINE body `BODY(CALL)` compiled for the instruction set
+/// that ISA (an expression: 2 AVX-512F, 1 AVX2 + FMA, else the baseline) picks at each call. On x86 BODY is built three
+/// times, into static NAME_avx512, NAME_avx2 and NAME_baseline, with target attributes; elsewhere once. ARGS and CALL
+/// are the parameter list and the argument list (macros of the .c file).
+#if defined(__x86_64__) || defined(__i386__)
+#define LSTMKIT_ISA_BUILDS(NAME, ISA, BODY, ARGS, CALL)                                  \
+    static void NAME##_baseline(ARGS) { BODY(CALL); }                                    \
+    __attribute__((target("avx2,fma"))) static void NAME##_avx2(ARGS) { BODY(CALL); }    \
+    __attribute__((target("avx512f"))) static void NAME##_avx512(ARGS) { BODY(CALL); }  \
+    void NAME(ARGS) {                                                                    \
+        switch (ISA) {                                                                   \
+        case 2: NAME##_avx512(CALL); break;                                              \
+        case 1: NAME##_avx2(CALL); break;                                                \
+        default: NAME##_baseline(CALL); break;                                           \
+        }                                                                                \
+    }
+#else
+#define LSTMKIT_ISA_BUILDS(NAME, ISA, BODY, ARGS, CALL) \
+    void NAME(ARGS) { BODY(CALL); }
+#endif
 #endif
