@@ -7,6 +7,7 @@ public protocol Pooling2DLayer: ConfigurableLayer where Config == Pooling2DConfi
     var poolSize: (Int, Int) { get }
     /// The step between windows (height, width).
     var strides: (Int, Int) { get }
+    /// `.valid` (windows inside the frame) or `.same` (Keras's padding; padded pixels are not counted).
     var padding: Padding { get }
     /// `strides` nil is `poolSize` (Keras).
     init(poolSize: (Int, Int), strides: (Int, Int)?, padding: Padding)
