@@ -108,6 +108,8 @@ struct OpenCLTuning {
     var cellDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "CVW": "\(cellVW)"] }
     /// The elementwise.cl defines.
     var elementwiseDefines: [String: String] { ["SVW": "\(columnVW)"] }
+    /// The lstm_variants.cl defines of every kernel but layer norm's (a work-group of one: LN_WG 1).
+    var variantDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "LN_WG": "1", "PVW": "\(columnVW)"] }
     /// Every tuning value, for reports.
     var defines: [String: String] {
         ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
@@ -116,7 +118,8 @@ struct OpenCLTuning {
     }
 }
 
-/// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue.
+/// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue: the gemm
+/// here, the table's kernels through `launch`, the rest (layer norm, persistent, streaming step, pooling) in the extensions.
 final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
@@ -127,7 +130,7 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// The kernels this backend launches, looked up once and cached here (no string work per launch).
     private enum KernelID: Int, CaseIterable {
-        case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward
+        case gemmNN, gemmNT, gemmTN, gemmTT
         case gemmLocalNN, gemmLocalNT, gemmLocalTN, gemmLocalTT  // gemm_local.cl (tuning.gemmKind == .local)
     }
     private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT",
@@ -153,8 +156,6 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
         case .gemmLocalNN, .gemmLocalNT, .gemmLocalTN, .gemmLocalTT:
             let t = id.rawValue - KernelID.gemmLocalNN.rawValue
             k = try context.kernel("gemm", file: "gemm_local.cl", defines: tuning.gemmLocalDefines(transA: t >= 2, transB: t % 2 == 1))
-        case .cellForward: k = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl", defines: tuning.cellDefines)
-        case .cellBackward: k = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl", defines: tuning.cellDefines)
         }
         kernelCache[id.rawValue] = k
         return k
@@ -234,50 +235,10 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
-        // The step buffers are whole allocations; the kernel indexes them by step.
-        precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
-        precondition((extras.recurrentMask?.offset ?? 0) == 0 && (extras.maskedStates?.offset ?? 0) == 0)
-        let kernel = try kernel(.cellForward)
-        let biasMem = biasIH.map { mem($0.buffer) } ?? mem(gx.buffer)  // any valid buffer when there is no bias
-        let any = mem(gx.buffer)  // stands in for an absent optional buffer (never read)
-        try context.launch(kernel, [
-            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
-            .mem(mem(gx.buffer)), .mem(mem(r.buffer)),
-            .mem(biasMem), .int(biasIH?.offset ?? 0),
-            .mem(biasHH.map { mem($0.buffer) } ?? biasMem), .int(biasHH?.offset ?? 0), .int(biasIH == nil ? 0 : 1),
-            .mem(mem(hs.buffer)), .mem(mem(cs.buffer)), .mem(mem(gates.buffer)),
-            .mem(mem(y.buffer)), .int(y.offset), .int(ldy), .float(extras.cellClip),
-            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
-            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
-            .mem(extras.maskedStates.map { mem($0.buffer) } ?? any), .int(extras.writeOutput ? 1 : 0),
-            .int(extras.activation), .int(extras.recurrentActivation),
-        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
-    }
-
-    func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                          gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws {
-        precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
-        precondition((extras.recurrentMask?.offset ?? 0) == 0)
-        let kernel = try kernel(.cellBackward)
-        let any = mem(gates.buffer)  // stands in for an absent optional buffer (never read)
-        try context.launch(kernel, [
-            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
-            .mem(mem(gates.buffer)), .mem(mem(cs.buffer)), .mem(mem(dy.buffer)), .int(dy.offset), .int(lddy),
-            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(extras.cellClip),
-            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
-            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
-            .int(extras.activation), .int(extras.recurrentActivation),
-        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
-    }
-
     /// A kernel of the table (`Kernel`): its handle resolved once per backend, its arguments set in order.
     func launch(_ kernel: Kernel, _ args: KernelArguments) throws {
         let d = kernel.description
-        try context.launch(try tableKernel(kernel), args, global: d.global(args, tuning), dims: d.dims, label: d.name)
+        try context.launch(try tableKernel(kernel), args, global: d.global(args, tuning), local: d.local, dims: d.dims, label: d.name)
     }
     private func tableKernel(_ kernel: Kernel) throws -> cl_kernel {
         kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }
@@ -290,3 +251,4 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     func synchronize() throws { try context.finish() }
 }
 extension OpenCLBackend: GRUBackend {}
+extension OpenCLBackend: TrainingBackend {}
