@@ -74,6 +74,9 @@ struct OpenCLTuning {
     var persistentMaxBatch = 0, persistentMaxHidden = 256, persistentLocalBytes = 0, persistentGroup = 256
     /// lstm_variants.cl: the largest work-group of the layer-norm kernels (a power of two; LSTMKIT_LN_WG).
     var layerNormGroup = 64
+    /// The device's local memory and largest work-group (CL_DEVICE_LOCAL_MEM_SIZE, CL_DEVICE_MAX_WORK_GROUP_SIZE), set by
+    /// `OpenCLBackend` for its device: the persistent kernel's defines and work-group (`persistentDefines(hidden:)`).
+    var deviceLocalBytes = Int.max, deviceMaxGroup = Int.max
 
     /// The device-type defaults, then the entry `lstm-bench --autotune` stored for this device (`TuningStore`, nil:
     /// none), then the LSTMKIT_* variables of `environment` (the later wins). Bad values: one warning, ignored.
@@ -142,7 +145,10 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     /// `tuning` nil: `OpenCLTuning.forDevice` (lstm-bench's autotune passes candidates).
     init(context: OpenCLContext, tuning: OpenCLTuning? = nil) {
         self.context = context
-        self.tuning = tuning ?? OpenCLTuning.forDevice(context.info)
+        var t = tuning ?? OpenCLTuning.forDevice(context.info)
+        t.deviceLocalBytes = Int(OpenCLDiscovery.deviceValue(context.device, CL_DEVICE_LOCAL_MEM_SIZE, cl_ulong.self))
+        t.deviceMaxGroup = OpenCLDiscovery.deviceValue(context.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, Int.self)
+        self.tuning = t
     }
 
     private func kernel(_ id: KernelID) throws -> cl_kernel {
@@ -235,16 +241,18 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// A kernel of the table (`Kernel`): its handle resolved once per backend, its arguments set in order.
+    /// A kernel of the table (`Kernel`): its handle resolved once per backend (per launch when its defines read the
+    /// arguments), its arguments set in order.
     func launch(_ kernel: Kernel, _ args: KernelArguments) throws {
         let d = kernel.description
-        try context.launch(try tableKernel(kernel), args, global: d.global(args, tuning), local: d.local, dims: d.dims, label: d.name)
+        let k = d.definesReadArguments ? try context.kernel(d.name, file: d.file, defines: d.defines(args, tuning)) : try tableKernel(kernel, args)
+        try context.launch(k, args, global: d.global(args, tuning), local: d.local?(args, tuning), dims: d.dims, label: d.name)
     }
-    private func tableKernel(_ kernel: Kernel) throws -> cl_kernel {
+    private func tableKernel(_ kernel: Kernel, _ args: KernelArguments) throws -> cl_kernel {
         kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }
         if let k = tableKernels[kernel.rawValue] { return k }
         let d = kernel.description
-        let k = try context.kernel(d.name, file: d.file, defines: d.defines(tuning))
+        let k = try context.kernel(d.name, file: d.file, defines: d.defines(args, tuning))
         tableKernels[kernel.rawValue] = k
         return k
     }
