@@ -22,10 +22,7 @@ import Foundation
 /// - `recurrentDropout` (Keras, Gal & Ghahramani): in training, h_{t-1} is multiplied by a mask drawn once per
 ///   sequence (and layer and direction) before the recurrent product.
 ///
-/// Internally everything is time-major. Per layer and direction the forward pass is one GEMM for the input
-/// projection of all steps, then per step one GEMM (`h . W_hh^T`), one fused cell kernel and, with a projection,
-/// one GEMM and one small kernel; backward mirrors it, then one GEMM each for dW_ih, dW_hh (and dW_hr) and dX over
-/// all steps. Nothing waits on the host inside the time loop.
+/// The engine is `RecurrentDriver` (one training step, file by file) with `LSTMCellSteps`.
 public final class LSTM {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -70,8 +67,6 @@ public final class LSTM {
     /// All gradients, in the same layout as `flatParameters`.
     public let flatGradients: Tensor
 
-    /// Views of each layer-direction's parameters and gradients, [layer][direction].
-    var weights: [[RecurrentParameters.Weights]] { driver.weights }
     /// The layer and direction loops, the tape and the gemms; the cell supplies the LSTM's steps.
     let driver: RecurrentDriver<LSTMCellSteps>
 
@@ -91,23 +86,9 @@ public final class LSTM {
                 layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0,
                 activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, device: Device = .cpu,
                 seed: UInt64 = 0) throws {
-        try RecurrentInputChecks.activations(activation, recurrentActivation)
-        if layerNorm, activation != .tanh || recurrentActivation != .sigmoid {
-            let (name, value) = activation != .tanh ? ("activation", activation) : ("recurrentActivation", recurrentActivation)
-            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
-                                               reason: "the layer-normalised cell runs tanh and sigmoid only (layerNorm: true)")
-        }
-        if let clip = cellClip, !(clip > 0) {
-            throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
-        }
-        try RecurrentInputChecks.sizes(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout)
-        guard projSize >= 0, projSize < hiddenSize else {
-            throw LSTMKitError.invalidArgument(name: "projSize", value: "\(projSize)",
-                                               reason: "must be 0 (off) or less than hiddenSize \(hiddenSize), as PyTorch's proj_size")
-        }
-        guard recurrentDropout >= 0, recurrentDropout < 1 else {
-            throw LSTMKitError.invalidArgument(name: "recurrentDropout", value: "\(recurrentDropout)", reason: "must be in [0, 1)")
-        }
+        try RecurrentInputChecks.lstm(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, projSize: projSize,
+                                      layerNorm: layerNorm, cellClip: cellClip, recurrentDropout: recurrentDropout,
+                                      activation: activation, recurrentActivation: recurrentActivation)
         (self.inputSize, self.hiddenSize, self.numLayers, self.bias, self.batchFirst) = (inputSize, hiddenSize, numLayers, bias, batchFirst)
         (self.dropout, self.bidirectional, self.projSize, self.peephole) = (dropout, bidirectional, projSize, peephole)
         (self.layerNorm, self.cellClip, self.recurrentDropout, self.device) = (layerNorm, cellClip, recurrentDropout, device)
@@ -159,9 +140,4 @@ public final class LSTM {
 
     /// Restarts the dropout mask sequence (tests use it to repeat a training-mode forward exactly).
     func resetDropoutGenerator(seed: UInt64) { driver.workspace.resetGenerator(seed: seed) }
-
-    /// Sets every gradient to zero.
-    public func zeroGrad() throws {
-        try device.backend.fill(flatGradients.view, count: flatGradients.count, value: 0)
-    }
 }

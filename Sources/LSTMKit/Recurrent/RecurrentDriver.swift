@@ -1,5 +1,12 @@
-/// The one recurrent engine behind `LSTM` and `GRU`: a training step reads top to bottom here, with the cell
-/// (`LSTMCellSteps`, `GRUCellSteps`) supplying only its gates, states and steps.
+/// The one recurrent engine behind `LSTM` and `GRU`. One training step, file by file:
+/// 1. LSTM.swift / GRU.swift: the public layer; its `forward` and `backward` call this driver.
+/// 2. RecurrentInputChecks.swift: input, lengths, states and gradients checked, with typed errors.
+/// 3. Here, `forward`: per layer the input dropout, per direction (`RecurrentDirection`, buffers `RecurrentBuffers`
+///    from `RecurrentWorkspace`) the input gemm, the initial states, then per step the recurrent gemm and the cell's
+///    step (`RecurrentCellSteps`: LSTMCellSteps.swift, GRUCellSteps.swift, which launch the Backend's cell kernels).
+/// 4. Here, `backward`: per layer (last first) and direction the cell's backward step and the dh gemm per step, then
+///    the weight-gradient gemms and bias column sums over all steps, the cell's own gradients, and dX.
+/// 5. RecurrentParameters.swift: where the weights and their gradients live (one flat buffer each).
 ///
 /// Shapes (B = batch, T = time steps, I = input size, H = hidden size, G = gates * H, L = layers, D = directions,
 /// W_h = h's width, R for an LSTM with a projection):
@@ -61,16 +68,10 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     func forward(_ input: Tensor, lengths: [Int]?, initialStates: [Tensor]?) throws -> (output: Tensor, states: [Tensor]) {
         let (T, B) = try checks.input(input)
         let lens = try checks.lengths(lengths, batch: B, steps: T)
-        let widths = cell.stateWidths, D = numDirections, L = numLayers, ws = workspace
-        for (i, s) in (initialStates ?? []).enumerated() { try checks.state(s, cell.stateNames[i], batch: B, width: widths[i]) }
-        let be = device.backend
+        let widths = cell.stateWidths, D = numDirections, L = numLayers, be = device.backend, ws = workspace
+        try checks.states(initialStates ?? [], names: cell.stateNames, batch: B, widths: widths)
         let lengthsBuffer = try ws.lengths(lens)
-        var x = input.view
-        if batchFirst {
-            let xt = try ws("xt", T * B * inputSize)
-            try be.transpose01(d0: B, d1: T, features: inputSize, src: input.view, dst: BufferView(xt))
-            x = BufferView(xt)
-        }
+        var x = try timeMajor(input, "xt", steps: T, batch: B)
         let finals = try widths.map { try be.allocate(L * D * B * $0) }
         var layerInputs: [BufferView] = [], seeds: [UInt32?] = [], tapes: [[DirectionTape]] = []
         var y = x.buffer
@@ -113,11 +114,9 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         let gx = try ws(keeps ? "gx\(index)" : "gx", T * B * G)
         let wih = try StepOperand(be, b: w.wih, transB: true, k: inSize, n: G, ldb: inSize, packs: false) { try ws("wihT\(index)", $0) }
         try wih.gemm(be, m: T * B, a: x, lda: inSize, beta: 0, c: BufferView(gx), ldc: G)
-        let states = try cell.stateWidths.enumerated().map { i, width -> DeviceBuffer in
-            let s = try ws("state\(i)_\(index)", (T + 1) * B * width)
-            if let initial { try be.copy(initial[i], to: BufferView(s), count: B * width) }
-            else { try be.fill(BufferView(s), count: B * width, value: 0) }
-            return s
+        // The states by step, each [T+1, B, W]: step 0 from `initial`, or zeros.
+        let states = try cell.stateWidths.enumerated().map { i, width in
+            try ws.buffer("state\(i)_\(index)", (T + 1) * B * width, first: B * width, from: initial?[i])
         }
         let f = RecurrentBuffers(gx: gx, r: keeps ? try ws("r\(index)", T * B * G) : try ws("r", B * G), states: states,
                                  gates: try ws("gates\(index)", T * B * cell.gateTapeWidth))
@@ -144,29 +143,11 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         guard let tape else { throw LSTMKitError.noForwardPass }
         let T = tape.steps, B = tape.batch, be = device.backend, ws = workspace
         let widths = cell.stateWidths, D = numDirections, L = numLayers, DW = D * widths[0]
-        if let g = gradOutput {
-            try checks.device(g, "gradOutput")
-            let expected = batchFirst ? [B, T, DW] : [T, B, DW]
-            guard g.shape == expected else { throw LSTMKitError.shapeMismatch(what: "gradOutput", expected: "\(expected)", got: g.shape) }
-        }
-        for (i, g) in gradStates.enumerated() where i < widths.count {
-            if let g { try checks.state(g, "grad" + cell.stateNames[i].prefix(1).uppercased(), batch: B, width: widths[i]) }
-        }
-        // dy: gradient w.r.t. this layer's output, time-major [T, B, D*W_h].
-        var dy: BufferView
-        if let g = gradOutput {
-            if batchFirst {
-                let t = try ws("dyt", T * B * DW)
-                try be.transpose01(d0: B, d1: T, features: DW, src: g.view, dst: BufferView(t))
-                dy = BufferView(t)
-            } else {
-                dy = g.view
-            }
-        } else {
-            let z = try ws("dyzero", T * B * DW)
-            try be.fill(BufferView(z), count: T * B * DW, value: 0)
-            dy = BufferView(z)
-        }
+        try checks.gradOutput(gradOutput, steps: T, batch: B, features: DW)
+        try checks.states(gradStates, names: cell.stateNames.map { "grad" + $0.prefix(1).uppercased() }, batch: B, widths: widths)
+        // dy: gradient w.r.t. this layer's output, time-major [T, B, D*W_h] (zero without gradOutput).
+        var dy = try gradOutput.map { try timeMajor($0, "dyt", steps: T, batch: B) }
+            ?? BufferView(ws.buffer("dyzero", T * B * DW, first: T * B * DW, from: nil))
         let dStates0 = try widths.map { try be.allocate(L * D * B * $0) }
         var dx: DeviceBuffer? = nil
         for l in (0..<L).reversed() {
@@ -199,11 +180,8 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         let be = device.backend, ws = workspace, w = d.weights, T = d.steps, B = d.batch, index = d.index
         let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0]
         // The running state gradients, each [B, W], from gradStates (or zero).
-        let dStates = try cell.stateWidths.enumerated().map { i, width -> DeviceBuffer in
-            let s = try ws("dstate\(i)", B * width)
-            if let g = gradStates[i] { try be.copy(g, to: BufferView(s), count: B * width) }
-            else { try be.fill(BufferView(s), count: B * width, value: 0) }
-            return s
+        let dStates = try cell.stateWidths.enumerated().map { i, width in
+            try ws.buffer("dstate\(i)", B * width, first: B * width, from: gradStates[i])
         }
         var f = t.buffers
         f.dgs = try ws("dgs", T * B * G)
@@ -216,10 +194,14 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             // dh_{s-1} += dgs[s] . W_hh
             try whhStep.gemm(be, m: B, a: BufferView(dgs, s * B * G), lda: G, beta: 1, c: BufferView(dStates[0]), ldc: R)
         }
-        // h0 fed the first recurrent gemm through the mask, if any (every sequence is valid at step 0).
-        if let mask = cell.recurrentMask(t.cell) { try device.training.mul(count: B * R, x: BufferView(dStates[0]), y: mask, out: dStates0[0]) }
-        else { try be.copy(BufferView(dStates[0]), to: dStates0[0], count: B * R) }
-        for i in 1..<max(1, dStates.count) { try be.copy(BufferView(dStates[i]), to: dStates0[i], count: B * cell.stateWidths[i]) }
+        for (i, ds) in dStates.enumerated() {
+            // h0 fed the first recurrent gemm through the mask, if any (every sequence is valid at step 0).
+            if i == 0, let mask = cell.recurrentMask(t.cell) {
+                try device.training.mul(count: B * R, x: BufferView(ds), y: mask, out: dStates0[0])
+            } else {
+                try be.copy(BufferView(ds), to: dStates0[i], count: B * cell.stateWidths[i])
+            }
+        }
 
         // Weight gradients over all steps at once.
         let done = try cell.finishBackward(d, f, t.cell, b, dgx: dgxTime)
@@ -245,6 +227,15 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
                     a: BufferView(done.dgx), lda: G, b: w.wih, ldb: inSize, beta: accumulate ? 1 : 0, c: dx, ldc: inSize)
     }
 
+    /// `t` ([T, B, F], batch-first [B, T, F]) time-major: itself, or transposed into the workspace buffer `key`.
+    private func timeMajor(_ t: Tensor, _ key: String, steps T: Int, batch B: Int) throws -> BufferView {
+        guard batchFirst else { return t.view }
+        let F = t.shape[2], out = try workspace(key, T * B * F)
+        try device.backend.transpose01(d0: B, d1: T, features: F, src: t.view, dst: BufferView(out))
+        return BufferView(out)
+    }
+
+    /// A time-major [T, B, F] result as the caller's layout: itself, or transposed into a fresh [B, T, F] tensor.
     private func fromTimeMajor(_ y: BufferView, steps T: Int, batch B: Int, features F: Int) throws -> Tensor {
         guard batchFirst else { return Tensor(shape: [T, B, F], view: y, device: device) }
         let out = try device.backend.allocate(T * B * F)
