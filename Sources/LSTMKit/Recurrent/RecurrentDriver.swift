@@ -1,8 +1,8 @@
 /// The one recurrent engine behind `LSTM` and `GRU`. One training step, file by file:
 /// 1. LSTM.swift / GRU.swift: the public layer; its `forward` and `backward` call this driver.
 /// 2. RecurrentInputChecks.swift: input, lengths, states and gradients checked, with typed errors.
-/// 3. Here, `forward`: per layer the input dropout, per direction (`RecurrentDirection`, buffers `RecurrentBuffers`
-///    from `RecurrentWorkspace`) the input gemm, the initial states, then per step the recurrent gemm and the cell's
+/// 3. Here, `forward`: per layer the input dropout, per direction (`RecurrentDirection`, its buffers from
+///    `RecurrentWorkspace`) the input gemm, the initial states, then per step the recurrent gemm and the cell's
 ///    step (`RecurrentCellSteps`: LSTMCellSteps.swift, GRUCellSteps.swift, which launch the Backend's cell kernels).
 /// 4. Here, `backward`: per layer (last first) and direction the cell's backward step and the dh gemm per step, then
 ///    the weight-gradient gemms and bias column sums over all steps, the cell's own gradients, and dX.
@@ -29,10 +29,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     let workspace: RecurrentWorkspace
 
     /// What one layer and direction's forward keeps for backward.
-    struct DirectionTape {
-        let buffers: RecurrentBuffers
-        let cell: Cell.Tape
-    }
+    typealias DirectionTape = (direction: RecurrentDirection, cell: Cell.Tape)
     /// What the forward pass keeps for backward.
     struct Tape {
         let steps: Int, batch: Int
@@ -54,11 +51,6 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     private var checks: RecurrentInputChecks {
         RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst,
                              stateCount: numLayers * numDirections, hiddenSize: cell.hiddenSize)
-    }
-
-    private func direction(_ l: Int, _ d: Int, _ T: Int, _ B: Int, _ lengths: DeviceBuffer, _ y: BufferView) -> RecurrentDirection {
-        RecurrentDirection(index: l * numDirections + d, reverse: d == 1, steps: T, batch: B, lengths: lengths, weights: weights[l][d],
-                           y: y, ldy: numDirections * cell.stateWidths[0], device: device, workspace: workspace, training: training)
     }
 
     // MARK: Forward
@@ -89,11 +81,12 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             y = l == L - 1 ? try be.allocate(T * B * D * widths[0]) : try ws("y\(l)", T * B * D * widths[0])
             var layerTapes: [DirectionTape] = []
             for d in 0..<D {
-                let dir = direction(l, d, T, B, lengthsBuffer, BufferView(y, d * widths[0]))
-                let initial = initialStates?.enumerated().map { $1.view.advanced(by: dir.index * B * widths[$0]) }
-                let t = try forwardDirection(dir, x: x, initial: initial)
+                let index = l * D + d
+                let initial = initialStates?.enumerated().map { $1.view.advanced(by: index * B * widths[$0]) }
+                let t = try forwardDirection(layer: l, direction: d, steps: T, batch: B, lengths: lengthsBuffer,
+                                             y: BufferView(y, d * widths[0]), x: x, initial: initial)
                 for (i, w) in widths.enumerated() {
-                    try be.copy(BufferView(t.buffers.states[i], T * B * w), to: BufferView(finals[i], dir.index * B * w), count: B * w)
+                    try be.copy(t.direction.states[i].advanced(by: T * B * w), to: BufferView(finals[i], index * B * w), count: B * w)
                 }
                 layerTapes.append(t)
             }
@@ -106,8 +99,9 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     }
 
     /// One layer and direction: the input projection of all steps, the initial states, then the time loop.
-    private func forwardDirection(_ d: RecurrentDirection, x: BufferView, initial: [BufferView]?) throws -> DirectionTape {
-        let be = device.backend, ws = workspace, w = d.weights, T = d.steps, B = d.batch, index = d.index
+    private func forwardDirection(layer l: Int, direction: Int, steps T: Int, batch B: Int, lengths: DeviceBuffer, y: BufferView,
+                                  x: BufferView, initial: [BufferView]?) throws -> DirectionTape {
+        let be = device.backend, ws = workspace, w = weights[l][direction], index = l * numDirections + direction
         let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0], keeps = cell.keepsProjections
         // gx[T*B, G] = x . W_ih^T. W_ih as StepOperand prepares it, unpacked: transposed once per forward for a
         // backend whose NN gemm is its fast one.
@@ -116,22 +110,24 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         try wih.gemm(be, m: T * B, a: x, lda: inSize, beta: 0, c: BufferView(gx), ldc: G)
         // The states by step, each [T+1, B, W]: step 0 from `initial`, or zeros.
         let states = try cell.stateWidths.enumerated().map { i, width in
-            try ws.buffer("state\(i)_\(index)", (T + 1) * B * width, first: B * width, from: initial?[i])
+            BufferView(try ws.buffer("state\(i)_\(index)", (T + 1) * B * width, first: B * width, from: initial?[i]))
         }
-        let f = RecurrentBuffers(gx: gx, r: keeps ? try ws("r\(index)", T * B * G) : try ws("r", B * G), states: states,
-                                 gates: try ws("gates\(index)", T * B * cell.gateTapeWidth))
-        let cellTape = try cell.beginForward(d, f)
-        if try cell.forwardSequence(d, f, cellTape) { return DirectionTape(buffers: f, cell: cellTape) }
+        let d = RecurrentDirection(index: index, reverse: direction == 1, steps: T, batch: B, lengths: lengths, weights: w, y: y,
+                                   ldy: numDirections * R, device: device, workspace: ws, training: training, gx: BufferView(gx),
+                                   r: BufferView(keeps ? try ws("r\(index)", T * B * G) : try ws("r", B * G)), states: states,
+                                   gates: BufferView(try ws("gates\(index)", T * B * cell.gateTapeWidth)))
+        let cellTape = try cell.beginForward(d)
+        if try cell.forwardSequence(d, cellTape) { return (d, cellTape) }
         // The per-step product's weight, prepared once: op(B) = W_hh^T [W_h, G].
         let whhStep = try StepOperand(be, b: w.whh, transB: true, k: R, n: G, ldb: R) { try ws("whhStep\(index)", $0) }
-        let recurrentInput = cell.recurrentInput(f, cellTape)
+        let recurrentInput = cell.recurrentInput(d, cellTape)
         for s in 0..<T {
             // The recurrent product of all gates at once: r[B, G] = h_{s-1} . W_hh^T, then the cell's step.
-            try whhStep.gemm(be, m: B, a: BufferView(recurrentInput, s * B * R), lda: R, beta: 0,
-                             c: BufferView(f.r, keeps ? s * B * G : 0), ldc: G)
-            try cell.forwardStep(s, d, f, cellTape)
+            try whhStep.gemm(be, m: B, a: recurrentInput.advanced(by: s * B * R), lda: R, beta: 0,
+                             c: d.r.advanced(by: keeps ? s * B * G : 0), ldc: G)
+            try cell.forwardStep(s, d, cellTape)
         }
-        return DirectionTape(buffers: f, cell: cellTape)
+        return (d, cellTape)
     }
 
     // MARK: Backward
@@ -155,10 +151,10 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             let wanted = l > 0 || inputGradient
             dx = !wanted ? nil : l == 0 && !batchFirst ? try be.allocate(T * B * inSize) : try ws("dx\(l)", T * B * inSize)
             for d in 0..<D {
-                let dir = direction(l, d, T, B, tape.lengths, dy.advanced(by: d * widths[0]))
-                let grads = widths.indices.map { i in gradStates.count > i ? gradStates[i]?.view.advanced(by: dir.index * B * widths[i]) : nil }
-                try backwardDirection(dir, tape: tape.directions[l][d], x: tape.layerInputs[l], gradStates: grads,
-                                      dStates0: widths.indices.map { BufferView(dStates0[$0], dir.index * B * widths[$0]) },
+                let index = l * D + d
+                let grads = widths.indices.map { i in gradStates.count > i ? gradStates[i]?.view.advanced(by: index * B * widths[i]) : nil }
+                try backwardDirection(tape.directions[l][d], dy: dy.advanced(by: d * widths[0]), x: tape.layerInputs[l], gradStates: grads,
+                                      dStates0: widths.indices.map { BufferView(dStates0[$0], index * B * widths[$0]) },
                                       dx: dx.map { BufferView($0) }, accumulate: d == 1)
             }
             if let seed = tape.dropoutSeeds[l], let dropped = dx {
@@ -174,57 +170,58 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     }
 
     /// BPTT of one layer and direction: the time loop, then the weight gradients over all steps and dX (written
-    /// into dx, or added to it when `accumulate`; nil: not wanted). The direction's y is its columns of dy.
-    private func backwardDirection(_ d: RecurrentDirection, tape t: DirectionTape, x: BufferView, gradStates: [BufferView?],
+    /// into dx, or added to it when `accumulate`; nil: not wanted). `dy`: the direction's columns of dy.
+    private func backwardDirection(_ t: DirectionTape, dy: BufferView, x: BufferView, gradStates: [BufferView?],
                                    dStates0: [BufferView], dx: BufferView?, accumulate: Bool) throws {
+        var d = t.direction
         let be = device.backend, ws = workspace, w = d.weights, T = d.steps, B = d.batch, index = d.index
         let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0]
         // The running state gradients, each [B, W], from gradStates (or zero).
         let dStates = try cell.stateWidths.enumerated().map { i, width in
-            try ws.buffer("dstate\(i)", B * width, first: B * width, from: gradStates[i])
+            BufferView(try ws.buffer("dstate\(i)", B * width, first: B * width, from: gradStates[i]))
         }
-        var f = t.buffers
-        f.dgs = try ws("dgs", T * B * G)
-        let dgs = f.dgs!
-        let (dgxTime, b) = try cell.beginBackward(d, f, t.cell)
+        d.y = dy
+        d.dgs = BufferView(try ws("dgs", T * B * G))
+        let dgs = d.dgs!
+        let (dgxTime, b) = try cell.beginBackward(d, t.cell)
         // The per-step product's weight, prepared once: op(B) = W_hh [G, W_h].
         let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: R, ldb: R) { try ws("whhStep\(index)", $0) }
         for s in (0..<T).reversed() {
-            try cell.backwardStep(s, d, f, t.cell, b, dStates: dStates, dgx: dgxTime)
+            try cell.backwardStep(s, d, t.cell, b, dStates: dStates, dgx: dgxTime)
             // dh_{s-1} += dgs[s] . W_hh
-            try whhStep.gemm(be, m: B, a: BufferView(dgs, s * B * G), lda: G, beta: 1, c: BufferView(dStates[0]), ldc: R)
+            try whhStep.gemm(be, m: B, a: dgs.advanced(by: s * B * G), lda: G, beta: 1, c: dStates[0], ldc: R)
         }
         for (i, ds) in dStates.enumerated() {
             // h0 fed the first recurrent gemm through the mask, if any (every sequence is valid at step 0).
             if i == 0, let mask = cell.recurrentMask(t.cell) {
-                try device.training.mul(count: B * R, x: BufferView(ds), y: mask, out: dStates0[0])
+                try device.training.mul(count: B * R, x: ds, y: mask, out: dStates0[0])
             } else {
-                try be.copy(BufferView(ds), to: dStates0[i], count: B * cell.stateWidths[i])
+                try be.copy(ds, to: dStates0[i], count: B * cell.stateWidths[i])
             }
         }
 
         // Weight gradients over all steps at once.
-        let done = try cell.finishBackward(d, f, t.cell, b, dgx: dgxTime)
+        let done = try cell.finishBackward(d, t.cell, b, dgx: dgxTime)
         try be.gemm(transA: true, transB: false, m: G, n: inSize, k: T * B, alpha: 1,
-                    a: BufferView(done.dgx), lda: G, b: x, ldb: inSize, beta: 1, c: w.gwih, ldc: inSize)
+                    a: done.dgx, lda: G, b: x, ldb: inSize, beta: 1, c: w.gwih, ldc: inSize)
         try be.gemm(transA: true, transB: false, m: G, n: R, k: T * B, alpha: 1,
-                    a: BufferView(dgs), lda: G, b: BufferView(cell.recurrentInput(f, t.cell)), ldb: R, beta: 1, c: w.gwhh, ldc: R)
+                    a: dgs, lda: G, b: cell.recurrentInput(d, t.cell), ldb: R, beta: 1, c: w.gwhh, ldc: R)
         if let gbih = w.gbih, let gbhh = w.gbhh {
-            if done.biasIH === done.biasHH {
+            if done.biasIH.buffer === done.biasHH.buffer {
                 // Both bias gradients are the same column sums: one pass, then two adds (a one-row sum is out += row).
                 let db = try ws("db", G)
-                try be.columnSum(m: T * B, n: G, x: BufferView(done.biasIH), ld: G, beta: 0, out: BufferView(db))
+                try be.columnSum(m: T * B, n: G, x: done.biasIH, ld: G, beta: 0, out: BufferView(db))
                 try be.columnSum(m: 1, n: G, x: BufferView(db), ld: G, beta: 1, out: gbih)
                 try be.columnSum(m: 1, n: G, x: BufferView(db), ld: G, beta: 1, out: gbhh)
             } else {
-                try be.columnSum(m: T * B, n: G, x: BufferView(done.biasIH), ld: G, beta: 1, out: gbih)
-                try be.columnSum(m: T * B, n: G, x: BufferView(done.biasHH), ld: G, beta: 1, out: gbhh)
+                try be.columnSum(m: T * B, n: G, x: done.biasIH, ld: G, beta: 1, out: gbih)
+                try be.columnSum(m: T * B, n: G, x: done.biasHH, ld: G, beta: 1, out: gbhh)
             }
         }
         // dx = dG . W_ih (the second direction adds to the first).
         guard let dx else { return }
         try be.gemm(transA: false, transB: false, m: T * B, n: inSize, k: G, alpha: 1,
-                    a: BufferView(done.dgx), lda: G, b: w.wih, ldb: inSize, beta: accumulate ? 1 : 0, c: dx, ldc: inSize)
+                    a: done.dgx, lda: G, b: w.wih, ldb: inSize, beta: accumulate ? 1 : 0, c: dx, ldc: inSize)
     }
 
     /// `t` ([T, B, F], batch-first [B, T, F]) time-major: itself, or transposed into the workspace buffer `key`.
