@@ -47,8 +47,7 @@ public final class GRU: ParameterOwner {
         parameterNames = layout.names; parameters = layout.parameters; gradients = layout.gradients
         flatParameters = layout.flatParameters; flatGradients = layout.flatGradients
         let cell = GRUCellSteps(hiddenSize: hiddenSize, activation: activation.kernelKind, recurrentActivation: recurrentActivation.kernelKind)
-        driver = RecurrentDriver(cell: cell, device: device, inputSize: inputSize, numLayers: numLayers, numDirections: D,
-                                 batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
+        driver = RecurrentDriver(cell: cell, device: device, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }
 
     /// Runs the layer; `lengths` gives packed-sequence semantics as in `LSTM.forward`.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A multi-layer, optionally bidirectional LSTM with PyTorch `nn.LSTM`'s parameters, shapes and numbers, and
-/// the variants PyTorch lacks: peepholes, layer norm, cell clipping and recurrent dropout (all fused, both devices).
+/// the variants PyTorch lacks: peepholes, layer norm, cell clipping and recurrent dropout (all fused, both devices;
+/// each documented at its property).
 ///
 /// Shapes (B = batch, T = time steps, I = input size, H = hidden size, L = layers, D = 2 if bidirectional else 1,
 /// R = `projSize` if > 0 else H):
@@ -14,14 +15,6 @@ import Foundation
 /// i, f, g, o; the variants add `peephole_{i,f,o}_l{k}` and `ln_{ih,hh,c}_{weight,bias}_l{k}` (see
 /// `RecurrentParameters`). They live in one flat buffer (`flatParameters`), their gradients in another.
 ///
-/// The variants:
-/// - `projSize` (PyTorch's `proj_size`): h_t = W_hr (o * tanh(c_t)).
-/// - `peephole`: i and f see c_{t-1}, o sees c_t, through diagonal weights (ONNX's P).
-/// - `layerNorm` (Ba et al. 2016): a = LN_ih(W_ih x) + LN_hh(W_hh h) + b, h_t = o * tanh(LN_c(c_t)).
-/// - `cellClip`: c_t is clamped to [-cellClip, cellClip] (cuDNN).
-/// - `recurrentDropout` (Keras, Gal & Ghahramani): in training, h_{t-1} is multiplied by a mask drawn once per
-///   sequence (and layer and direction) before the recurrent product.
-///
 /// The engine is `RecurrentDriver` (one training step, file by file) with `LSTMCellSteps`.
 public final class LSTM {
     public let inputSize: Int
@@ -32,15 +25,16 @@ public final class LSTM {
     /// Dropout probability on the outputs of every layer but the last, in training mode only.
     public let dropout: Double
     public let bidirectional: Bool
-    /// PyTorch's `proj_size`: 0 (off) or the size P < H of the projected hidden state.
+    /// PyTorch's `proj_size`: 0 (off) or the size P < H of the projected hidden state h_t = W_hr (o * tanh(c_t)).
     public let projSize: Int
-    /// Peephole connections (i, f see c_{t-1}; o sees c_t).
+    /// Peephole connections: i and f see c_{t-1}, o sees c_t, through diagonal weights (ONNX's P).
     public let peephole: Bool
-    /// Layer normalisation of the gate pre-activations and of c_t.
+    /// Layer normalisation (Ba et al. 2016): a = LN_ih(W_ih x) + LN_hh(W_hh h) + b, h_t = o * tanh(LN_c(c_t)).
     public let layerNorm: Bool
     /// Cell clipping (as cuDNN): c_t is clamped to [-cellClip, cellClip] in the fused cell kernel; nil: off.
     public let cellClip: Double?
-    /// Recurrent dropout probability on h_{t-1} (one mask per sequence), in training mode only.
+    /// Recurrent dropout probability (Keras, Gal & Ghahramani), in training mode only: h_{t-1} is multiplied by a mask
+    /// drawn once per sequence (and layer and direction) before the recurrent product.
     public let recurrentDropout: Double
     /// Keras's `activation`, of g and the cell output (tanh: PyTorch's LSTM).
     public let activation: Activation
@@ -98,11 +92,10 @@ public final class LSTM {
                                              peephole: peephole, layerNorm: layerNorm, device: device, seed: seed)
         (parameterNames, parameters, gradients) = (layout.names, layout.parameters, layout.gradients)
         (flatParameters, flatGradients) = (layout.flatParameters, layout.flatGradients)
-        driver = RecurrentDriver(cell: LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
-                                                     recurrentDropout: recurrentDropout, activation: activation.kernelKind,
-                                                     recurrentActivation: recurrentActivation.kernelKind),
-                                 device: device, inputSize: inputSize, numLayers: numLayers, numDirections: bidirectional ? 2 : 1,
-                                 batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
+        let cell = LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
+                                 recurrentDropout: recurrentDropout, activation: activation.kernelKind,
+                                 recurrentActivation: recurrentActivation.kernelKind)
+        driver = RecurrentDriver(cell: cell, device: device, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }
 
     // MARK: Forward

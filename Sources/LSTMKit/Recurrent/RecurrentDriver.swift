@@ -19,32 +19,28 @@
 final class RecurrentDriver<Cell: RecurrentCellSteps> {
     let cell: Cell
     let device: Device
-    let inputSize: Int, numLayers: Int, numDirections: Int
     let batchFirst: Bool
     /// Dropout probability on the inputs of every layer but the first, in training mode only.
     let dropout: Double
     /// [layer][direction]
     let weights: [[RecurrentParameters.Weights]]
+    var inputSize: Int { weights[0][0].inputSize }
+    var numLayers: Int { weights.count }
+    var numDirections: Int { weights[0].count }
     var training = true
     let workspace: RecurrentWorkspace
 
     /// What one layer and direction's forward keeps for backward.
     typealias DirectionTape = (direction: RecurrentDirection, cell: Cell.Tape)
+    /// What one layer's forward keeps: its input (time-major [T, B, in_l], after dropout), the seed of that dropout,
+    /// and each direction's tape.
+    typealias LayerTape = (input: BufferView, dropoutSeed: UInt32?, directions: [DirectionTape])
     /// What the forward pass keeps for backward.
-    struct Tape {
-        let steps: Int, batch: Int
-        let lengths: DeviceBuffer
-        let layerInputs: [BufferView]  // time-major [T, B, in_l], after dropout
-        let directions: [[DirectionTape]]  // [layer][direction]
-        let dropoutSeeds: [UInt32?]  // per layer: the seed of the dropout applied to its input
-    }
-    private var tape: Tape?
+    private var tape: (steps: Int, batch: Int, lengths: DeviceBuffer, layers: [LayerTape])?
 
-    init(cell: Cell, device: Device, inputSize: Int, numLayers: Int, numDirections: Int, batchFirst: Bool, dropout: Double,
-         weights: [[RecurrentParameters.Weights]], seed: UInt64) {
-        self.cell = cell; self.device = device
-        self.inputSize = inputSize; self.numLayers = numLayers; self.numDirections = numDirections
-        self.batchFirst = batchFirst; self.dropout = dropout; self.weights = weights
+    /// `weights` [layer][direction] gives the sizes: input, layers and directions.
+    init(cell: Cell, device: Device, batchFirst: Bool, dropout: Double, weights: [[RecurrentParameters.Weights]], seed: UInt64) {
+        (self.cell, self.device, self.batchFirst, self.dropout, self.weights) = (cell, device, batchFirst, dropout, weights)
         workspace = RecurrentWorkspace(backend: device.backend, seed: seed)
     }
 
@@ -65,7 +61,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         let lengthsBuffer = try ws.lengths(lens)
         var x = try timeMajor(input, "xt", steps: T, batch: B)
         let finals = try widths.map { try be.allocate(L * D * B * $0) }
-        var layerInputs: [BufferView] = [], seeds: [UInt32?] = [], tapes: [[DirectionTape]] = []
+        var layers: [LayerTape] = []
         var y = x.buffer
         for l in 0..<L {
             let inSize = weights[l][0].inputSize
@@ -76,11 +72,8 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
                 try be.dropout(count: T * B * inSize, p: dropout, seed: seed!, x: x, y: BufferView(xd))
                 x = BufferView(xd)
             }
-            layerInputs.append(x)
-            seeds.append(seed)
             y = l == L - 1 ? try be.allocate(T * B * D * widths[0]) : try ws("y\(l)", T * B * D * widths[0])
-            var layerTapes: [DirectionTape] = []
-            for d in 0..<D {
+            let directions = try (0..<D).map { d in
                 let index = l * D + d
                 let initial = initialStates?.enumerated().map { $1.view.advanced(by: index * B * widths[$0]) }
                 let t = try forwardDirection(layer: l, direction: d, steps: T, batch: B, lengths: lengthsBuffer,
@@ -88,12 +81,12 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
                 for (i, w) in widths.enumerated() {
                     try be.copy(t.direction.states[i].advanced(by: T * B * w), to: BufferView(finals[i], index * B * w), count: B * w)
                 }
-                layerTapes.append(t)
+                return t
             }
-            tapes.append(layerTapes)
+            layers.append((x, seed, directions))
             x = BufferView(y)
         }
-        tape = Tape(steps: T, batch: B, lengths: lengthsBuffer, layerInputs: layerInputs, directions: tapes, dropoutSeeds: seeds)
+        tape = (T, B, lengthsBuffer, layers)
         let output = try fromTimeMajor(BufferView(y), steps: T, batch: B, features: D * widths[0])
         return (output, zip(finals, widths).map { Tensor(shape: [L * D, B, $1], view: BufferView($0), device: device) })
     }
@@ -153,11 +146,11 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             for d in 0..<D {
                 let index = l * D + d
                 let grads = widths.indices.map { i in gradStates.count > i ? gradStates[i]?.view.advanced(by: index * B * widths[i]) : nil }
-                try backwardDirection(tape.directions[l][d], dy: dy.advanced(by: d * widths[0]), x: tape.layerInputs[l], gradStates: grads,
-                                      dStates0: widths.indices.map { BufferView(dStates0[$0], index * B * widths[$0]) },
+                try backwardDirection(tape.layers[l].directions[d], dy: dy.advanced(by: d * widths[0]), x: tape.layers[l].input,
+                                      gradStates: grads, dStates0: widths.indices.map { BufferView(dStates0[$0], index * B * widths[$0]) },
                                       dx: dx.map { BufferView($0) }, accumulate: d == 1)
             }
-            if let seed = tape.dropoutSeeds[l], let dropped = dx {
+            if let seed = tape.layers[l].dropoutSeed, let dropped = dx {
                 let undropped = try ws("undropped\(l)", T * B * inSize)
                 try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: BufferView(dropped), y: BufferView(undropped))
                 dx = undropped
