@@ -1,20 +1,17 @@
-/// The one recurrent engine behind `LSTM` and `GRU`. One training step, file by file:
+/// The one recurrent engine behind `LSTM` and `GRU`. One training step, file by file (B = batch, T = time steps,
+/// I = input size, H = hidden size, G = gates * H, L = layers, D = directions, W_h = h's width, R for an LSTM with a
+/// projection):
 /// 1. LSTM.swift / GRU.swift: the public layer; its `forward` and `backward` call this driver.
 /// 2. RecurrentInputChecks.swift: input, lengths, states and gradients checked, with typed errors.
-/// 3. Here, `forward`: per layer the input dropout, per direction (`RecurrentDirection`, its buffers from
-///    `RecurrentWorkspace`) the input gemm, the initial states, then per step the recurrent gemm and the cell's
-///    step (`RecurrentCellSteps`: LSTMCellSteps.swift, GRUCellSteps.swift, which launch the Backend's cell kernels).
-/// 4. Here, `backward`: per layer (last first) and direction the cell's backward step and the dh gemm per step, then
-///    the weight-gradient gemms and bias column sums over all steps, the cell's own gradients, and dX.
+/// 3. Here, `forward`, per layer: dropout of the input (training, layers > 0); per direction (`RecurrentDirection`,
+///    its buffers from `RecurrentWorkspace`) one gemm for the input projection of all steps gx [T, B, G] = x . W_ih^T,
+///    the initial states, then per step one gemm r = h_{s-1} . W_hh^T and the cell's step (`RecurrentCellSteps`:
+///    LSTMCellSteps.swift, GRUCellSteps.swift, which launch the Backend's cell kernels). The layer output is
+///    [T, B, D*W_h], time-major inside; every state's last step goes to h_n (c_n).
+/// 4. Here, `backward`, per layer (last first) and direction: per step the cell's backward step and one gemm
+///    dh += dgs[s] . W_hh; then one gemm each for dW_ih, dW_hh and dX over all steps, the bias gradients as column
+///    sums, and the cell's own parameter gradients.
 /// 5. RecurrentParameters.swift: where the weights and their gradients live (one flat buffer each).
-///
-/// Shapes (B = batch, T = time steps, I = input size, H = hidden size, G = gates * H, L = layers, D = directions,
-/// W_h = h's width, R for an LSTM with a projection):
-/// - forward, per layer: dropout of the input (training, layers > 0), then per direction one gemm for the input
-///   projection of all steps gx [T, B, G] = x . W_ih^T, then per step one gemm r = h_{s-1} . W_hh^T and the cell's
-///   step; the layer output is [T, B, D*W_h], time-major inside, every state's last step goes to h_n (c_n);
-/// - backward mirrors it: per step the cell's step and one gemm dh += dgs[s] . W_hh, then one gemm each for dW_ih,
-///   dW_hh and dX over all steps, the bias gradients as column sums, and the cell's own parameter gradients.
 /// Nothing waits on the host inside the loops; buffers are kept from call to call (`RecurrentWorkspace`).
 final class RecurrentDriver<Cell: RecurrentCellSteps> {
     let cell: Cell
@@ -144,11 +141,8 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             let wanted = l > 0 || inputGradient
             dx = !wanted ? nil : l == 0 && !batchFirst ? try be.allocate(T * B * inSize) : try ws("dx\(l)", T * B * inSize)
             for d in 0..<D {
-                let index = l * D + d
-                let grads = widths.indices.map { i in gradStates.count > i ? gradStates[i]?.view.advanced(by: index * B * widths[i]) : nil }
                 try backwardDirection(tape.layers[l].directions[d], dy: dy.advanced(by: d * widths[0]), x: tape.layers[l].input,
-                                      gradStates: grads, dStates0: widths.indices.map { BufferView(dStates0[$0], index * B * widths[$0]) },
-                                      dx: dx.map { BufferView($0) }, accumulate: d == 1)
+                                      gradStates: gradStates, dStates0: dStates0, dx: dx.map { BufferView($0) }, accumulate: d == 1)
             }
             if let seed = tape.layers[l].dropoutSeed, let dropped = dx {
                 let undropped = try ws("undropped\(l)", T * B * inSize)
@@ -163,15 +157,17 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     }
 
     /// BPTT of one layer and direction: the time loop, then the weight gradients over all steps and dX (written
-    /// into dx, or added to it when `accumulate`; nil: not wanted). `dy`: the direction's columns of dy.
-    private func backwardDirection(_ t: DirectionTape, dy: BufferView, x: BufferView, gradStates: [BufferView?],
-                                   dStates0: [BufferView], dx: BufferView?, accumulate: Bool) throws {
+    /// into dx, or added to it when `accumulate`; nil: not wanted). `dy`: the direction's columns of dy; `gradStates`
+    /// and `dStates0`: all layers' and directions', each [L*D, B, W].
+    private func backwardDirection(_ t: DirectionTape, dy: BufferView, x: BufferView, gradStates: [Tensor?],
+                                   dStates0: [DeviceBuffer], dx: BufferView?, accumulate: Bool) throws {
         var d = t.direction
         let be = device.backend, ws = workspace, w = d.weights, T = d.steps, B = d.batch, index = d.index
-        let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0]
+        let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0], widths = cell.stateWidths
         // The running state gradients, each [B, W], from gradStates (or zero).
-        let dStates = try cell.stateWidths.enumerated().map { i, width in
-            BufferView(try ws.buffer("dstate\(i)", B * width, first: B * width, from: gradStates[i]))
+        let dStates = try widths.enumerated().map { i, width in
+            let g = gradStates.count > i ? gradStates[i]?.view.advanced(by: index * B * width) : nil
+            return BufferView(try ws.buffer("dstate\(i)", B * width, first: B * width, from: g))
         }
         d.y = dy
         d.dgs = BufferView(try ws("dgs", T * B * G))
@@ -186,10 +182,11 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         }
         for (i, ds) in dStates.enumerated() {
             // h0 fed the first recurrent gemm through the mask, if any (every sequence is valid at step 0).
+            let out = BufferView(dStates0[i], index * B * widths[i])
             if i == 0, let mask = cell.recurrentMask(t.cell) {
-                try device.training.mul(count: B * R, x: ds, y: mask, out: dStates0[0])
+                try device.training.mul(count: B * R, x: ds, y: mask, out: out)
             } else {
-                try be.copy(ds, to: dStates0[i], count: B * cell.stateWidths[i])
+                try be.copy(ds, to: out, count: B * widths[i])
             }
         }
 
