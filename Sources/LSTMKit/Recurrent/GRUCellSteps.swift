@@ -13,8 +13,7 @@ struct GRUCellSteps: RecurrentCellSteps {
 
     func beginForward(_ d: RecurrentDirection) throws {}
     func forwardSequence(_ d: RecurrentDirection, _ tape: Void) throws -> Bool { false }
-    func recurrentInput(_ d: RecurrentDirection, _ tape: Void) -> BufferView { d.states[0] }
-    func recurrentMask(_ tape: Void) -> BufferView? { nil }
+    func recurrentDropout(_ tape: Void) -> (mask: BufferView, hm: BufferView)? { nil }
 
     func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Void) throws {
         try d.device.gru.gruCellForward(batch: d.batch, hidden: hiddenSize, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,

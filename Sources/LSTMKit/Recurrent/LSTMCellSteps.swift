@@ -12,8 +12,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
     struct Tape {
         let ms: BufferView?         // projection: m_t = o * tanh(c_t), [T+1, B, H]
         let whrStep: StepOperand?   // projection: op(B) = W_hr^T [H, P], prepared once
-        let mask: BufferView?       // recurrent dropout: [B, R]
-        let hm: BufferView?         // recurrent dropout: h * mask, [T+1, B, R]
+        let dropout: (mask: BufferView, hm: BufferView)?  // recurrent dropout: [B, R], h * mask [T+1, B, R]
         let gxn: BufferView?        // layer norm: LN_ih(gx) by time, [T, B, 4H]
         let stats: BufferView?      // layer norm: [T, B, 4] by step
         let statsIH: BufferView?    // layer norm: LN_ih statistics by time, [T, B, 2]
@@ -45,32 +44,33 @@ struct LSTMCellSteps: RecurrentCellSteps {
         let ms = P > 0 ? BufferView(try ws("ms\(index)", (T + 1) * B * H)) : nil
         if let ms { try be.fill(ms, count: B * H, value: 0) }
         // Recurrent dropout: one mask per sequence [B, R]; hm = h * mask feeds the recurrent gemm.
-        var mask: BufferView? = nil, hm: BufferView? = nil
+        var dropout: (mask: BufferView, hm: BufferView)? = nil
         if d.training, recurrentDropout > 0 {
             let seed = ws.nextSeed()
             let ones = BufferView(try ws("ones", B * R))
             try be.fill(ones, count: B * R, value: 1)
-            mask = BufferView(try ws("rmask\(index)", B * R))
-            try be.dropout(count: B * R, p: recurrentDropout, seed: seed, x: ones, y: mask!)
-            hm = BufferView(try ws("hm\(index)", (T + 1) * B * R))
-            try d.device.training.mul(count: B * R, x: d.states[0], y: mask!, out: hm!)
+            let mask = BufferView(try ws("rmask\(index)", B * R))
+            try be.dropout(count: B * R, p: recurrentDropout, seed: seed, x: ones, y: mask)
+            let hm = BufferView(try ws("hm\(index)", (T + 1) * B * R))
+            try d.device.training.mul(count: B * R, x: d.states[0], y: mask, out: hm)
+            dropout = (mask, hm)
         }
         let whrStep = try w.whr.map { whr in
             try StepOperand(be, b: whr, transB: true, k: H, n: P, ldb: H) { try ws("whrStep\(index)", $0) }
         }
         // The cell writes h (or m, with a projection) and, when the projection does not, y and hm.
-        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : mask,
-                                    maskedStates: P > 0 ? nil : hm, writeOutput: P == 0,
+        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : dropout?.mask,
+                                    maskedStates: P > 0 ? nil : dropout?.hm, writeOutput: P == 0,
                                     activation: activation, recurrentActivation: recurrentActivation)
         let stats = layerNorm ? BufferView(try ws("stats\(index)", T * B * 4)) : nil
-        return Tape(ms: ms, whrStep: whrStep, mask: mask, hm: hm, gxn: gxn, stats: stats, statsIH: statsIH, extras: extras)
+        return Tape(ms: ms, whrStep: whrStep, dropout: dropout, gxn: gxn, stats: stats, statsIH: statsIH, extras: extras)
     }
 
     /// Small batches on a GPU: the whole recurrence in one persistent kernel (the plain cell with tanh and sigmoid,
     /// and clipping, only; other activations run the step loop).
     func forwardSequence(_ d: RecurrentDirection, _ tape: Tape) throws -> Bool {
         let w = d.weights, persistent = d.device.persistent
-        guard w.peephole == nil, !layerNorm, projSize == 0, tape.mask == nil, defaultActivations,
+        guard w.peephole == nil, !layerNorm, projSize == 0, tape.dropout == nil, defaultActivations,
               persistent.usePersistentForward(batch: d.batch, hidden: hiddenSize) else { return false }
         try persistent.lstmSequenceForward(batch: d.batch, hidden: hiddenSize, steps: d.steps, reverse: d.reverse, lengths: d.lengths,
                                            gx: d.gx, whh: w.whh, biasIH: w.bih, biasHH: w.bhh, hs: d.states[0], cs: d.states[1],
@@ -78,8 +78,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
         return true
     }
 
-    func recurrentInput(_ d: RecurrentDirection, _ tape: Tape) -> BufferView { tape.hm ?? d.states[0] }
-    func recurrentMask(_ tape: Tape) -> BufferView? { tape.mask }
+    func recurrentDropout(_ tape: Tape) -> (mask: BufferView, hm: BufferView)? { tape.dropout }
 
     func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape) throws {
         let be = d.backend, w = d.weights, B = d.batch, H = hiddenSize, P = projSize, hs = d.states[0], cs = d.states[1]
@@ -96,7 +95,8 @@ struct LSTMCellSteps: RecurrentCellSteps {
             // h_s = m_s . W_hr^T for every row, then padding carries h and the output is written.
             try whrStep.gemm(be, m: B, a: ms.advanced(by: (s + 1) * B * H), lda: H, beta: 0, c: hs.advanced(by: (s + 1) * B * P), ldc: P)
             try d.device.variants.lstmProjectionForward(batch: B, proj: P, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                                        hs: hs, y: d.y, ldy: d.ldy, recurrentMask: tape.mask, maskedStates: tape.hm)
+                                                        hs: hs, y: d.y, ldy: d.ldy, recurrentMask: tape.dropout?.mask,
+                                                        maskedStates: tape.dropout?.hm)
         }
     }
 
@@ -120,7 +120,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
         var cellDH = dh, cellDY = d.y, cellLDY = d.ldy
         if let dhs = b.dhs, let dm = b.dm, let zeros = b.zeros, let whrStep = b.whrStep {
             try d.device.variants.lstmProjectionBackward(batch: B, proj: P, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                                         dy: d.y, lddy: d.ldy, dh: dh, dhs: dhs, recurrentMask: tape.mask)
+                                                         dy: d.y, lddy: d.ldy, dh: dh, dhs: dhs, recurrentMask: tape.dropout?.mask)
             try whrStep.gemm(d.backend, m: B, a: dhs.advanced(by: s * B * P), lda: P, beta: 0, c: dm, ldc: H)
             (cellDH, cellDY, cellLDY) = (dm, zeros, 0)
         }

@@ -22,10 +22,9 @@ protocol RecurrentCellSteps {
     func beginForward(_ d: RecurrentDirection) throws -> Tape
     /// The whole recurrence in one call (a persistent kernel) where the cell can; false: the driver runs the steps.
     func forwardSequence(_ d: RecurrentDirection, _ tape: Tape) throws -> Bool
-    /// The recurrent gemm's input [T+1, B, W_h] by step: h, or h times the recurrent-dropout mask.
-    func recurrentInput(_ d: RecurrentDirection, _ tape: Tape) -> BufferView
-    /// The mask the recurrent gemm's input carries (recurrent dropout), [B, W_h], or nil.
-    func recurrentMask(_ tape: Tape) -> BufferView?
+    /// Recurrent dropout, or nil: the mask [B, W_h] and the recurrent gemm's input hm = h * mask [T+1, B, W_h] by step
+    /// (without it, the gemm reads h).
+    func recurrentDropout(_ tape: Tape) -> (mask: BufferView, hm: BufferView)?
     /// Step s after its recurrent product r: the gates, the new states and this direction's columns of y.
     func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape) throws
 

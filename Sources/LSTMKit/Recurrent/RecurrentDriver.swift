@@ -110,7 +110,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         if try cell.forwardSequence(d, cellTape) { return (d, cellTape) }
         // The per-step product's weight, prepared once: op(B) = W_hh^T [W_h, G].
         let whhStep = try StepOperand(be, b: w.whh, transB: true, k: R, n: G, ldb: R) { try ws("whhStep\(index)", $0) }
-        let recurrentInput = cell.recurrentInput(d, cellTape)
+        let recurrentInput = cell.recurrentDropout(cellTape)?.hm ?? d.states[0]
         for s in 0..<T {
             // The recurrent product of all gates at once: r[B, G] = h_{s-1} . W_hh^T, then the cell's step.
             try whhStep.gemm(be, m: B, a: recurrentInput.advanced(by: s * B * R), lda: R, beta: 0,
@@ -183,7 +183,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         for (i, ds) in dStates.enumerated() {
             // h0 fed the first recurrent gemm through the mask, if any (every sequence is valid at step 0).
             let out = BufferView(dStates0[i], index * B * widths[i])
-            if i == 0, let mask = cell.recurrentMask(t.cell) {
+            if i == 0, let mask = cell.recurrentDropout(t.cell)?.mask {
                 try device.training.mul(count: B * R, x: ds, y: mask, out: out)
             } else {
                 try be.copy(ds, to: out, count: B * widths[i])
@@ -195,7 +195,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         try be.gemm(transA: true, transB: false, m: G, n: inSize, k: T * B, alpha: 1,
                     a: done.dgx, lda: G, b: x, ldb: inSize, beta: 1, c: w.gwih, ldc: inSize)
         try be.gemm(transA: true, transB: false, m: G, n: R, k: T * B, alpha: 1,
-                    a: dgs, lda: G, b: cell.recurrentInput(d, t.cell), ldb: R, beta: 1, c: w.gwhh, ldc: R)
+                    a: dgs, lda: G, b: cell.recurrentDropout(t.cell)?.hm ?? d.states[0], ldb: R, beta: 1, c: w.gwhh, ldc: R)
         if let gbih = w.gbih, let gbhh = w.gbhh {
             if done.biasIH.buffer === done.biasHH.buffer {
                 // Both bias gradients are the same column sums: one pass, then two adds (a one-row sum is out += row).
