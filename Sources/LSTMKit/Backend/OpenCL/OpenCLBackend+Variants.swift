@@ -6,11 +6,14 @@ extension OpenCLBackend: LSTMVariantBackend {
     private func g(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
 
     /// The layer-norm work-group size for rows of `n` units: `tuning.layerNormGroup`, halved until it is at most n, so every
-    /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.)
+    /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.) A group of 2
+    /// becomes 1: PoCL 3.1's work-item replication, its choice for tiny groups, compiles lstm_ln_cell_forward at local
+    /// size 2 into code that runs off its buffers (SIGSEGV, any H; POCL_WORK_GROUP_METHOD=loopvec runs it, Oclgrind
+    /// finds nothing), and only the cell kernels (n = H = 2 or 3) get there, as layer_norm_* rows are 4H long.
     private func layerNormGroup(units n: Int) -> Int {
         var g = tuning.layerNormGroup
         while g > 1 && g > n { g /= 2 }
-        return g
+        return g == 2 ? 1 : g
     }
     private func run(_ name: String, _ args: [KernelArg], global: [Int], local: [Int]? = nil, group: Int = 1) throws {
         let defines = ["LSTMKIT_NATIVE_EXP": tuning.nativeExp ? "1" : "0", "LN_WG": "\(group)", "PVW": "\(tuning.columnVW)"]
