@@ -16,7 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // ONNX import/export: the generated Sources/LSTMKit/ONNX/onnx.pb.swift (scripts/generate-onnx-proto.sh), no build plugin.
+        // ONNX import/export: the generated Sources/LSTMKit/ONNX/third_party/onnx.pb.swift (scripts/generate-onnx-proto.sh), no build plugin.
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
@@ -44,11 +44,13 @@ let package = Package(
             publicHeadersPath: "include"
         ),
         // The CPU path's float32 inference kernels: the tape-free LSTM cell, the fused streaming step, a dense step.
+        // Its cell is CLSTMCell's math: the static inline Sources/CLSTMCell/lstm_cell_math.h (not a public header).
         .target(
             name: "CInference",
             dependencies: ["CSmallGemm"],
             path: "Sources/CInference",
-            publicHeadersPath: "include"
+            publicHeadersPath: "include",
+            cSettings: [.headerSearchPath("../CLSTMCell")]
         ),
         // Open MPI, loaded at run time with dlopen (no link dependency): see Sources/CMPIShim/include/lk_mpi.h.
         .target(
@@ -62,7 +64,7 @@ let package = Package(
             dependencies: ["COpenCL", "CBLAS", "LSTMKitKernels", "CSmallGemm", "CLSTMCell", "CInference", "CMPIShim",
                            .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Sources/LSTMKit",
-            exclude: ["ONNX/Proto"]
+            exclude: ["ONNX/third_party/onnx.proto", "ONNX/third_party/README.md"]
         ),
         .executableTarget(
             name: "quickstart",

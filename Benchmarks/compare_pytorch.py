@@ -374,6 +374,12 @@ def write_markdown(path, bench, torch_results, rows, args):
         lines.append(f"- {r['config']['name']} on {r['device']} ({r['profileOf']}, {total:.1f} ms in kernels): {top}")
     lines += ["", "The tuning decisions (variants tried, numbers, winners and losers) are in `docs/decisions/`.", ""]
     lines += inference_sections(args, bench, torch_results)
+    # Sections measured by hand (MPI, the GPU machine) live in Benchmarks/by-hand.md and are appended as they are,
+    # so that regenerating this file keeps them.
+    by_hand = os.path.join(os.path.dirname(os.path.abspath(__file__)), "by-hand.md")
+    if os.path.exists(by_hand):
+        with open(by_hand) as f:
+            lines += ["", f.read().rstrip("\n"), ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {path}")

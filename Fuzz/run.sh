@@ -22,7 +22,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name LSTMKit \
     Sources/LSTMKit/Core/Errors.swift Sources/LSTMKit/Core/Memory.swift \
     $ser/StrictJSON.swift $ser/SafeTensors.swift $ser/ModelSpec.swift $ser/LegacyModelSpec.swift $ser/LegacyLayerSpec.swift \
     $ser/ConfigCheck.swift $ser/CheckedLayerConfig.swift $ser/ConfigFieldError.swift \
-    $nn/ConfigurableLayer.swift $nn/AnyLayerConfig.swift $nn/RecurrentLayer+Config.swift \
+    $nn/ConfigurableLayer.swift $nn/AnyLayerConfig.swift $nn/RecurrentLayer+Config.swift $nn/RecurrentLayerConfig.swift \
     $nn/Dense+Config.swift $nn/TimeDistributed+Config.swift $nn/Embedding+Config.swift $nn/Dropout+Config.swift \
     $nn/LSTMLayer+Config.swift $nn/GRULayer+Config.swift $nn/Bidirectional+Config.swift $nn/Sequential+Config.swift \
     Tests/LoadCheck/Mutator.swift "$out/Types.swift" Fuzz/Stubs.swift Fuzz/FuzzTarget.swift -o "$out/lstmkit-fuzz"

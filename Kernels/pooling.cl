@@ -15,6 +15,27 @@
 // Tuning defines: none.
 // Benchmark: `swift run -c release lstm-bench --preset conv-lstm` (profile lines max_pool_forward/backward).
 
+// The walk of the backward gathers: for pixel (h, w) of frame n, channel c, every window (oh, ow) that holds it, as
+// its tap (kh, kw); runs STEP there with o, the window's element of dy and arg ([N, OH, OW, C]). Only the taps whose
+// window row is in [0, OH): kh in [h + PT - (OH-1)*SH, h + PT] (one tap for a global pool); likewise columns.
+// Reads the kernel's geometry arguments and its n, c, h, w.
+#define POOL_GATHER(...)                                                                                              \
+    do {                                                                                                              \
+        const int kh0 = max(0, h + PT - (OH - 1) * SH), kh1 = min(PH - 1, h + PT);                                   \
+        const int kw0 = max(0, w + PL - (OW - 1) * SW), kw1 = min(PW - 1, w + PL);                                   \
+        for (int kh = kh0; kh <= kh1; ++kh) {                                                                         \
+            const int th = h + PT - kh;                                                                               \
+            if (th < 0 || th % SH != 0 || th / SH >= OH) continue;                                                    \
+            for (int kw = kw0; kw <= kw1; ++kw) {                                                                     \
+                const int tw = w + PL - kw;                                                                           \
+                if (tw < 0 || tw % SW != 0 || tw / SW >= OW) continue;                                                \
+                const int oh = th / SH, ow = tw / SW;                                                                 \
+                const size_t o = (((size_t)n * OH + oh) * OW + ow) * C + c;                                           \
+                __VA_ARGS__;                                                                                          \
+            }                                                                                                         \
+        }                                                                                                             \
+    } while (0)
+
 __kernel void max_pool_forward(const int N, const int H, const int W, const int C, const int PH, const int PW,
                                const int SH, const int SW, const int PT, const int PL, const int OH, const int OW,
                                __global const real *x, const int offX, __global real *y, const int offY,
@@ -48,19 +69,7 @@ __kernel void max_pool_backward(const int N, const int H, const int W, const int
     if (i >= N * H * W * C) return;
     const int c = i % C, w = (i / C) % W, h = (i / (C * W)) % H, n = i / (C * W * H);
     real s = 0.0f;
-    // Only the taps whose window row is in [0, OH): kh in [h + PT - (OH-1)*SH, h + PT] (one tap for a global pool).
-    const int kh0 = max(0, h + PT - (OH - 1) * SH), kh1 = min(PH - 1, h + PT);
-    const int kw0 = max(0, w + PL - (OW - 1) * SW), kw1 = min(PW - 1, w + PL);
-    for (int kh = kh0; kh <= kh1; ++kh) {
-        const int th = h + PT - kh;
-        if (th < 0 || th % SH != 0 || th / SH >= OH) continue;
-        for (int kw = kw0; kw <= kw1; ++kw) {
-            const int tw = w + PL - kw;
-            if (tw < 0 || tw % SW != 0 || tw / SW >= OW) continue;
-            const size_t o = (((size_t)n * OH + th / SH) * OW + tw / SW) * C + c;
-            if ((int)arg[offArg + o] == kh * PW + kw) s += dy[offDY + o];
-        }
-    }
+    POOL_GATHER(if ((int)arg[offArg + o] == kh * PW + kw) s += dy[offDY + o]);
     dx[offDX + i] = s;
 }
 
@@ -112,19 +121,6 @@ __kernel void avg_pool_backward(const int N, const int H, const int W, const int
     if (i >= N * H * W * C) return;
     const int c = i % C, w = (i / C) % W, h = (i / (C * W)) % H, n = i / (C * W * H);
     real s = 0.0f;
-    // Only the taps whose window row is in [0, OH): kh in [h + PT - (OH-1)*SH, h + PT] (one tap for a global pool).
-    const int kh0 = max(0, h + PT - (OH - 1) * SH), kh1 = min(PH - 1, h + PT);
-    const int kw0 = max(0, w + PL - (OW - 1) * SW), kw1 = min(PW - 1, w + PL);
-    for (int kh = kh0; kh <= kh1; ++kh) {
-        const int th = h + PT - kh;
-        if (th < 0 || th % SH != 0 || th / SH >= OH) continue;
-        for (int kw = kw0; kw <= kw1; ++kw) {
-            const int tw = w + PL - kw;
-            if (tw < 0 || tw % SW != 0 || tw / SW >= OW) continue;
-            const int oh = th / SH, ow = tw / SW;
-            s += dy[offDY + (((size_t)n * OH + oh) * OW + ow) * C + c]
-                 / (real)pool_window_count(H, W, PH, PW, SH, SW, PT, PL, oh, ow);
-        }
-    }
+    POOL_GATHER(s += dy[offDY + o] / (real)pool_window_count(H, W, PH, PW, SH, SW, PT, PL, oh, ow));
     dx[offDX + i] = s;
 }

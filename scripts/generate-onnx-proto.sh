@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/LSTMKit/ONNX/onnx.pb.swift from Sources/LSTMKit/ONNX/Proto/onnx.proto.
+# Regenerates Sources/LSTMKit/ONNX/third_party/onnx.pb.swift from Sources/LSTMKit/ONNX/third_party/onnx.proto
+# (third_party: ONNX's schema and the code generated from it, apart from LSTMKit's own code).
 #
 # onnx.proto is ONNX's own schema, copied unchanged from the `onnx` 1.23.2 wheel on PyPI (onnx/onnx.proto,
 # proto2 syntax; the wheel ships no onnx.proto3). Copyright the ONNX Project Contributors, Apache-2.0
@@ -28,5 +29,5 @@ PKG
     plugin="$scratch/.build/release/protoc-gen-swift"
 fi
 protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Internal \
-    --proto_path=Sources/LSTMKit/ONNX/Proto --swift_out=Sources/LSTMKit/ONNX onnx.proto
-echo "wrote Sources/LSTMKit/ONNX/onnx.pb.swift"
+    --proto_path=Sources/LSTMKit/ONNX/third_party --swift_out=Sources/LSTMKit/ONNX/third_party onnx.proto
+echo "wrote Sources/LSTMKit/ONNX/third_party/onnx.pb.swift"

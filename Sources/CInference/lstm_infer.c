@@ -19,87 +19,18 @@
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
-#pragma clang diagnostic ignored "-Wpsabi"
+// The lane helpers, exp, sigmoid, tanh and block math of Sources/CLSTMCell (its lstm_cell_math.h, found through
+// this target's headerSearchPath), so the cell here is lstm_cell_cpu.c's forward_block operation for operation.
+#include "lstm_cell_math.h"
 
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
-typedef float vf_unaligned __attribute__((vector_size(64), aligned(4)));
-#define LANES 16
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE vf ld(const float *p, ptrdiff_t n) {
-    if (n == LANES) return *(const vf_unaligned *)p;
-    vf v = {0};
-    for (ptrdiff_t l = 0; l < n; l++) v[l] = p[l];
-    return v;
-}
-INLINE void st(float *p, vf v, ptrdiff_t n) {
-    if (n == LANES) { *(vf_unaligned *)p = v; return; }
-    for (ptrdiff_t l = 0; l < n; l++) p[l] = v[l];
-}
-INLINE vf splat(float x) { return (vf){0} + x; }
-INLINE vf sel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
-
-// The exp, sigmoid and tanh of Sources/CLSTMCell/lstm_cell_cpu.c, operation for operation.
-INLINE vf vexp(vf v) {
-    vf x = sel(v < -87.0f, splat(-87.0f), v);
-    x = sel(x > 88.0f, splat(88.0f), x);
-    const vf magic = splat(12582912.0f);
-    vf t = x * 1.4426950408889634f + magic;
-    vf n = t - magic;
-    vi nbits = (vi)t - (vi)magic;
-    vf r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    vf z = r * r;
-    vf y = splat(1.9875691500e-4f);
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * z + r + 1.0f;
-    vf scale = (vf)((nbits + 127) << 23);
-    return y * scale;
-}
-INLINE vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
-INLINE vf vtanh(vf x) {
-    vi negative = x < 0.0f;
-    vf ax = sel(negative, -x, x);
-    vf t = 1.0f - 2.0f / (vexp(2.0f * ax) + 1.0f);
-    return sel(negative, -t, t);
-}
-
-/// Units [j, j+n) of one row: a = gx + r (+ b_ih + b_hh) (+ peepholes), then c and h in place (the order of
-/// lstm_cell_cpu.c's forward_block). yr NULL: no output row.
+/// Units [j, j+n) of one row: c and h in place (lstm_cell_cpu.c's forward_block, without the tapes). yr NULL: no
+/// output row.
 INLINE void cell_block(ptrdiff_t j, ptrdiff_t n, ptrdiff_t H, const float *gxr, const float *rr, const float *bias_ih,
                        const float *bias_hh, float *hr, float *cr, float *yr, float cell_clip, const float *peep) {
-    vf a0 = ld(gxr + j, n) + ld(rr + j, n);
-    vf a1 = ld(gxr + H + j, n) + ld(rr + H + j, n);
-    vf a2 = ld(gxr + 2 * H + j, n) + ld(rr + 2 * H + j, n);
-    vf a3 = ld(gxr + 3 * H + j, n) + ld(rr + 3 * H + j, n);
-    if (bias_ih && bias_hh) {
-        a0 += ld(bias_ih + j, n) + ld(bias_hh + j, n);
-        a1 += ld(bias_ih + H + j, n) + ld(bias_hh + H + j, n);
-        a2 += ld(bias_ih + 2 * H + j, n) + ld(bias_hh + 2 * H + j, n);
-        a3 += ld(bias_ih + 3 * H + j, n) + ld(bias_hh + 3 * H + j, n);
-    }
-    const vf cp = ld(cr + j, n);
-    if (peep) {
-        a0 += ld(peep + j, n) * cp;
-        a1 += ld(peep + H + j, n) * cp;
-    }
-    const vf i = vsigmoid(a0), f = vsigmoid(a1), g = vtanh(a2);
-    vf c = f * cp + i * g;
-    if (cell_clip > 0) {
-        c = sel(c < -cell_clip, splat(-cell_clip), c);
-        c = sel(c > cell_clip, splat(cell_clip), c);
-    }
-    if (peep) a3 += ld(peep + 2 * H + j, n) * c;
-    const vf o = vsigmoid(a3);
-    const vf h = o * vtanh(c);
-    st(cr + j, c, n);
-    st(hr + j, h, n);
-    if (yr) st(yr + j, h, n);
+    const cell_block_out s = cell_block_forward(j, n, H, gxr, rr, bias_ih, bias_hh, ld(cr + j, n), cell_clip, peep);
+    st(cr + j, s.c, n);
+    st(hr + j, s.h, n);
+    if (yr) st(yr + j, s.h, n);
 }
 
 INLINE void cell_row(ptrdiff_t H, const float *gxr, const float *rr, const float *bias_ih, const float *bias_hh,
@@ -216,73 +147,17 @@ INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, con
         const float *bias, int act, float *out
 #define DENSE_CALL b0, b1, F, U, x, w, bias, act, out
 
-typedef void (*infer_fn)(INFER_ARGS);
-typedef void (*stream_fn)(STREAM_ARGS);
-typedef void (*dense_fn)(DENSE_ARGS);
-typedef void (*sequence_fn)(SEQUENCE_ARGS);
-
-static void infer_baseline(INFER_ARGS) { infer_rows(INFER_CALL); }
-static void stream_baseline(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-static void dense_baseline(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-static void sequence_baseline(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
-
-#if defined(__x86_64__) || defined(__i386__)
-#define HAVE_X86_BUILDS 1
-__attribute__((target("avx2,fma"))) static void infer_avx2(INFER_ARGS) { infer_rows(INFER_CALL); }
-__attribute__((target("avx2,fma"))) static void stream_avx2(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-__attribute__((target("avx2,fma"))) static void dense_avx2(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-__attribute__((target("avx2,fma"))) static void sequence_avx2(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
-__attribute__((target("avx512f"))) static void infer_avx512(INFER_ARGS) { infer_rows(INFER_CALL); }
-__attribute__((target("avx512f"))) static void stream_avx512(STREAM_ARGS) { stream_rows(STREAM_CALL); }
-__attribute__((target("avx512f"))) static void dense_avx512(DENSE_ARGS) { dense_rows(DENSE_CALL); }
-__attribute__((target("avx512f"))) static void sequence_avx512(SEQUENCE_ARGS) { sequence_rows(SEQUENCE_CALL); }
-#else
-#define HAVE_X86_BUILDS 0
-#endif
-
 /// 0 baseline, 1 AVX2 + FMA, 2 AVX-512F: the best this CPU has (checked once).
 static int isa(void) {
     static _Atomic int chosen = -1;
     int v = chosen;
     if (v >= 0) return v;
-    v = 0;
-#if HAVE_X86_BUILDS
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v = 1;
-    if (v == 1 && __builtin_cpu_supports("avx512f")) v = 2;
-#endif
+    v = lstmkit_best_isa();
     chosen = v;
     return v;
 }
 
-void lstmkit_lstm_cell_infer_f32(INFER_ARGS) {
-    infer_fn fn = infer_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = infer_avx512; break; case 1: fn = infer_avx2; break; default: break; }
-#endif
-    fn(INFER_CALL);
-}
-
-void lstmkit_lstm_stream_step_f32(STREAM_ARGS) {
-    stream_fn fn = stream_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = stream_avx512; break; case 1: fn = stream_avx2; break; default: break; }
-#endif
-    fn(STREAM_CALL);
-}
-
-void lstmkit_dense_step_f32(DENSE_ARGS) {
-    dense_fn fn = dense_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = dense_avx512; break; case 1: fn = dense_avx2; break; default: break; }
-#endif
-    fn(DENSE_CALL);
-}
-
-void lstmkit_lstm_infer_sequence_f32(SEQUENCE_ARGS) {
-    sequence_fn fn = sequence_baseline;
-#if HAVE_X86_BUILDS
-    switch (isa()) { case 2: fn = sequence_avx512; break; case 1: fn = sequence_avx2; break; default: break; }
-#endif
-    fn(SEQUENCE_CALL);
-}
+LSTMKIT_ISA_BUILDS(lstmkit_lstm_cell_infer_f32, isa(), infer_rows, INFER_ARGS, INFER_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_lstm_stream_step_f32, isa(), stream_rows, STREAM_ARGS, STREAM_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_dense_step_f32, isa(), dense_rows, DENSE_ARGS, DENSE_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_lstm_infer_sequence_f32, isa(), sequence_rows, SEQUENCE_ARGS, SEQUENCE_CALL)

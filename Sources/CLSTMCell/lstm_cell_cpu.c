@@ -15,10 +15,11 @@
 // AVX-512F, for AVX2 + FMA and for the baseline, and the best one the CPU has is picked once, at run time.
 // 16 lanes map to one zmm, two ymm or four xmm registers.
 //
-// Accuracy: the exp is Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial; 1 ulp
-// against glibc's expf on [-87, 88], docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh =
-// sign(x) * (1 - 2 / (exp(2|x|) + 1)), the forms of lstm_cell.cl. Contraction into FMA is off, so every
-// operation rounds as written and all three builds give the same bits on every x86-64 CPU.
+// Accuracy (the math is lstm_cell_math.h, shared with Sources/CInference): the exp is Cephes' expf (range reduction
+// by ln 2 in two parts, degree-6 polynomial; 1 ulp against glibc's expf on [-87, 88],
+// docs/decisions/0004-cpu-cell-kernels-in-c.md), sigmoid = 1 / (1 + exp(-x)), tanh = sign(x) * (1 - 2 / (exp(2|x|) + 1)),
+// the forms of lstm_cell.cl. Contraction into FMA is off, so every operation rounds as written and all three builds
+// give the same bits on every x86-64 CPU.
 //
 // How it is benchmarked: lstm-bench --device cpu (profile lines lstm_cell_forward / lstm_cell_backward);
 // LSTMKIT_CPU_ISA=baseline|avx2|avx512f caps the instruction set for a side-by-side run; LSTMKIT_CPU_PREFETCH=0
@@ -28,62 +29,7 @@
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
-// The helpers take and return 64-byte vectors; they are always inlined, so no call ever uses that ABI.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
-#define LANES 16
-#define INLINE static inline __attribute__((always_inline))
-
-// MARK: Lane helpers
-
-typedef float vf_unaligned __attribute__((vector_size(64), aligned(4)));
-
-/// p[0..<n] (n <= 16), the other lanes 0. The bodies are called with n = LANES (a constant: one vector load)
-/// for all full blocks, and once with the remainder.
-INLINE vf ld(const float *p, ptrdiff_t n) {
-    if (n == LANES) return *(const vf_unaligned *)p;
-    vf v = {0};
-    for (ptrdiff_t l = 0; l < n; l++) v[l] = p[l];
-    return v;
-}
-INLINE void st(float *p, vf v, ptrdiff_t n) {
-    if (n == LANES) { *(vf_unaligned *)p = v; return; }
-    for (ptrdiff_t l = 0; l < n; l++) p[l] = v[l];
-}
-INLINE vf splat(float x) { return (vf){0} + x; }
-/// m ? a : b per lane (m: all ones or all zeros).
-INLINE vf sel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
-
-INLINE vf vexp(vf v) {
-    vf x = sel(v < -87.0f, splat(-87.0f), v);  // NaN stays NaN (both comparisons are false)
-    x = sel(x > 88.0f, splat(88.0f), x);
-    // n = round(x / ln 2) with the 1.5 * 2^23 trick: the low mantissa bits of t hold n.
-    const vf magic = splat(12582912.0f);
-    vf t = x * 1.4426950408889634f + magic;
-    vf n = t - magic;
-    vi nbits = (vi)t - (vi)magic;
-    vf r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    vf z = r * r;
-    vf y = splat(1.9875691500e-4f);
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * z + r + 1.0f;
-    vf scale = (vf)((nbits + 127) << 23);
-    return y * scale;
-}
-INLINE vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
-INLINE vf vtanh(vf x) {
-    vi negative = x < 0.0f;
-    vf ax = sel(negative, -x, x);
-    vf t = 1.0f - 2.0f / (vexp(2.0f * ax) + 1.0f);
-    return sel(negative, -t, t);
-}
+#include "lstm_cell_math.h"  // vf, ld/st, vexp/vsigmoid/vtanh, cell_block_forward, lstmkit_best_isa
 
 // MARK: Prefetching the next step
 
@@ -117,38 +63,15 @@ INLINE void forward_block(ptrdiff_t j, ptrdiff_t n, ptrdiff_t H, ptrdiff_t prev,
             __builtin_prefetch(next_gs + q * H + j, 1, 2);
         }
     }
-    vf a0 = ld(gxr + j, n) + ld(rr + j, n);
-    vf a1 = ld(gxr + H + j, n) + ld(rr + H + j, n);
-    vf a2 = ld(gxr + 2 * H + j, n) + ld(rr + 2 * H + j, n);
-    vf a3 = ld(gxr + 3 * H + j, n) + ld(rr + 3 * H + j, n);
-    if (bias_ih && bias_hh) {
-        a0 += ld(bias_ih + j, n) + ld(bias_hh + j, n);
-        a1 += ld(bias_ih + H + j, n) + ld(bias_hh + H + j, n);
-        a2 += ld(bias_ih + 2 * H + j, n) + ld(bias_hh + 2 * H + j, n);
-        a3 += ld(bias_ih + 3 * H + j, n) + ld(bias_hh + 3 * H + j, n);
-    }
-    const vf cp = ld(cs + prev + j, n);
-    if (peep) {
-        a0 += ld(peep + j, n) * cp;
-        a1 += ld(peep + H + j, n) * cp;
-    }
-    const vf i = vsigmoid(a0), f = vsigmoid(a1), g = vtanh(a2);
-    vf c = f * cp + i * g;
-    if (cell_clip > 0) {
-        c = sel(c < -cell_clip, splat(-cell_clip), c);
-        c = sel(c > cell_clip, splat(cell_clip), c);
-    }
-    if (peep) a3 += ld(peep + 2 * H + j, n) * c;
-    const vf o = vsigmoid(a3);
-    const vf h = o * vtanh(c);
-    st(cs + next + j, c, n);
-    st(hs + next + j, h, n);
-    st(gs + j, i, n);
-    st(gs + H + j, f, n);
-    st(gs + 2 * H + j, g, n);
-    st(gs + 3 * H + j, o, n);
-    if (yr) st(yr + j, h, n);
-    if (mrow) st(hm + next + j, h * ld(mrow + j, n), n);
+    const cell_block_out s = cell_block_forward(j, n, H, gxr, rr, bias_ih, bias_hh, ld(cs + prev + j, n), cell_clip, peep);
+    st(cs + next + j, s.c, n);
+    st(hs + next + j, s.h, n);
+    st(gs + j, s.i, n);
+    st(gs + H + j, s.f, n);
+    st(gs + 2 * H + j, s.g, n);
+    st(gs + 3 * H + j, s.o, n);
+    if (yr) st(yr + j, s.h, n);
+    if (mrow) st(hm + next + j, s.h * ld(mrow + j, n), n);
 }
 
 INLINE void forward_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, ptrdiff_t step, int reverse,
@@ -275,46 +198,19 @@ INLINE void backward_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, ptrdiff_t H, 
         float *dgs, float *dgt, float cell_clip, const float *peep, const float *rmask
 #define BACKWARD_CALL b0, b1, B, H, step, reverse, lengths, gates, cs, dy, lddy, dh, dc, dgs, dgt, cell_clip, peep, rmask
 
-typedef void (*forward_fn)(FORWARD_ARGS);
-typedef void (*backward_fn)(BACKWARD_ARGS);
-
-static void forward_baseline(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-static void backward_baseline(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-
-#if defined(__x86_64__) || defined(__i386__)
-#define HAVE_X86_BUILDS 1
-__attribute__((target("avx2,fma"))) static void forward_avx2(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-__attribute__((target("avx2,fma"))) static void backward_avx2(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-__attribute__((target("avx512f"))) static void forward_avx512(FORWARD_ARGS) { forward_rows(FORWARD_CALL); }
-__attribute__((target("avx512f"))) static void backward_avx512(BACKWARD_ARGS) { backward_rows(BACKWARD_CALL); }
-#else
-#define HAVE_X86_BUILDS 0
-#endif
-
-/// 0 baseline, 1 AVX2 + FMA, 2 AVX-512F: the best this CPU has.
-static int best_isa(void) {
-    int v = 0;
-#if HAVE_X86_BUILDS
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) v = 1;
-    if (v == 1 && __builtin_cpu_supports("avx512f")) v = 2;
-#endif
-    return v;
-}
-
 static _Atomic int selected = -1;
 
-/// best_isa(), capped by lstmkit_cell_set_isa (which Settings.swift calls for LSTMKIT_CPU_ISA; C reads no environment).
+/// lstmkit_best_isa(), capped by lstmkit_cell_set_isa (which Settings.swift calls for LSTMKIT_CPU_ISA; C reads no environment).
 static int chosen_isa(void) {
     int v = selected;
     if (v >= 0) return v;
-    v = best_isa();
+    v = lstmkit_best_isa();
     selected = v;  // two threads racing here store the same value
     return v;
 }
 
 int lstmkit_cell_set_isa(int isa) {
-    int best = best_isa();
+    int best = lstmkit_best_isa();
     selected = isa < 0 ? 0 : isa > best ? best : isa;
     return selected;
 }
@@ -324,26 +220,5 @@ const char *lstmkit_cell_isa(void) {
     return names[chosen_isa()];
 }
 
-void lstmkit_cell_forward_f32(FORWARD_ARGS) {
-    forward_fn fn = forward_baseline;
-#if HAVE_X86_BUILDS
-    switch (chosen_isa()) {
-    case 2: fn = forward_avx512; break;
-    case 1: fn = forward_avx2; break;
-    default: break;
-    }
-#endif
-    fn(FORWARD_CALL);
-}
-
-void lstmkit_cell_backward_f32(BACKWARD_ARGS) {
-    backward_fn fn = backward_baseline;
-#if HAVE_X86_BUILDS
-    switch (chosen_isa()) {
-    case 2: fn = backward_avx512; break;
-    case 1: fn = backward_avx2; break;
-    default: break;
-    }
-#endif
-    fn(BACKWARD_CALL);
-}
+LSTMKIT_ISA_BUILDS(lstmkit_cell_forward_f32, chosen_isa(), forward_rows, FORWARD_ARGS, FORWARD_CALL)
+LSTMKIT_ISA_BUILDS(lstmkit_cell_backward_f32, chosen_isa(), backward_rows, BACKWARD_ARGS, BACKWARD_CALL)

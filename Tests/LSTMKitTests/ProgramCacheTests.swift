@@ -57,6 +57,63 @@ final class ProgramCacheTests: XCTestCase {
         XCTAssertThrowsError(try OpenCLContext.source(of: "nope.cl"))
     }
 
+    /// The kernels of a .cl source and their parameters, in order, as kinds: "int", "uint", "float" or "ptr".
+    static func kernelParameters(_ source: String) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        let pattern = try NSRegularExpression(pattern: #"__kernel[^;{]*?\bvoid\s+(\w+)\s*\(([^)]*)\)"#)
+        for m in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
+            let name = String(source[Range(m.range(at: 1), in: source)!])
+            let params = String(source[Range(m.range(at: 2), in: source)!]).split(separator: ",").map { p -> String in
+                let words = p.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+                if p.contains("*") { return "ptr" }
+                return words.contains("float") ? "float" : words.contains("uint") || words.contains("unsigned") ? "uint" : "int"
+            }
+            out[name] = params
+        }
+        return out
+    }
+
+    /// The kernel table (`Kernel`): every line names a kernel of an embedded .cl file, with the kernel's parameters in
+    /// order (a `view` is a pointer and its int offset, a `mem` a pointer), a launch rule of 1-3 dimensions, and a
+    /// CPU twin of the same name (a `static func` in Sources/LSTMKit/Backend/CPU, launched from CPUBackend+Launch.swift,
+    /// whose switch over the table is exhaustive). Every kernel of Kernels/*.cl is in the table or in the short list of
+    /// kernels launched by hand.
+    func testEveryTableKernelIsInItsFileWithItsArgumentsAndHasACPUTwin() throws {
+        let onDisk = try Self.kernelFilesOnDisk()
+        let kernelsByFile = try onDisk.mapValues { try Self.kernelParameters(String(decoding: $0, as: UTF8.self)) }
+        let cpuDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/LSTMKit/Backend/CPU")
+        let cpuSources = try FileManager.default.contentsOfDirectory(atPath: cpuDir.path).filter { $0.hasSuffix(".swift") }
+            .map { try String(contentsOf: cpuDir.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
+        let launch = try String(contentsOf: cpuDir.appendingPathComponent("CPUBackend+Launch.swift"), encoding: .utf8)
+        XCTAssertEqual(Kernel.table.count, Kernel.allCases.count)
+        XCTAssertEqual(Set(Kernel.table.map(\.name)).count, Kernel.table.count, "a kernel listed twice")
+        for kernel in Kernel.allCases {
+            let d = kernel.description
+            guard let params = kernelsByFile[d.file]?[d.name] else { XCTFail("\(d.name) is not a kernel of \(d.file)"); continue }
+            let expected = d.arguments.split(separator: ",").flatMap { arg -> [String] in
+                switch arg.split(separator: " ").first ?? "" {
+                case "view": return ["ptr", "int"]
+                case "mem": return ["ptr"]
+                case let kind: return [String(kind)]
+                }
+            }
+            XCTAssertEqual(expected, params, "\(d.name): the table's arguments and \(d.file)'s parameters differ")
+            XCTAssertLessThanOrEqual(d.arguments.split(separator: ",").count, KernelArguments.capacity, d.name)
+            XCTAssert((1...3).contains(d.dims), d.name)
+            XCTAssert(cpuSources.contains("static func \(d.name)<"), "\(d.name) has no CPU twin of the same name")
+            XCTAssert(launch.contains(".\(d.name)(") && launch.contains("case .\(kernel):"),
+                      "CPUBackend+Launch.swift does not launch the twin \(d.name) for .\(kernel)")
+        }
+        // Launched by hand, each for its reason (Kernel's doc comment): the gemm family, layer norm, the streaming
+        // step, pooling.
+        let byHand: Set<String> = ["gemm", "layer_norm_forward", "layer_norm_backward", "layer_norm_param_grad", "lstm_ln_cell_forward",
+                                   "lstm_ln_cell_backward", "lstm_stream_step", "max_pool_forward",
+                                   "max_pool_backward", "max_pool_backward_scatter", "avg_pool_forward", "avg_pool_backward"]
+        let all = Set(kernelsByFile.values.flatMap(\.keys))
+        XCTAssertEqual(all.subtracting(byHand), Set(Kernel.table.map(\.name)), "a kernel neither in the table nor launched by hand")
+    }
+
     /// Every Kernels/*.cl compiles on the OpenCL device with the prelude in front and its default defines, and
     /// only common.cl defines the prelude's names (a second definition would not compile).
     func testEveryKernelFileCompiles() throws {

@@ -36,9 +36,11 @@ struct LSTMCellExtras {
     var recurrentActivation = Activation.sigmoid.kernelKind
 }
 
-/// The primitives the layers are written against. Each has an OpenCL kernel and a CPU twin with the
-/// same name and argument order (Kernels/*.cl and CPU/CPUKernels.swift); see those for the math.
-/// All matrices are row-major. Calls only enqueue work: nothing waits on the host until `read`.
+/// The primitives the layers are written against: memory, the gemm, and one launch of any kernel of the table
+/// (`Kernel`: an OpenCL kernel and its CPU twin of the same name and argument order, Kernels/*.cl and
+/// CPU/CPUBackend+Launch.swift; see those for the math). The named primitives (`fill`, `lstmCellForward`, the
+/// op families' methods) are extensions that build a launch's arguments. All matrices are row-major. Calls only
+/// enqueue work: nothing waits on the host until `read`.
 protocol Backend: ProfilingBackend, Sendable {
     var precision: Precision { get }
     /// True when the backend's NN gemm is much faster than its NT gemm, so the LSTM and GRU transpose W_ih
@@ -64,14 +66,6 @@ protocol Backend: ProfilingBackend, Sendable {
     /// C[M,N] = alpha * op(A) * op(B) + beta * C. Kernels/gemm.cl.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
               a: BufferView, lda: Int, b: BufferView, ldb: Int, beta: Double, c: BufferView, ldc: Int) throws
-    /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
-    func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws
-    /// One backward step of the fused LSTM cell (the same `extras`). Kernels/lstm_cell.cl.
-    func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                          gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws
     /// One kernel of the table (`Kernel`: name, file, arguments, work size): the OpenCL kernel, or its CPU twin of
     /// the same name (CPU/CPUBackend+Launch.swift).
     func launch(_ kernel: Kernel, _ args: KernelArguments) throws
@@ -101,6 +95,45 @@ extension Backend {
     func dropout(count: Int, p: Double, seed: UInt32, x: BufferView, y: BufferView) throws {
         var a = KernelArguments(); a.append(.int(count)); a.append(.float(p)); a.append(.uint(seed)); a.append(.view(x)); a.append(.view(y))
         try launch(.dropout, a)
+    }
+
+    /// One forward step of the fused LSTM cell, with the variants in `extras`. Kernels/lstm_cell.cl.
+    func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                         gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
+                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
+        // The step buffers are whole allocations; the kernel indexes them by step.
+        precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
+        precondition((extras.recurrentMask?.offset ?? 0) == 0 && (extras.maskedStates?.offset ?? 0) == 0)
+        let any = BufferView(gx.buffer)  // stands in for an absent optional buffer (never read)
+        let bias = biasIH ?? any
+        var a = KernelArguments()
+        a.append(.int(batch)); a.append(.int(hidden)); a.append(.int(steps)); a.append(.int(step)); a.append(.int(reverse ? 1 : 0))
+        a.append(.mem(lengths)); a.append(.mem(gx.buffer)); a.append(.mem(r.buffer))
+        a.append(.view(bias)); a.append(.view(biasHH ?? BufferView(bias.buffer))); a.append(.int(biasIH == nil ? 0 : 1))
+        a.append(.mem(hs.buffer)); a.append(.mem(cs.buffer)); a.append(.mem(gates.buffer))
+        a.append(.view(y)); a.append(.int(ldy)); a.append(.float(extras.cellClip))
+        a.append(.view(extras.peephole ?? any)); a.append(.int(extras.peephole == nil ? 0 : 1))
+        a.append(.mem(extras.recurrentMask?.buffer ?? any.buffer)); a.append(.int(extras.recurrentMask == nil ? 0 : 1))
+        a.append(.mem(extras.maskedStates?.buffer ?? any.buffer)); a.append(.int(extras.writeOutput ? 1 : 0))
+        a.append(.int(extras.activation)); a.append(.int(extras.recurrentActivation))
+        try launch(.lstmCellForward, a)
+    }
+    /// One backward step of the fused LSTM cell (the same `extras`). Kernels/lstm_cell.cl.
+    func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                          gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
+                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws {
+        precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
+        precondition((extras.recurrentMask?.offset ?? 0) == 0)
+        let any = BufferView(gates.buffer)  // stands in for an absent optional buffer (never read)
+        var a = KernelArguments()
+        a.append(.int(batch)); a.append(.int(hidden)); a.append(.int(steps)); a.append(.int(step)); a.append(.int(reverse ? 1 : 0))
+        a.append(.mem(lengths)); a.append(.mem(gates.buffer)); a.append(.mem(cs.buffer)); a.append(.view(dy)); a.append(.int(lddy))
+        a.append(.mem(dh.buffer)); a.append(.mem(dc.buffer)); a.append(.mem(dgs.buffer)); a.append(.mem(dgt.buffer))
+        a.append(.float(extras.cellClip))
+        a.append(.view(extras.peephole ?? any)); a.append(.int(extras.peephole == nil ? 0 : 1))
+        a.append(.mem(extras.recurrentMask?.buffer ?? any.buffer)); a.append(.int(extras.recurrentMask == nil ? 0 : 1))
+        a.append(.int(extras.activation)); a.append(.int(extras.recurrentActivation))
+        try launch(.lstmCellBackward, a)
     }
 
     func allocateZeros(_ count: Int) throws -> DeviceBuffer {

@@ -34,14 +34,9 @@ struct PoolGeometry: Equatable {
 
 /// The convolution and pooling primitives. Each is one kernel of Kernels/conv.cl or Kernels/pooling.cl with a CPU
 /// twin of the same name and argument order in CPU/CPUConvKernels.swift. All only enqueue work. The FLOPs of a
-/// convolution run in the backend's `gemm` (see `Conv2D`).
-protocol ConvBackend {
-    /// cols [N*OH*OW, C*KH*KW] = the patches of x [N, H, W, C].
-    func im2col(_ g: ConvGeometry, x: BufferView, cols: BufferView) throws
-    /// dx [N, H, W, C] = the sum of dcols [N*OH*OW, C*KH*KW] over every patch that holds each pixel (overwrites dx).
-    func col2im(_ g: ConvGeometry, dcols: BufferView, dx: BufferView) throws
-    /// y [rows, cols] = act(y + bias) in place (the gemm's epilogue); bias [cols] or nil. `kind` relu/tanh/sigmoid/linear.
-    func convBiasAct(_ kind: Activation, rows: Int, cols: Int, bias: BufferView?, y: BufferView) throws
+/// convolution run in the backend's `gemm` (see `Conv2D`). The conv.cl kernels are kernels of the table (`Kernel`,
+/// the extension below); the pooling ones are launched by each backend.
+protocol ConvBackend: Backend {
     /// y, arg [N, OH, OW, C]: the window maxima and their positions.
     func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws
     /// dx [N, H, W, C] (overwritten) from dy and the positions of `maxPoolForward`: `max_pool_backward`, or `fill` +
@@ -53,6 +48,34 @@ protocol ConvBackend {
     func avgPoolBackward(_ g: PoolGeometry, dy: BufferView, dx: BufferView) throws
 }
 
+
+extension ConvBackend {
+    /// cols [N*OH*OW, C*KH*KW] = the patches of x [N, H, W, C].
+    func im2col(_ g: ConvGeometry, x: BufferView, cols: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(x)); a.append(.view(cols))
+        try launch(.im2col, a)
+    }
+    /// dx [N, H, W, C] = the sum of dcols [N*OH*OW, C*KH*KW] over every patch that holds each pixel (overwrites dx).
+    func col2im(_ g: ConvGeometry, dcols: BufferView, dx: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(dcols)); a.append(.view(dx))
+        try launch(.col2im, a)
+    }
+    /// y [rows, cols] = act(y + bias) in place (the gemm's epilogue); bias [cols] or nil. `kind` relu/tanh/sigmoid/linear.
+    func convBiasAct(_ kind: Activation, rows: Int, cols: Int, bias: BufferView?, y: BufferView) throws {
+        var a = KernelArguments(); a.append(.int(kind.kernelKind)); a.append(.int(rows)); a.append(.int(cols))
+        a.append(.int(bias == nil ? 0 : 1)); a.append(.view(bias ?? y)); a.append(.view(y))
+        try launch(.convBiasAct, a)
+    }
+}
+
+extension KernelArguments {
+    /// The 14 geometry arguments of the conv.cl kernels, in their order (`ConvGeometry.arguments`).
+    mutating func append(_ g: ConvGeometry) {
+        append(.int(g.n)); append(.int(g.h)); append(.int(g.w)); append(.int(g.c)); append(.int(g.kh)); append(.int(g.kw))
+        append(.int(g.sh)); append(.int(g.sw)); append(.int(g.padTop)); append(.int(g.padLeft)); append(.int(g.dh)); append(.int(g.dw))
+        append(.int(g.oh)); append(.int(g.ow))
+    }
+}
 
 extension BenchmarkHooks {
     /// One training step of a compiled `Sequential` on a batch already on its device, as `fit` runs it: zero the

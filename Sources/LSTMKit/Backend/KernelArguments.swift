@@ -1,12 +1,13 @@
 /// The arguments of one launch, in the kernel's order, held inline (a launch allocates nothing): built with
 /// `append`, read by index by the OpenCL launch and the CPU twins.
 struct KernelArguments {
-    static let capacity = 20
+    static let capacity = 28
     private var storage: (KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
                           KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
-                          KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue)
-        = (.none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
-           .none, .none, .none)
+                          KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
+                          KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue)
+        = (.none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+           .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none)
     private(set) var count = 0
 
     init() {}

@@ -5,19 +5,12 @@ struct LayerNormCellParameters {
     let hhWeight, hhBias, cWeight, cBias: BufferView
 }
 
-/// The primitives of the LSTM variants: peephole gradients, projection and layer norm
-/// (Kernels/lstm_variants.cl; CPU twins of the same names and argument order in CPU/CPUVariantKernels.swift).
-/// B = batch, T = time steps, H = hidden size, P = projection size.
-protocol LSTMVariantBackend {
-    /// dpeep [3H] += the peephole gradients over `rows` = T*B rows of dgs [T, B, 4H] and cs [T+1, B, H] (by step).
-    func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws
-    /// After the projection gemm of one step: carries h past a sequence's end, writes y and hm. hs, hm: [T+1, B, P].
-    func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                               hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws
-    /// Before the projection's backward gemm of one step: dhs[step] = mask * dh + dy[t] (0 on padding), dh = 0
-    /// (unchanged on padding). dh: [B, P]; dhs: [T, B, P] by step.
-    func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                                dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws
+/// The primitives of the LSTM variants: peephole gradients, projection and layer norm (Kernels/lstm_variants.cl;
+/// CPU twins of the same names and argument order in CPU/CPUVariantKernels.swift). The peephole and projection
+/// kernels are kernels of the table (`Kernel`, the extension below); the layer-norm ones, whose work-group size
+/// comes from the row length, are launched by each backend. B = batch, T = time steps, H = hidden size,
+/// P = projection size.
+protocol LSTMVariantBackend: Backend {
     /// y = LN(x) row by row (rows of n), stats [rows, 2] = mean, rstd.
     func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws
     /// dx = the gradient through LN of dy (rows of n).
@@ -39,3 +32,35 @@ protocol LSTMVariantBackend {
                                    dgs: BufferView, dAs: BufferView, dAt: BufferView, dcn: BufferView, extras: LSTMCellExtras) throws
 }
 
+
+extension LSTMVariantBackend {
+    /// dpeep [3H] += the peephole gradients over `rows` = T*B rows of dgs [T, B, 4H] and cs [T+1, B, H] (by step).
+    func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws {
+        precondition(dgs.offset == 0 && cs.offset == 0)
+        var a = KernelArguments(); a.append(.int(rows)); a.append(.int(batch)); a.append(.int(hidden)); a.append(.mem(dgs.buffer))
+        a.append(.mem(cs.buffer)); a.append(.view(dpeep))
+        try launch(.lstmPeepholeGrad, a)
+    }
+    /// After the projection gemm of one step: carries h past a sequence's end, writes y and hm. hs, hm: [T+1, B, P].
+    func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                               hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws {
+        precondition(hs.offset == 0 && (recurrentMask?.offset ?? 0) == 0 && (maskedStates?.offset ?? 0) == 0)
+        var a = KernelArguments()
+        a.append(.int(batch)); a.append(.int(proj)); a.append(.int(steps)); a.append(.int(step)); a.append(.int(reverse ? 1 : 0))
+        a.append(.mem(lengths)); a.append(.mem(hs.buffer)); a.append(.view(y)); a.append(.int(ldy))
+        a.append(.mem(recurrentMask?.buffer ?? hs.buffer)); a.append(.int(recurrentMask == nil ? 0 : 1))
+        a.append(.mem(maskedStates?.buffer ?? hs.buffer))
+        try launch(.lstmProjectionForward, a)
+    }
+    /// Before the projection's backward gemm of one step: dhs[step] = mask * dh + dy[t] (0 on padding), dh = 0
+    /// (unchanged on padding). dh: [B, P]; dhs: [T, B, P] by step.
+    func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                                dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws {
+        precondition(dh.offset == 0 && dhs.offset == 0 && (recurrentMask?.offset ?? 0) == 0)
+        var a = KernelArguments()
+        a.append(.int(batch)); a.append(.int(proj)); a.append(.int(steps)); a.append(.int(step)); a.append(.int(reverse ? 1 : 0))
+        a.append(.mem(lengths)); a.append(.view(dy)); a.append(.int(lddy)); a.append(.mem(dh.buffer)); a.append(.mem(dhs.buffer))
+        a.append(.mem(recurrentMask?.buffer ?? dh.buffer)); a.append(.int(recurrentMask == nil ? 0 : 1))
+        try launch(.lstmProjectionBackward, a)
+    }
+}

@@ -1,73 +1,34 @@
 /// Max pooling over channels-last frames (Keras `MaxPooling2D`): input `[B, H, W, C]` (per sample `[H, W, C]`),
 /// output `[B, OH, OW, C]`, each value the maximum of its window (the first maximum on ties, as PyTorch's
 /// `nn.MaxPool2d`; with `.same` padding the padded pixels are ignored). `strides` defaults to `poolSize`.
-public final class MaxPooling2D: ConfigurableLayer {
+/// The config, shape checks and plumbing are the pools' (`Pooling2DLayer`, `Pooling2DWindow`).
+public final class MaxPooling2D: Pooling2DLayer {
     public let poolSize: (Int, Int)
     public let strides: (Int, Int)
     public let padding: Padding
-    private(set) var device: Device?
-    private var inputShape: [Int] = []
-    private var outH = 0, outW = 0, padTop = 0, padLeft = 0
-    private var geometry: PoolGeometry?, arg: BufferView?, outputShape: [Int] = []
+    private var window = Pooling2DWindow(layer: MaxPooling2D.kerasClassName)
+    /// The positions of the last forward pass's maxima, for the backward pass.
+    private var arg: BufferView?
 
     public init(poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil, padding: Padding = .valid) {
-        self.poolSize = poolSize
-        self.strides = strides ?? poolSize
-        self.padding = padding
-    }
-    /// A square pool (`pool_size=2`).
-    public convenience init(poolSize: Int, strides: Int? = nil, padding: Padding = .valid) {
-        self.init(poolSize: (poolSize, poolSize), strides: strides.map { ($0, $0) }, padding: padding)
-    }
-
-    /// Keras's MaxPooling2D config keys.
-    public struct Config: Codable, Equatable, Sendable {
-        public var poolSize: [Int]
-        public var strides: [Int]
-        public var padding: Padding
-        enum CodingKeys: String, CodingKey { case poolSize = "pool_size", strides, padding }
-        public init(poolSize: [Int], strides: [Int], padding: Padding) { self.poolSize = poolSize; self.strides = strides; self.padding = padding }
+        (self.poolSize, self.strides, self.padding) = (poolSize, strides ?? poolSize, padding)
     }
     public static var kerasClassName: String { "MaxPooling2D" }
-    public var config: Config { Config(poolSize: [poolSize.0, poolSize.1], strides: [strides.0, strides.1], padding: padding) }
-    public convenience init(config c: Config) throws {
-        for (name, v) in [("pool_size", c.poolSize), ("strides", c.strides)] where v.count != 2 {
-            throw LSTMKitError.invalidArgument(name: "MaxPooling2D.\(name)", value: "\(v)", reason: "must have 2 values (height, width)")
-        }
-        self.init(poolSize: (c.poolSize[0], c.poolSize[1]), strides: (c.strides[0], c.strides[1]), padding: c.padding)
-    }
 
     public func build(inputShape: [Int], device: Device, seed: UInt64) throws -> [Int] {
-        (outH, outW, padTop, padLeft) = try padding.pool("MaxPooling2D", inputShape: inputShape, poolSize: poolSize, strides: strides)
-        self.inputShape = inputShape
-        self.device = device
-        return [outH, outW, inputShape[2]]
+        try window.build(self, inputShape: inputShape, device: device)
     }
-    public var parameterBuffers: [ParameterBuffer] { [] }
-    public var namedParameters: [(name: String, tensor: Tensor)] { [] }
 
     public func forward(_ input: MaskedTensor, training: Bool) throws -> MaskedTensor {
-        let device = try requireBuilt(device, "MaxPooling2D")
-        let xt = input.tensor
-        guard xt.shape.count == 4, Array(xt.shape.dropFirst()) == inputShape, xt.count <= Int(Int32.max) else {
-            throw LSTMKitError.shapeMismatch(what: "MaxPooling2D input", expected: "[batch, \(inputShape.map(String.init).joined(separator: ", "))], at most 2^31 - 1 values", got: xt.shape)
+        try window.forward(input) { be, g, x, y in
+            let a = BufferView(try be.allocate(g.outputCount))
+            try be.maxPoolForward(g, x: x, y: y, arg: a)
+            arg = a
         }
-        let g = PoolGeometry(n: xt.shape[0], h: inputShape[0], w: inputShape[1], c: inputShape[2], ph: poolSize.0, pw: poolSize.1,
-                             sh: strides.0, sw: strides.1, padTop: padTop, padLeft: padLeft, oh: outH, ow: outW)
-        let be = device.conv
-        let y = BufferView(try be.allocate(g.outputCount)), a = BufferView(try be.allocate(g.outputCount))
-        try be.maxPoolForward(g, x: xt.view, y: y, arg: a)
-        geometry = g; arg = a
-        outputShape = [g.n, outH, outW, g.c]
-        return MaskedTensor(Tensor(shape: outputShape, view: y, device: device), lengths: input.lengths)
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? {
-        guard let g = geometry, let arg, let device else { throw LSTMKitError.noForwardPass }
-        guard dy.shape == outputShape else { throw LSTMKitError.shapeMismatch(what: "MaxPooling2D output gradient", expected: "\(outputShape)", got: dy.shape) }
-        let be = device.conv
-        let dx = BufferView(try be.allocate(g.inputCount))
-        try be.maxPoolBackward(g, dy: dy.view, arg: arg, dx: dx)
-        return Tensor(shape: [g.n, g.h, g.w, g.c], view: dx, device: device)
+        guard let arg else { throw LSTMKitError.noForwardPass }
+        return try window.backward(dy) { be, g, dy, dx in try be.maxPoolBackward(g, dy: dy, arg: arg, dx: dx) }
     }
 }

@@ -6,9 +6,7 @@ import Foundation
 /// input `[T, B, I]` (`[B, T, I]` with `batchFirst`), output `[T, B, D*H]`, h0 and h_n `[L*D, B, H]`.
 /// Parameters: `weight_ih_l{k}[_reverse]` `[3H, I or D*H]`, `weight_hh_l{k}` `[3H, H]`, `bias_ih_l{k}`,
 /// `bias_hh_l{k}` `[3H]`; gate order r, z, n; `n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`.
-/// The same engine as `LSTM` (`RecurrentDriver`, with `GRUCellSteps`): one GEMM for the input projection of all
-/// steps, then per step one GEMM and one fused cell kernel; backward per step one fused kernel and one GEMM, then
-/// one GEMM each for the weights.
+/// The engine is `RecurrentDriver` (one training step, file by file) with `GRUCellSteps`.
 public final class GRU: ParameterOwner {
     public let inputSize: Int, hiddenSize: Int, numLayers: Int
     public let bias: Bool, batchFirst: Bool, bidirectional: Bool
@@ -48,9 +46,8 @@ public final class GRU: ParameterOwner {
                                              directions: D, bias: bias, device: device, seed: seed)
         parameterNames = layout.names; parameters = layout.parameters; gradients = layout.gradients
         flatParameters = layout.flatParameters; flatGradients = layout.flatGradients
-        driver = RecurrentDriver(cell: GRUCellSteps(hiddenSize: hiddenSize, activation: activation.kernelKind,
-                                                                recurrentActivation: recurrentActivation.kernelKind), device: device, inputSize: inputSize, numLayers: numLayers,
-                                 numDirections: D, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
+        let cell = GRUCellSteps(hiddenSize: hiddenSize, activation: activation.kernelKind, recurrentActivation: recurrentActivation.kernelKind)
+        driver = RecurrentDriver(cell: cell, device: device, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }
 
     /// Runs the layer; `lengths` gives packed-sequence semantics as in `LSTM.forward`.
@@ -72,8 +69,6 @@ public final class GRU: ParameterOwner {
         let g = try driver.backward(gradOutput: gradOutput, gradStates: [gradH], inputGradient: inputGradient)
         return (g.input, g.states[0])
     }
-
-    public func zeroGrad() throws { try device.backend.fill(flatGradients.view, count: flatGradients.count, value: 0) }
 
     /// Restarts the dropout mask sequence (tests use it to repeat a training-mode forward exactly).
     func resetDropoutGenerator(seed: UInt64) { driver.workspace.resetGenerator(seed: seed) }

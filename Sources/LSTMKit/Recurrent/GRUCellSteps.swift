@@ -11,34 +11,30 @@ struct GRUCellSteps: RecurrentCellSteps {
     var stateNames: [String] { ["h0"] }
     var keepsProjections: Bool { false }
 
-    func beginForward(_ d: RecurrentDirection, _ f: RecurrentBuffers) throws {}
-    func forwardSequence(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Void) throws -> Bool { false }
-    func recurrentInput(_ f: RecurrentBuffers, _ tape: Void) -> DeviceBuffer { f.states[0] }
-    func recurrentMask(_ tape: Void) -> BufferView? { nil }
+    func beginForward(_ d: RecurrentDirection) throws {}
+    func forwardSequence(_ d: RecurrentDirection, _ tape: Void) throws -> Bool { false }
+    func recurrentDropout(_ tape: Void) -> (mask: BufferView, hm: BufferView)? { nil }
 
-    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Void) throws {
+    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Void) throws {
         try d.device.gru.gruCellForward(batch: d.batch, hidden: hiddenSize, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                        gx: BufferView(f.gx), gh: BufferView(f.r), biasIH: d.weights.bih, biasHH: d.weights.bhh,
-                                        hs: BufferView(f.states[0]), gates: BufferView(f.gates), y: d.y, ldy: d.ldy,
-                                        activation: activation, recurrentActivation: recurrentActivation)
+                                        gx: d.gx, gh: d.r, biasIH: d.weights.bih, biasHH: d.weights.bhh, hs: d.states[0], gates: d.gates,
+                                        y: d.y, ldy: d.ldy, activation: activation, recurrentActivation: recurrentActivation)
     }
 
     /// dgx: w.r.t. the input projection by time (the cell writes it at every step).
-    func beginBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Void) throws -> (dgx: DeviceBuffer, cell: Void) {
-        (try d.workspace("dat", d.steps * d.batch * 3 * hiddenSize), ())
+    func beginBackward(_ d: RecurrentDirection, _ tape: Void) throws -> (dgx: BufferView, cell: Void) {
+        (BufferView(try d.workspace("dat", d.steps * d.batch * 3 * hiddenSize)), ())
     }
 
-    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Void, _ b: Void,
-                      dStates: [DeviceBuffer], dgx: DeviceBuffer) throws {
+    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Void, _ b: Void, dStates: [BufferView], dgx: BufferView) throws {
         try d.device.gru.gruCellBackward(batch: d.batch, hidden: hiddenSize, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                         gates: BufferView(f.gates), hs: BufferView(f.states[0]), dy: d.y, lddy: d.ldy,
-                                         dh: BufferView(dStates[0]), dgh: BufferView(f.dgs!), dgx: BufferView(dgx),
+                                         gates: d.gates, hs: d.states[0], dy: d.y, lddy: d.ldy, dh: dStates[0], dgh: d.dgs!, dgx: dgx,
                                          activation: activation, recurrentActivation: recurrentActivation)
     }
 
     /// b_ih's gradient sums dgx, b_hh's sums dgh (= dgs: r * (W_hn h + b_hn) puts them apart for n).
-    func finishBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Void, _ b: Void, dgx: DeviceBuffer)
-        throws -> (dgx: DeviceBuffer, biasIH: DeviceBuffer, biasHH: DeviceBuffer) {
-        (dgx, dgx, f.dgs!)
+    func finishBackward(_ d: RecurrentDirection, _ tape: Void, _ b: Void, dgx: BufferView)
+        throws -> (dgx: BufferView, biasIH: BufferView, biasHH: BufferView) {
+        (dgx, dgx, d.dgs!)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A multi-layer, optionally bidirectional LSTM with PyTorch `nn.LSTM`'s parameters, shapes and numbers, and
-/// the variants PyTorch lacks: peepholes, layer norm, cell clipping and recurrent dropout (all fused, both devices).
+/// the variants PyTorch lacks: peepholes, layer norm, cell clipping and recurrent dropout (all fused, both devices;
+/// each documented at its property).
 ///
 /// Shapes (B = batch, T = time steps, I = input size, H = hidden size, L = layers, D = 2 if bidirectional else 1,
 /// R = `projSize` if > 0 else H):
@@ -14,18 +15,7 @@ import Foundation
 /// i, f, g, o; the variants add `peephole_{i,f,o}_l{k}` and `ln_{ih,hh,c}_{weight,bias}_l{k}` (see
 /// `RecurrentParameters`). They live in one flat buffer (`flatParameters`), their gradients in another.
 ///
-/// The variants:
-/// - `projSize` (PyTorch's `proj_size`): h_t = W_hr (o * tanh(c_t)).
-/// - `peephole`: i and f see c_{t-1}, o sees c_t, through diagonal weights (ONNX's P).
-/// - `layerNorm` (Ba et al. 2016): a = LN_ih(W_ih x) + LN_hh(W_hh h) + b, h_t = o * tanh(LN_c(c_t)).
-/// - `cellClip`: c_t is clamped to [-cellClip, cellClip] (cuDNN).
-/// - `recurrentDropout` (Keras, Gal & Ghahramani): in training, h_{t-1} is multiplied by a mask drawn once per
-///   sequence (and layer and direction) before the recurrent product.
-///
-/// Internally everything is time-major. Per layer and direction the forward pass is one GEMM for the input
-/// projection of all steps, then per step one GEMM (`h . W_hh^T`), one fused cell kernel and, with a projection,
-/// one GEMM and one small kernel; backward mirrors it, then one GEMM each for dW_ih, dW_hh (and dW_hr) and dX over
-/// all steps. Nothing waits on the host inside the time loop.
+/// The engine is `RecurrentDriver` (one training step, file by file) with `LSTMCellSteps`.
 public final class LSTM {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -35,15 +25,16 @@ public final class LSTM {
     /// Dropout probability on the outputs of every layer but the last, in training mode only.
     public let dropout: Double
     public let bidirectional: Bool
-    /// PyTorch's `proj_size`: 0 (off) or the size P < H of the projected hidden state.
+    /// PyTorch's `proj_size`: 0 (off) or the size P < H of the projected hidden state h_t = W_hr (o * tanh(c_t)).
     public let projSize: Int
-    /// Peephole connections (i, f see c_{t-1}; o sees c_t).
+    /// Peephole connections: i and f see c_{t-1}, o sees c_t, through diagonal weights (ONNX's P).
     public let peephole: Bool
-    /// Layer normalisation of the gate pre-activations and of c_t.
+    /// Layer normalisation (Ba et al. 2016): a = LN_ih(W_ih x) + LN_hh(W_hh h) + b, h_t = o * tanh(LN_c(c_t)).
     public let layerNorm: Bool
     /// Cell clipping (as cuDNN): c_t is clamped to [-cellClip, cellClip] in the fused cell kernel; nil: off.
     public let cellClip: Double?
-    /// Recurrent dropout probability on h_{t-1} (one mask per sequence), in training mode only.
+    /// Recurrent dropout probability (Keras, Gal & Ghahramani), in training mode only: h_{t-1} is multiplied by a mask
+    /// drawn once per sequence (and layer and direction) before the recurrent product.
     public let recurrentDropout: Double
     /// Keras's `activation`, of g and the cell output (tanh: PyTorch's LSTM).
     public let activation: Activation
@@ -70,8 +61,6 @@ public final class LSTM {
     /// All gradients, in the same layout as `flatParameters`.
     public let flatGradients: Tensor
 
-    /// Views of each layer-direction's parameters and gradients, [layer][direction].
-    var weights: [[RecurrentParameters.Weights]] { driver.weights }
     /// The layer and direction loops, the tape and the gemms; the cell supplies the LSTM's steps.
     let driver: RecurrentDriver<LSTMCellSteps>
 
@@ -91,23 +80,9 @@ public final class LSTM {
                 layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0,
                 activation: Activation = .tanh, recurrentActivation: Activation = .sigmoid, device: Device = .cpu,
                 seed: UInt64 = 0) throws {
-        try RecurrentInputChecks.activations(activation, recurrentActivation)
-        if layerNorm, activation != .tanh || recurrentActivation != .sigmoid {
-            let (name, value) = activation != .tanh ? ("activation", activation) : ("recurrentActivation", recurrentActivation)
-            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
-                                               reason: "the layer-normalised cell runs tanh and sigmoid only (layerNorm: true)")
-        }
-        if let clip = cellClip, !(clip > 0) {
-            throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
-        }
-        try RecurrentInputChecks.sizes(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout)
-        guard projSize >= 0, projSize < hiddenSize else {
-            throw LSTMKitError.invalidArgument(name: "projSize", value: "\(projSize)",
-                                               reason: "must be 0 (off) or less than hiddenSize \(hiddenSize), as PyTorch's proj_size")
-        }
-        guard recurrentDropout >= 0, recurrentDropout < 1 else {
-            throw LSTMKitError.invalidArgument(name: "recurrentDropout", value: "\(recurrentDropout)", reason: "must be in [0, 1)")
-        }
+        try RecurrentInputChecks.lstm(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, projSize: projSize,
+                                      layerNorm: layerNorm, cellClip: cellClip, recurrentDropout: recurrentDropout,
+                                      activation: activation, recurrentActivation: recurrentActivation)
         (self.inputSize, self.hiddenSize, self.numLayers, self.bias, self.batchFirst) = (inputSize, hiddenSize, numLayers, bias, batchFirst)
         (self.dropout, self.bidirectional, self.projSize, self.peephole) = (dropout, bidirectional, projSize, peephole)
         (self.layerNorm, self.cellClip, self.recurrentDropout, self.device) = (layerNorm, cellClip, recurrentDropout, device)
@@ -117,11 +92,10 @@ public final class LSTM {
                                              peephole: peephole, layerNorm: layerNorm, device: device, seed: seed)
         (parameterNames, parameters, gradients) = (layout.names, layout.parameters, layout.gradients)
         (flatParameters, flatGradients) = (layout.flatParameters, layout.flatGradients)
-        driver = RecurrentDriver(cell: LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
-                                                     recurrentDropout: recurrentDropout, activation: activation.kernelKind,
-                                                     recurrentActivation: recurrentActivation.kernelKind),
-                                 device: device, inputSize: inputSize, numLayers: numLayers, numDirections: bidirectional ? 2 : 1,
-                                 batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
+        let cell = LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
+                                 recurrentDropout: recurrentDropout, activation: activation.kernelKind,
+                                 recurrentActivation: recurrentActivation.kernelKind)
+        driver = RecurrentDriver(cell: cell, device: device, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
     }
 
     // MARK: Forward
@@ -159,9 +133,4 @@ public final class LSTM {
 
     /// Restarts the dropout mask sequence (tests use it to repeat a training-mode forward exactly).
     func resetDropoutGenerator(seed: UInt64) { driver.workspace.resetGenerator(seed: seed) }
-
-    /// Sets every gradient to zero.
-    public func zeroGrad() throws {
-        try device.backend.fill(flatGradients.view, count: flatGradients.count, value: 0)
-    }
 }

@@ -10,20 +10,19 @@ struct LSTMCellSteps: RecurrentCellSteps {
     private var defaultActivations: Bool { activation == Activation.tanh.kernelKind && recurrentActivation == Activation.sigmoid.kernelKind }
 
     struct Tape {
-        let ms: DeviceBuffer?       // projection: m_t = o * tanh(c_t), [T+1, B, H]
+        let ms: BufferView?         // projection: m_t = o * tanh(c_t), [T+1, B, H]
         let whrStep: StepOperand?   // projection: op(B) = W_hr^T [H, P], prepared once
-        let mask: DeviceBuffer?     // recurrent dropout: [B, R]
-        let hm: DeviceBuffer?       // recurrent dropout: h * mask, [T+1, B, R]
-        let gxn: DeviceBuffer?      // layer norm: LN_ih(gx) by time, [T, B, 4H]
-        let stats: DeviceBuffer?    // layer norm: [T, B, 4] by step
-        let statsIH: DeviceBuffer?  // layer norm: LN_ih statistics by time, [T, B, 2]
+        let dropout: (mask: BufferView, hm: BufferView)?  // recurrent dropout: [B, R], h * mask [T+1, B, R]
+        let gxn: BufferView?        // layer norm: LN_ih(gx) by time, [T, B, 4H]
+        let stats: BufferView?      // layer norm: [T, B, 4] by step
+        let statsIH: BufferView?    // layer norm: LN_ih statistics by time, [T, B, 2]
+        let extras: LSTMCellExtras  // the fused cell's options, forward and backward
     }
     struct Backward {
-        let daStep: DeviceBuffer    // dL/da by step (dgs itself without layer norm)
-        let dcn: DeviceBuffer?      // layer norm: dL/dLN_c(c) by step, [T, B, H]
-        let dhs: DeviceBuffer?, dm: DeviceBuffer?, zeros: DeviceBuffer?  // projection: [T, B, P], [B, H], [H]
+        let daStep: BufferView      // dL/da by step (dgs itself without layer norm)
+        let dcn: BufferView?        // layer norm: dL/dLN_c(c) by step, [T, B, H]
+        let dhs: BufferView?, dm: BufferView?, zeros: BufferView?  // projection: [T, B, P], [B, H], [H]
         let whrStep: StepOperand?   // projection: op(B) = W_hr [P, H]
-        let extras: LSTMCellExtras
     }
 
     var gateCount: Int { 4 }
@@ -32,144 +31,130 @@ struct LSTMCellSteps: RecurrentCellSteps {
     var stateNames: [String] { ["h0", "c0"] }
     var keepsProjections: Bool { layerNorm }
 
-    func beginForward(_ d: RecurrentDirection, _ f: RecurrentBuffers) throws -> Tape {
+    func beginForward(_ d: RecurrentDirection) throws -> Tape {
         let be = d.backend, ws = d.workspace, w = d.weights, T = d.steps, B = d.batch, H = hiddenSize, P = projSize, G = 4 * H
         let R = stateWidths[0], index = d.index
-        var gxn: DeviceBuffer? = nil, statsIH: DeviceBuffer? = nil
+        var gxn: BufferView? = nil, statsIH: BufferView? = nil
         if let ln = w.layerNorm {
-            gxn = try ws("gxn", T * B * G)
-            statsIH = try ws("statsIH\(index)", T * B * 2)
-            try d.device.variants.layerNormForward(rows: T * B, n: G, x: BufferView(f.gx), weight: ln.ihWeight, bias: ln.ihBias,
-                                                   y: BufferView(gxn!), stats: BufferView(statsIH!))
+            gxn = BufferView(try ws("gxn", T * B * G))
+            statsIH = BufferView(try ws("statsIH\(index)", T * B * 2))
+            try d.device.variants.layerNormForward(rows: T * B, n: G, x: d.gx, weight: ln.ihWeight, bias: ln.ihBias, y: gxn!, stats: statsIH!)
         }
         // Projection: the cell writes m_t into ms (ms[0] is only carried into padding, but must be finite).
-        let ms = P > 0 ? try ws("ms\(index)", (T + 1) * B * H) : nil
-        if let ms { try be.fill(BufferView(ms), count: B * H, value: 0) }
+        let ms = P > 0 ? BufferView(try ws("ms\(index)", (T + 1) * B * H)) : nil
+        if let ms { try be.fill(ms, count: B * H, value: 0) }
         // Recurrent dropout: one mask per sequence [B, R]; hm = h * mask feeds the recurrent gemm.
-        var mask: DeviceBuffer? = nil, hm: DeviceBuffer? = nil
+        var dropout: (mask: BufferView, hm: BufferView)? = nil
         if d.training, recurrentDropout > 0 {
             let seed = ws.nextSeed()
-            let ones = try ws("ones", B * R)
-            try be.fill(BufferView(ones), count: B * R, value: 1)
-            mask = try ws("rmask\(index)", B * R)
-            try be.dropout(count: B * R, p: recurrentDropout, seed: seed, x: BufferView(ones), y: BufferView(mask!))
-            hm = try ws("hm\(index)", (T + 1) * B * R)
-            try d.device.training.mul(count: B * R, x: BufferView(f.states[0]), y: BufferView(mask!), out: BufferView(hm!))
+            let ones = BufferView(try ws("ones", B * R))
+            try be.fill(ones, count: B * R, value: 1)
+            let mask = BufferView(try ws("rmask\(index)", B * R))
+            try be.dropout(count: B * R, p: recurrentDropout, seed: seed, x: ones, y: mask)
+            let hm = BufferView(try ws("hm\(index)", (T + 1) * B * R))
+            try d.device.training.mul(count: B * R, x: d.states[0], y: mask, out: hm)
+            dropout = (mask, hm)
         }
         let whrStep = try w.whr.map { whr in
             try StepOperand(be, b: whr, transB: true, k: H, n: P, ldb: H) { try ws("whrStep\(index)", $0) }
         }
-        return Tape(ms: ms, whrStep: whrStep, mask: mask, hm: hm, gxn: gxn, stats: layerNorm ? try ws("stats\(index)", T * B * 4) : nil,
-                    statsIH: statsIH)
+        // The cell writes h (or m, with a projection) and, when the projection does not, y and hm.
+        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : dropout?.mask,
+                                    maskedStates: P > 0 ? nil : dropout?.hm, writeOutput: P == 0,
+                                    activation: activation, recurrentActivation: recurrentActivation)
+        let stats = layerNorm ? BufferView(try ws("stats\(index)", T * B * 4)) : nil
+        return Tape(ms: ms, whrStep: whrStep, dropout: dropout, gxn: gxn, stats: stats, statsIH: statsIH, extras: extras)
     }
 
     /// Small batches on a GPU: the whole recurrence in one persistent kernel (the plain cell with tanh and sigmoid,
     /// and clipping, only; other activations run the step loop).
-    func forwardSequence(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws -> Bool {
+    func forwardSequence(_ d: RecurrentDirection, _ tape: Tape) throws -> Bool {
         let w = d.weights, persistent = d.device.persistent
-        guard w.peephole == nil, !layerNorm, projSize == 0, tape.mask == nil, defaultActivations,
+        guard w.peephole == nil, !layerNorm, projSize == 0, tape.dropout == nil, defaultActivations,
               persistent.usePersistentForward(batch: d.batch, hidden: hiddenSize) else { return false }
         try persistent.lstmSequenceForward(batch: d.batch, hidden: hiddenSize, steps: d.steps, reverse: d.reverse, lengths: d.lengths,
-                                           gx: BufferView(f.gx), whh: w.whh, biasIH: w.bih, biasHH: w.bhh, hs: BufferView(f.states[0]),
-                                           cs: BufferView(f.states[1]), gates: BufferView(f.gates), y: d.y, ldy: d.ldy,
-                                           cellClip: cellClip ?? 0)
+                                           gx: d.gx, whh: w.whh, biasIH: w.bih, biasHH: w.bhh, hs: d.states[0], cs: d.states[1],
+                                           gates: d.gates, y: d.y, ldy: d.ldy, cellClip: cellClip ?? 0)
         return true
     }
 
-    func recurrentInput(_ f: RecurrentBuffers, _ tape: Tape) -> DeviceBuffer { tape.hm ?? f.states[0] }
-    func recurrentMask(_ tape: Tape) -> BufferView? { tape.mask.map { BufferView($0) } }
+    func recurrentDropout(_ tape: Tape) -> (mask: BufferView, hm: BufferView)? { tape.dropout }
 
-    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws {
-        let be = d.backend, w = d.weights, B = d.batch, H = hiddenSize, P = projSize, hs = f.states[0], cs = f.states[1]
-        // The cell writes h (or m, with a projection) and, when the projection does not, y and hm.
-        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole,
-                                    recurrentMask: P > 0 ? nil : tape.mask.map { BufferView($0) },
-                                    maskedStates: P > 0 ? nil : tape.hm.map { BufferView($0) }, writeOutput: P == 0,
-                                    activation: activation, recurrentActivation: recurrentActivation)
+    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape) throws {
+        let be = d.backend, w = d.weights, B = d.batch, H = hiddenSize, P = projSize, hs = d.states[0], cs = d.states[1]
         let cellH = tape.ms ?? hs
         if let lnParams = w.layerNormCell, let gxn = tape.gxn, let stats = tape.stats {
             try d.device.variants.lstmLayerNormCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse,
-                                                           lengths: d.lengths, gxn: BufferView(gxn), r: BufferView(f.r), params: lnParams,
-                                                           hs: BufferView(cellH), cs: BufferView(cs), gates: BufferView(f.gates),
-                                                           stats: BufferView(stats), y: d.y, ldy: d.ldy, extras: extras)
+                                                           lengths: d.lengths, gxn: gxn, r: d.r, params: lnParams, hs: cellH, cs: cs,
+                                                           gates: d.gates, stats: stats, y: d.y, ldy: d.ldy, extras: tape.extras)
         } else {
-            try be.lstmCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                   gx: BufferView(f.gx), r: BufferView(f.r), biasIH: w.bih, biasHH: w.bhh, hs: BufferView(cellH),
-                                   cs: BufferView(cs), gates: BufferView(f.gates), y: d.y, ldy: d.ldy, extras: extras)
+            try be.lstmCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths, gx: d.gx, r: d.r,
+                                   biasIH: w.bih, biasHH: w.bhh, hs: cellH, cs: cs, gates: d.gates, y: d.y, ldy: d.ldy, extras: tape.extras)
         }
         if let ms = tape.ms, let whrStep = tape.whrStep {
             // h_s = m_s . W_hr^T for every row, then padding carries h and the output is written.
-            try whrStep.gemm(be, m: B, a: BufferView(ms, (s + 1) * B * H), lda: H, beta: 0, c: BufferView(hs, (s + 1) * B * P), ldc: P)
+            try whrStep.gemm(be, m: B, a: ms.advanced(by: (s + 1) * B * H), lda: H, beta: 0, c: hs.advanced(by: (s + 1) * B * P), ldc: P)
             try d.device.variants.lstmProjectionForward(batch: B, proj: P, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                                        hs: BufferView(hs), y: d.y, ldy: d.ldy, recurrentMask: tape.mask.map { BufferView($0) },
-                                                        maskedStates: tape.hm.map { BufferView($0) })
+                                                        hs: hs, y: d.y, ldy: d.ldy, recurrentMask: tape.dropout?.mask,
+                                                        maskedStates: tape.dropout?.hm)
         }
     }
 
-    func beginBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws -> (dgx: DeviceBuffer, cell: Backward) {
+    func beginBackward(_ d: RecurrentDirection, _ tape: Tape) throws -> (dgx: BufferView, cell: Backward) {
         let be = d.backend, ws = d.workspace, w = d.weights, T = d.steps, B = d.batch, H = hiddenSize, G = 4 * H, P = projSize
         // dgs: w.r.t. the recurrent products by step (dW_hh, dh); daStep / daTime: w.r.t. the gate pre-activations by
         // step / by time. Without layer norm all three are one, except daTime when reverse.
-        let daStep = layerNorm ? try ws("das", T * B * G) : f.dgs!
-        let daTime = d.reverse ? try ws("dat", T * B * G) : daStep
+        let daStep = layerNorm ? BufferView(try ws("das", T * B * G)) : d.dgs!
+        let daTime = d.reverse ? BufferView(try ws("dat", T * B * G)) : daStep
         // Projection: the cell sees dm = dhs[s] . W_hr and no dy of its own.
-        let dhs = P > 0 ? try ws("dhs", T * B * P) : nil, dm = P > 0 ? try ws("dm", B * H) : nil
-        let zeros = P > 0 ? try ws("zerosH", H) : nil
-        if let zeros { try be.fill(BufferView(zeros), count: H, value: 0) }
+        let dhs = P > 0 ? BufferView(try ws("dhs", T * B * P)) : nil, dm = P > 0 ? BufferView(try ws("dm", B * H)) : nil
+        let zeros = P > 0 ? BufferView(try ws("zerosH", H)) : nil
+        if let zeros { try be.fill(zeros, count: H, value: 0) }
         let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try ws("whrStep\(d.index)", $0) } }
-        let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : recurrentMask(tape),
-                                    activation: activation, recurrentActivation: recurrentActivation)
-        return (daTime, Backward(daStep: daStep, dcn: layerNorm ? try ws("dcn", T * B * H) : nil, dhs: dhs, dm: dm, zeros: zeros,
-                                 whrStep: whrStep, extras: extras))
+        let dcn = layerNorm ? BufferView(try ws("dcn", T * B * H)) : nil
+        return (daTime, Backward(daStep: daStep, dcn: dcn, dhs: dhs, dm: dm, zeros: zeros, whrStep: whrStep))
     }
 
-    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape, _ b: Backward,
-                      dStates: [DeviceBuffer], dgx: DeviceBuffer) throws {
+    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape, _ b: Backward, dStates: [BufferView], dgx: BufferView) throws {
         let B = d.batch, H = hiddenSize, P = projSize, dh = dStates[0], dc = dStates[1]
-        var cellDH = BufferView(dh), cellDY = d.y, cellLDY = d.ldy
+        var cellDH = dh, cellDY = d.y, cellLDY = d.ldy
         if let dhs = b.dhs, let dm = b.dm, let zeros = b.zeros, let whrStep = b.whrStep {
             try d.device.variants.lstmProjectionBackward(batch: B, proj: P, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                                         dy: d.y, lddy: d.ldy, dh: BufferView(dh), dhs: BufferView(dhs),
-                                                         recurrentMask: recurrentMask(tape))
-            try whrStep.gemm(d.backend, m: B, a: BufferView(dhs, s * B * P), lda: P, beta: 0, c: BufferView(dm), ldc: H)
-            (cellDH, cellDY, cellLDY) = (BufferView(dm), BufferView(zeros), 0)
+                                                         dy: d.y, lddy: d.ldy, dh: dh, dhs: dhs, recurrentMask: tape.dropout?.mask)
+            try whrStep.gemm(d.backend, m: B, a: dhs.advanced(by: s * B * P), lda: P, beta: 0, c: dm, ldc: H)
+            (cellDH, cellDY, cellLDY) = (dm, zeros, 0)
         }
         if let lnParams = d.weights.layerNormCell, let stats = tape.stats, let dcn = b.dcn {
             try d.device.variants.lstmLayerNormCellBackward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse,
-                                                            lengths: d.lengths, params: lnParams, gates: BufferView(f.gates),
-                                                            cs: BufferView(f.states[1]), r: BufferView(f.r), stats: BufferView(stats),
-                                                            dy: cellDY, lddy: cellLDY, dh: cellDH, dc: BufferView(dc),
-                                                            dgs: BufferView(f.dgs!), dAs: BufferView(b.daStep), dAt: BufferView(dgx),
-                                                            dcn: BufferView(dcn), extras: b.extras)
+                                                            lengths: d.lengths, params: lnParams, gates: d.gates, cs: d.states[1], r: d.r,
+                                                            stats: stats, dy: cellDY, lddy: cellLDY, dh: cellDH, dc: dc, dgs: d.dgs!,
+                                                            dAs: b.daStep, dAt: dgx, dcn: dcn, extras: tape.extras)
         } else {
             try d.backend.lstmCellBackward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths,
-                                           gates: BufferView(f.gates), cs: BufferView(f.states[1]), dy: cellDY, lddy: cellLDY,
-                                           dh: cellDH, dc: BufferView(dc), dgs: BufferView(f.dgs!), dgt: BufferView(dgx), extras: b.extras)
+                                           gates: d.gates, cs: d.states[1], dy: cellDY, lddy: cellLDY, dh: cellDH, dc: dc, dgs: d.dgs!,
+                                           dgt: dgx, extras: tape.extras)
         }
     }
 
-    func finishBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape, _ b: Backward, dgx daTime: DeviceBuffer)
-        throws -> (dgx: DeviceBuffer, biasIH: DeviceBuffer, biasHH: DeviceBuffer) {
-        let w = d.weights, rows = d.steps * d.batch, H = hiddenSize, G = 4 * H, v = d.device.variants
+    func finishBackward(_ d: RecurrentDirection, _ tape: Tape, _ b: Backward, dgx daTime: BufferView)
+        throws -> (dgx: BufferView, biasIH: BufferView, biasHH: BufferView) {
+        let w = d.weights, rows = d.steps * d.batch, H = hiddenSize, G = 4 * H, v = d.device.variants, cs = d.states[1]
         var dgx = daTime  // the gradient w.r.t. the raw input projection, by time
         if let ln = w.layerNorm, let gln = w.glayerNorm, let stats = tape.stats, let statsIH = tape.statsIH, let dcn = b.dcn {
-            try v.layerNormParamGrad(rows: rows, n: G, dy: BufferView(b.daStep), x: BufferView(f.r), stats: BufferView(stats),
-                                     statsStride: 4, statsOffset: 0, dWeight: gln.hhWeight, dBias: gln.hhBias)
-            try v.layerNormParamGrad(rows: rows, n: H, dy: BufferView(dcn), x: BufferView(f.states[1], d.batch * H), stats: BufferView(stats),
-                                     statsStride: 4, statsOffset: 2, dWeight: gln.cWeight, dBias: gln.cBias)
-            try v.layerNormParamGrad(rows: rows, n: G, dy: BufferView(daTime), x: BufferView(f.gx), stats: BufferView(statsIH),
-                                     statsStride: 2, statsOffset: 0, dWeight: gln.ihWeight, dBias: gln.ihBias)
-            dgx = try d.workspace("dgx", rows * G)
-            try v.layerNormBackward(rows: rows, n: G, dy: BufferView(daTime), x: BufferView(f.gx), stats: BufferView(statsIH),
-                                    weight: ln.ihWeight, dx: BufferView(dgx))
+            try v.layerNormParamGrad(rows: rows, n: G, dy: b.daStep, x: d.r, stats: stats, statsStride: 4, statsOffset: 0,
+                                     dWeight: gln.hhWeight, dBias: gln.hhBias)
+            try v.layerNormParamGrad(rows: rows, n: H, dy: dcn, x: cs.advanced(by: d.batch * H), stats: stats, statsStride: 4, statsOffset: 2,
+                                     dWeight: gln.cWeight, dBias: gln.cBias)
+            try v.layerNormParamGrad(rows: rows, n: G, dy: daTime, x: d.gx, stats: statsIH, statsStride: 2, statsOffset: 0,
+                                     dWeight: gln.ihWeight, dBias: gln.ihBias)
+            dgx = BufferView(try d.workspace("dgx", rows * G))
+            try v.layerNormBackward(rows: rows, n: G, dy: daTime, x: d.gx, stats: statsIH, weight: ln.ihWeight, dx: dgx)
         }
-        if let gp = w.gpeephole {
-            try v.lstmPeepholeGrad(rows: rows, batch: d.batch, hidden: H, dgs: BufferView(b.daStep), cs: BufferView(f.states[1]), dpeep: gp)
-        }
+        if let gp = w.gpeephole { try v.lstmPeepholeGrad(rows: rows, batch: d.batch, hidden: H, dgs: b.daStep, cs: cs, dpeep: gp) }
         if let dhs = b.dhs, let ms = tape.ms, let gwhr = w.gwhr {
             // dW_hr += dhs^T . m over all steps.
-            try d.backend.gemm(transA: true, transB: false, m: projSize, n: H, k: rows, alpha: 1, a: BufferView(dhs), lda: projSize,
-                               b: BufferView(ms, d.batch * H), ldb: H, beta: 1, c: gwhr, ldc: H)
+            try d.backend.gemm(transA: true, transB: false, m: projSize, n: H, k: rows, alpha: 1, a: dhs, lda: projSize,
+                               b: ms.advanced(by: d.batch * H), ldb: H, beta: 1, c: gwhr, ldc: H)
         }
         return (dgx, b.daStep, b.daStep)
     }

@@ -2,9 +2,9 @@
 /// and back, and the cell's own parameters. `RecurrentDriver` does everything else (layers, directions, dropout,
 /// transposes, lengths, the input and recurrent gemms, the tape, final states and weight gradients).
 protocol RecurrentCellSteps {
-    /// What one direction's forward keeps for backward beyond `RecurrentBuffers`.
+    /// What one direction's forward keeps for backward beyond the buffers of `RecurrentDirection`.
     associatedtype Tape
-    /// What one direction's backward carries from step to step beyond `RecurrentBuffers`.
+    /// What one direction's backward carries from step to step beyond the buffers of `RecurrentDirection`.
     associatedtype Backward
     /// 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); W_ih and W_hh have gateCount * H rows.
     var gateCount: Int { get }
@@ -19,23 +19,21 @@ protocol RecurrentCellSteps {
     var keepsProjections: Bool { get }
 
     /// After the input projection and the initial states: the cell's own preparation of one direction.
-    func beginForward(_ d: RecurrentDirection, _ f: RecurrentBuffers) throws -> Tape
+    func beginForward(_ d: RecurrentDirection) throws -> Tape
     /// The whole recurrence in one call (a persistent kernel) where the cell can; false: the driver runs the steps.
-    func forwardSequence(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws -> Bool
-    /// The recurrent gemm's input [T+1, B, W_h] by step: h, or h times the recurrent-dropout mask.
-    func recurrentInput(_ f: RecurrentBuffers, _ tape: Tape) -> DeviceBuffer
-    /// The mask the recurrent gemm's input carries (recurrent dropout), [B, W_h], or nil.
-    func recurrentMask(_ tape: Tape) -> BufferView?
+    func forwardSequence(_ d: RecurrentDirection, _ tape: Tape) throws -> Bool
+    /// Recurrent dropout, or nil: the mask [B, W_h] and the recurrent gemm's input hm = h * mask [T+1, B, W_h] by step
+    /// (without it, the gemm reads h).
+    func recurrentDropout(_ tape: Tape) -> (mask: BufferView, hm: BufferView)?
     /// Step s after its recurrent product r: the gates, the new states and this direction's columns of y.
-    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws
+    func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape) throws
 
     /// The backward's buffers of one direction: the gradient by time that feeds dW_ih and dx before `finishBackward`.
-    func beginBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape) throws -> (dgx: DeviceBuffer, cell: Backward)
+    func beginBackward(_ d: RecurrentDirection, _ tape: Tape) throws -> (dgx: BufferView, cell: Backward)
     /// Step s: from dy and the running state gradients (each [B, W]), writes dgs[s] and the time-ordered gradient.
-    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape, _ b: Backward,
-                      dStates: [DeviceBuffer], dgx: DeviceBuffer) throws
+    func backwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape, _ b: Backward, dStates: [BufferView], dgx: BufferView) throws
     /// After the loop: the cell's own parameter gradients (added), and what the bias gradients are column sums of
     /// (the same buffer twice: one pass). Returns the gradient w.r.t. the raw input projection by time (dW_ih, dx).
-    func finishBackward(_ d: RecurrentDirection, _ f: RecurrentBuffers, _ tape: Tape, _ b: Backward, dgx: DeviceBuffer)
-        throws -> (dgx: DeviceBuffer, biasIH: DeviceBuffer, biasHH: DeviceBuffer)
+    func finishBackward(_ d: RecurrentDirection, _ tape: Tape, _ b: Backward, dgx: BufferView)
+        throws -> (dgx: BufferView, biasIH: BufferView, biasHH: BufferView)
 }

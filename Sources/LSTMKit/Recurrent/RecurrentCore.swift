@@ -12,6 +12,13 @@ public protocol RecurrentCore: ParameterOwner, StateDictLayer {
     func backward(gradOutput: Tensor?, gradStates: [Tensor?], inputGradient: Bool) throws -> Tensor?
 }
 
+extension RecurrentCore {
+    /// Sets every gradient to zero.
+    public func zeroGrad() throws {
+        for b in parameterBuffers { try b.gradients.device.backend.fill(b.gradients.view, count: b.gradients.count, value: 0) }
+    }
+}
+
 extension LSTM: RecurrentCore {
     public var stateCount: Int { 2 }
     public func forward(_ input: Tensor, lengths: [Int]?, initialStates: [Tensor]?) throws -> (output: Tensor, states: [Tensor]) {

@@ -44,6 +44,21 @@ struct RecurrentInputChecks {
         guard t.shape == expected else { throw LSTMKitError.shapeMismatch(what: what, expected: "\(expected)", got: t.shape) }
     }
 
+    /// States (or their gradients) named `names`, each `[L*D, B, widths[i]]`; nil entries are not checked.
+    func states(_ states: [Tensor?], names: [String], batch B: Int, widths: [Int]) throws {
+        for (i, s) in states.enumerated() where i < widths.count {
+            if let s { try state(s, names[i], batch: B, width: widths[i]) }
+        }
+    }
+
+    /// The gradient w.r.t. the output, `[T, B, features]` (batch-first: `[B, T, features]`); nil: zero, not checked.
+    func gradOutput(_ g: Tensor?, steps T: Int, batch B: Int, features F: Int) throws {
+        guard let g else { return }
+        try device(g, "gradOutput")
+        let expected = batchFirst ? [B, T, F] : [T, B, F]
+        guard g.shape == expected else { throw LSTMKitError.shapeMismatch(what: "gradOutput", expected: "\(expected)", got: g.shape) }
+    }
+
     /// The sizes and the between-layer dropout of a recurrent core (LSTM, GRU).
     static func sizes(inputSize: Int, hiddenSize: Int, numLayers: Int, dropout: Double) throws {
         for (name, value) in [("inputSize", inputSize), ("hiddenSize", hiddenSize), ("numLayers", numLayers)] where value < 1 {
@@ -61,6 +76,29 @@ struct RecurrentInputChecks {
         for (name, value) in [("activation", activation), ("recurrentActivation", recurrentActivation)] where !cell.contains(value) {
             throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
                                                reason: "a recurrent cell takes tanh, sigmoid, relu, hard_sigmoid or linear")
+        }
+    }
+
+    /// An LSTM's sizes, dropout, variants and activations, in this order (the layer-normalised cell runs tanh and
+    /// sigmoid only; `projSize` is 0 or less than hiddenSize, as PyTorch's proj_size).
+    static func lstm(inputSize: Int, hiddenSize: Int, numLayers: Int, dropout: Double, projSize: Int, layerNorm: Bool,
+                     cellClip: Double?, recurrentDropout: Double, activation: Activation, recurrentActivation: Activation) throws {
+        try RecurrentInputChecks.activations(activation, recurrentActivation)
+        if layerNorm, activation != .tanh || recurrentActivation != .sigmoid {
+            let (name, value) = activation != .tanh ? ("activation", activation) : ("recurrentActivation", recurrentActivation)
+            throw LSTMKitError.invalidArgument(name: name, value: value.rawValue,
+                                               reason: "the layer-normalised cell runs tanh and sigmoid only (layerNorm: true)")
+        }
+        if let clip = cellClip, !(clip > 0) {
+            throw LSTMKitError.invalidArgument(name: "cellClip", value: "\(clip)", reason: "must be > 0 (nil turns clipping off)")
+        }
+        try RecurrentInputChecks.sizes(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout)
+        guard projSize >= 0, projSize < hiddenSize else {
+            throw LSTMKitError.invalidArgument(name: "projSize", value: "\(projSize)",
+                                               reason: "must be 0 (off) or less than hiddenSize \(hiddenSize), as PyTorch's proj_size")
+        }
+        guard recurrentDropout >= 0, recurrentDropout < 1 else {
+            throw LSTMKitError.invalidArgument(name: "recurrentDropout", value: "\(recurrentDropout)", reason: "must be in [0, 1)")
         }
     }
 }

@@ -22,6 +22,14 @@ final class RecurrentWorkspace {
         return b
     }
 
+    /// The buffer `key` with room for `count` scalars, its first `n` copied from `source`, or zero without one.
+    func buffer(_ key: String, _ count: Int, first n: Int, from source: BufferView?) throws -> DeviceBuffer {
+        let b = try self(key, count)
+        if let source { try backend.copy(source, to: BufferView(b), count: n) }
+        else { try backend.fill(BufferView(b), count: n, value: 0) }
+        return b
+    }
+
     /// The lengths [B] on the device: uploaded only when they changed (on OpenCL that write blocks).
     func lengths(_ lengths: [Int]) throws -> DeviceBuffer {
         let values = lengths.map { Int32($0) }

@@ -30,17 +30,8 @@ extension Conv2D.Config: CheckedLayerConfig {
     }
 }
 
-extension MaxPooling2D.Config: CheckedLayerConfig {
-    /// `[H, W, C]` to `[OH, OW, C]`; no parameters.
-    public func check(inputShape: [Int], in check: inout ConfigCheck) throws -> [Int] {
-        let (oh, ow) = try check.window(inputShape, kernel: try check.pair(poolSize, "pool_size"), strides: try check.pair(strides, "strides"),
-                                        padding: padding, "pool")
-        return [oh, ow, inputShape[2]]
-    }
-}
-
-extension AveragePooling2D.Config: CheckedLayerConfig {
-    /// `[H, W, C]` to `[OH, OW, C]`; no parameters.
+extension Pooling2DConfig: CheckedLayerConfig {
+    /// MaxPooling2D and AveragePooling2D: `[H, W, C]` to `[OH, OW, C]`; no parameters.
     public func check(inputShape: [Int], in check: inout ConfigCheck) throws -> [Int] {
         let (oh, ow) = try check.window(inputShape, kernel: try check.pair(poolSize, "pool_size"), strides: try check.pair(strides, "strides"),
                                         padding: padding, "pool")

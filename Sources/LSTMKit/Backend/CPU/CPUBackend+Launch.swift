@@ -1,23 +1,81 @@
 /// The CPU twins of the table's kernels (`Kernel`), by the same names and argument order: the switch is exhaustive,
-/// so a kernel without its twin does not compile. Profiled under the kernel's name.
+/// so a kernel without its twin does not compile. Profiled under the kernel's name. An optional buffer of a kernel
+/// (a bias, a peephole, a mask) is passed with its flag argument, and reaches the twin as nil when the flag is 0.
 extension CPUBackend {
     func launch(_ kernel: Kernel, _ a: KernelArguments) throws {
+        /// Argument i as a buffer pointer, an Int32 pointer, a scalar; `opt` nil when the flag argument is 0.
+        func v(_ i: Int) -> UnsafeMutablePointer<S> { ptr(a.view(i)) }
+        func opt(_ i: Int, if flag: Int) -> UnsafeMutablePointer<S>? { a.int(flag) != 0 ? ptr(a.view(i)) : nil }
+        func n(_ i: Int) -> Int { a.int(i) }
+        func f(_ i: Int) -> S { S(a.float(i)) }
+        func idx(_ i: Int) -> UnsafePointer<Int32> { lengths(a.buffer(i)) }
         timed(kernel.name) {
             switch kernel {
-            case .fill: CPUKernels.fill(a.int(0), S(a.float(1)), ptr(a.view(2)))
-            case .transpose01: CPUKernels.transpose01(a.int(0), a.int(1), a.int(2), ptr(a.view(3)), ptr(a.view(4)))
-            case .columnSum: CPUKernels.column_sum(a.int(0), a.int(1), ptr(a.view(2)), a.int(3), S(a.float(4)), ptr(a.view(5)))
-            case .dropout: CPUKernels.dropout(a.int(0), Float(a.float(1)), a.uint(2), ptr(a.view(3)), ptr(a.view(4)))
+            // elementwise.cl
+            case .fill: CPUKernels.fill(n(0), f(1), v(2))
+            case .transpose01: CPUKernels.transpose01(n(0), n(1), n(2), v(3), v(4))
+            case .columnSum: CPUKernels.column_sum(n(0), n(1), v(2), n(3), f(4), v(5))
+            case .dropout: CPUKernels.dropout(n(0), Float(a.float(1)), a.uint(2), v(3), v(4))
+            // gru_cell.cl
             case .gruCellForward:
-                let bias = a.int(10) == 1
-                CPUGRUKernels.gru_cell_forward(a.int(0), a.int(1), a.int(2), a.int(3), a.int(4) == 1, lengths(a.buffer(5)),
-                                               ptr(a.view(6)), ptr(a.view(7)), bias ? UnsafePointer(ptr(a.view(8))) : nil,
-                                               bias ? UnsafePointer(ptr(a.view(9))) : nil, ptr(a.view(11)), ptr(a.view(12)),
-                                               ptr(a.view(13)), a.int(14), a.int(15), a.int(16))
+                CPUGRUKernels.gru_cell_forward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),
+                                               v(11), v(12), v(13), n(14), n(15), n(16))
             case .gruCellBackward:
-                CPUGRUKernels.gru_cell_backward(a.int(0), a.int(1), a.int(2), a.int(3), a.int(4) == 1, lengths(a.buffer(5)),
-                                                ptr(a.view(6)), ptr(a.view(7)), ptr(a.view(8)), a.int(9), ptr(a.view(10)),
-                                                ptr(a.view(11)), ptr(a.view(12)), a.int(13), a.int(14))
+                CPUGRUKernels.gru_cell_backward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), v(8), n(9), v(10), v(11), v(12),
+                                                n(13), n(14))
+            // lstm_cell.cl
+            case .lstmCellForward:
+                let masked = opt(21, if: 20)
+                CPUKernels.lstm_cell_forward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),
+                                             v(11), v(12), v(13), opt(14, if: 22), n(15), f(16), opt(17, if: 18), opt(19, if: 20), masked,
+                                             n(23), n(24))
+            case .lstmCellBackward:
+                CPUKernels.lstm_cell_backward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), v(8), n(9), v(10), v(11), v(12), v(13),
+                                              f(14), opt(15, if: 16), opt(17, if: 18), n(19), n(20))
+            // training.cl
+            case .addRowBias: CPUTrainingKernels.add_row_bias(n(0), n(1), v(2), v(3))
+            case .activationForward: CPUTrainingKernels.activation_forward(n(0), n(1), v(2), v(3))
+            case .activationBackward: CPUTrainingKernels.activation_backward(n(0), n(1), v(2), v(3), v(4))
+            case .softmaxRows: CPUTrainingKernels.softmax_rows(n(0), n(1), v(2), v(3))
+            case .softmaxBackwardRows: CPUTrainingKernels.softmax_backward_rows(n(0), n(1), v(2), v(3), v(4))
+            case .lossRows: CPUTrainingKernels.loss_rows(n(0), n(1), n(2), v(3), v(4), f(5), v(6), v(7))
+            case .metricRows: CPUTrainingKernels.metric_rows(n(0), n(1), n(2), v(3), v(4), v(5))
+            case .embeddingForward: CPUTrainingKernels.embedding_forward(n(0), n(1), v(2), v(3), v(4))
+            case .embeddingBackward: CPUTrainingKernels.embedding_backward(n(0), n(1), v(2), v(3), v(4))
+            case .gatherRows: CPUTrainingKernels.gather_rows(n(0), n(1), idx(2), v(3), v(4))
+            case .axpby: CPUTrainingKernels.axpby(n(0), f(1), v(2), f(3), v(4))
+            case .mul: CPUTrainingKernels.mul(n(0), v(1), v(2), v(3))
+            case .mergeDirections: CPUTrainingKernels.merge_directions(n(0), n(1), n(2), v(3), v(4))
+            case .mergeDirectionsBackward: CPUTrainingKernels.merge_directions_backward(n(0), n(1), n(2), v(3), v(4), v(5))
+            case .sumSquares: CPUTrainingKernels.sum_squares(n(0), v(1), v(2), n(3))
+            case .sgdUpdate:
+                CPUTrainingKernels.sgd_update(n(0), v(1), v(2), v(3), f(4), f(5), n(6) == 1, f(7), f(8), v(9), n(10), f(11))
+            case .adamUpdate:
+                CPUTrainingKernels.adam_update(n(0), v(1), v(2), v(3), v(4), f(5), f(6), f(7), f(8), f(9), f(10), n(11) == 1, f(12), f(13),
+                                               f(14), v(15), n(16), f(17))
+            case .rmspropUpdate:
+                CPUTrainingKernels.rmsprop_update(n(0), v(1), v(2), v(3), f(4), f(5), f(6), f(7), f(8), f(9), v(10), n(11), f(12))
+            // lstm_variants.cl
+            case .lstmPeepholeGrad: CPUVariantKernels.lstm_peephole_grad(n(0), n(1), n(2), v(3), v(4), v(5))
+            case .lstmProjectionForward:
+                CPUVariantKernels.lstm_projection_forward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), n(8), opt(9, if: 10),
+                                                          opt(11, if: 10))
+            case .lstmProjectionBackward:
+                CPUVariantKernels.lstm_projection_backward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), n(7), v(8), v(9), opt(10, if: 11))
+            // conv.cl
+            case .im2col:
+                CPUConvKernels.im2col(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), n(12), n(13), v(14), v(15))
+            case .col2im:
+                CPUConvKernels.col2im(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), n(12), n(13), v(14), v(15))
+            case .convBiasAct: CPUConvKernels.conv_bias_act(n(0), n(1), n(2), n(3), v(4), v(5))
+            // inference.cl: h and c at offset offS.
+            case .lstmCellInfer:
+                CPUInferenceKernels.lstm_cell_infer(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),
+                                                    v(11) + n(13), v(12) + n(13), opt(14, if: 16), n(15), f(17), opt(18, if: 19))
+            // lstm_persistent.cl
+            case .lstmSequenceForward:
+                CPUPersistentKernels.lstm_sequence_forward(n(0), n(1), n(2), n(3) == 1, idx(4), v(5), v(6), opt(7, if: 9), opt(8, if: 9),
+                                                           v(10), v(11), v(12), v(13), n(14), f(15))
             }
         }
     }

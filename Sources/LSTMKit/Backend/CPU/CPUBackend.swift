@@ -203,28 +203,5 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         }
     }
 
-    func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
-        timed("lstm_cell_forward") {
-            let p: BufferView? = extras.peephole, m: BufferView? = extras.recurrentMask, hm: BufferView? = extras.maskedStates
-            CPUKernels.lstm_cell_forward(batch, hidden, steps, step, reverse, indices(lengths),
-                                         ptr(gx), ptr(r), biasIH.map(ptr), biasHH.map(ptr),
-                                         ptr(hs), ptr(cs), ptr(gates), extras.writeOutput ? ptr(y) : nil, ldy, S(extras.cellClip),
-                                         p.map(ptr), m.map(ptr), hm.map(ptr), extras.activation, extras.recurrentActivation)
-        }
-    }
-
-    func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                          gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws {
-        timed("lstm_cell_backward") {
-            let p: BufferView? = extras.peephole, m: BufferView? = extras.recurrentMask
-            CPUKernels.lstm_cell_backward(batch, hidden, steps, step, reverse, indices(lengths),
-                                          ptr(gates), ptr(cs), ptr(dy), lddy, ptr(dh), ptr(dc), ptr(dgs), ptr(dgt), S(extras.cellClip),
-                                          p.map(ptr), m.map(ptr), extras.activation, extras.recurrentActivation)
-        }
-    }
-
     func synchronize() throws {}
 }

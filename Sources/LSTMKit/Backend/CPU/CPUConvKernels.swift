@@ -203,15 +203,6 @@ enum CPUConvKernels {
 extension CPUBackend: ConvBackend {
     private func p(_ v: BufferView) -> UnsafeMutablePointer<S> { (v.buffer as! CPUBuffer<S>).pointer + v.offset }
 
-    func im2col(_ g: ConvGeometry, x: BufferView, cols: BufferView) throws {
-        timed("im2col") { CPUConvKernels.im2col(g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, g.dh, g.dw, g.oh, g.ow, p(x), p(cols)) }
-    }
-    func col2im(_ g: ConvGeometry, dcols: BufferView, dx: BufferView) throws {
-        timed("col2im") { CPUConvKernels.col2im(g.n, g.h, g.w, g.c, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft, g.dh, g.dw, g.oh, g.ow, p(dcols), p(dx)) }
-    }
-    func convBiasAct(_ kind: Activation, rows: Int, cols: Int, bias: BufferView?, y: BufferView) throws {
-        timed("conv_bias_act") { CPUConvKernels.conv_bias_act(kind.kernelKind, rows, cols, bias == nil ? 0 : 1, p(bias ?? y), p(y)) }
-    }
     func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws {
         timed("max_pool_forward") { CPUConvKernels.max_pool_forward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(x), p(y), p(arg)) }
     }

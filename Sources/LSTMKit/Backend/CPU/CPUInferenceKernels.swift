@@ -100,16 +100,6 @@ extension CPUBackend: InferenceBackend {
     /// The Float32 view of a pointer (only called when S is Float).
     private func f(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> { CPUInferenceKernels.f32(p) }
 
-    func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                       gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws {
-        timed("lstm_cell_infer") {
-            CPUInferenceKernels.lstm_cell_infer(batch, hidden, steps, step, reverse, (lengths as! CPUBuffer<Int32>).pointer,
-                                                q(gx), q(r), biasIH.map(q), biasHH.map(q), q(h), q(c), y.map(q), ldy, S(cellClip),
-                                                peephole.map(q))
-        }
-    }
-
     func streamWeightCount(hidden: Int) -> Int? {
         fast && lstmkit_small_gemm_available() != 0 ? lstmkit_packed_b_count(hidden, 4 * hidden) : nil
     }

@@ -58,19 +58,6 @@ enum CPUPersistentKernels {
 }
 
 extension CPUBackend: PersistentLSTMBackend {
-    private func q(_ v: BufferView) -> UnsafeMutablePointer<S> { (v.buffer as! CPUBuffer<S>).pointer + v.offset }
-
     /// Never: on the CPU the per-step loop (cblas sgemm/dgemm + the vectorized cell) is the fast one.
     func usePersistentForward(batch: Int, hidden: Int) -> Bool { false }
-
-    func lstmSequenceForward(batch: Int, hidden: Int, steps: Int, reverse: Bool, lengths: DeviceBuffer,
-                             gx: BufferView, whh: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                             hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int,
-                             cellClip: Double) throws {
-        precondition((biasIH == nil) == (biasHH == nil), "both biases or neither")
-        CPUPersistentKernels.lstm_sequence_forward(
-            batch, hidden, steps, reverse, (lengths as! CPUBuffer<Int32>).pointer, q(gx), q(whh),
-            biasIH.map { UnsafePointer(q($0)) }, biasHH.map { UnsafePointer(q($0)) },
-            q(hs), q(cs), q(gates), q(y), ldy, S(cellClip))
-    }
 }

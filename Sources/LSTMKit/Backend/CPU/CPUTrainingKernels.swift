@@ -325,3 +325,4 @@ enum CPUTrainingKernels {
         }
     }
 }
+extension CPUBackend: TrainingBackend {}

@@ -252,23 +252,6 @@ extension CPUBackend: LSTMVariantBackend {
     private func c(_ view: BufferView?) -> UnsafePointer<S>? { view.map { UnsafePointer(v($0)) } }
     private func lens(_ b: DeviceBuffer) -> UnsafePointer<Int32> { UnsafePointer((b as! CPUBuffer<Int32>).pointer) }
 
-    func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws {
-        timed("lstm_peephole_grad") { CPUVariantKernels.lstm_peephole_grad(rows, batch, hidden, v(dgs), v(cs), v(dpeep)) }
-    }
-    func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                               hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws {
-        timed("lstm_projection_forward") {
-            CPUVariantKernels.lstm_projection_forward(batch, proj, steps, step, reverse, lens(lengths), v(hs), v(y), ldy,
-                                                      c(recurrentMask), maskedStates.map(v))
-        }
-    }
-    func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                                dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws {
-        timed("lstm_projection_backward") {
-            CPUVariantKernels.lstm_projection_backward(batch, proj, steps, step, reverse, lens(lengths), v(dy), lddy, v(dh), v(dhs),
-                                                       c(recurrentMask))
-        }
-    }
     func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws {
         timed("layer_norm_forward") {
             CPUVariantKernels.layer_norm_forward(rows, n, v(x), v(weight), v(bias), v(y), v(stats))

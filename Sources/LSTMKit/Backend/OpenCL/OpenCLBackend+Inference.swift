@@ -1,25 +1,10 @@
 import COpenCL
 
-/// The inference primitives on OpenCL: one launch of a Kernels/inference.cl kernel each (`denseStep`: gemm, bias,
-/// activation). The cell kernels are built with lstm_cell.cl's defines, so `lstm_cell_infer` gives its bits.
+/// The inference primitives on OpenCL: the streaming step is one launch of Kernels/inference.cl's `lstm_stream_step`
+/// (built with lstm_cell.cl's defines, so it gives the cell's bits); `denseStep` is the gemm, bias and activation
+/// kernels. `lstmCellInfer` is the table's (Backend/InferenceBackend+Launch.swift).
 extension OpenCLBackend: InferenceBackend {
     private func a(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
-
-    func lstmCellInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                       gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                       h: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws {
-        precondition(gx.offset == 0 && r.offset == 0 && h.offset == c.offset)
-        let kernel = try context.kernel("lstm_cell_infer", file: "inference.cl", defines: tuning.cellDefines)
-        let any = gx.buffer  // stands in for an absent optional buffer (never read)
-        try context.launch(kernel, [
-            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), a(lengths),
-            a(gx.buffer), a(r.buffer),
-            a(biasIH?.buffer ?? any), .int(biasIH?.offset ?? 0), a(biasHH?.buffer ?? any), .int(biasHH?.offset ?? 0),
-            .int(biasIH == nil ? 0 : 1), a(h.buffer), a(c.buffer), .int(h.offset),
-            a(y?.buffer ?? any), .int(y?.offset ?? 0), .int(ldy), .int(y == nil ? 0 : 1), .float(cellClip),
-            a(peephole?.buffer ?? any), .int(peephole?.offset ?? 0), .int(peephole == nil ? 0 : 1),
-        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch], label: "lstm_cell_infer")
-    }
 
     func streamWeightCount(hidden: Int) -> Int? { nil }
     func prepareStreamWeight(hidden: Int, whh: BufferView, into: DeviceBuffer) throws {

@@ -1,45 +1,23 @@
 import COpenCL
 
-/// The LSTM-variant primitives on OpenCL: one launch of a Kernels/lstm_variants.cl kernel each.
+/// The layer-norm primitives on OpenCL: one launch of a Kernels/lstm_variants.cl kernel each, work-groups sized by the
+/// row length (the peephole and projection kernels are in the table: `LSTMVariantBackend`'s extension).
 extension OpenCLBackend: LSTMVariantBackend {
     private func g(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
 
     /// The layer-norm work-group size for rows of `n` units: `tuning.layerNormGroup`, halved until it is at most n, so every
-    /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.)
+    /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.) A group of 2
+    /// becomes 1: PoCL 3.1's work-item replication, its choice for tiny groups, compiles lstm_ln_cell_forward at local
+    /// size 2 into code that runs off its buffers (SIGSEGV, any H; POCL_WORK_GROUP_METHOD=loopvec runs it, Oclgrind
+    /// finds nothing), and only the cell kernels (n = H = 2 or 3) get there, as layer_norm_* rows are 4H long.
     private func layerNormGroup(units n: Int) -> Int {
         var g = tuning.layerNormGroup
         while g > 1 && g > n { g /= 2 }
-        return g
+        return g == 2 ? 1 : g
     }
     private func run(_ name: String, _ args: [KernelArg], global: [Int], local: [Int]? = nil, group: Int = 1) throws {
         let defines = ["LSTMKIT_NATIVE_EXP": tuning.nativeExp ? "1" : "0", "LN_WG": "\(group)", "PVW": "\(tuning.columnVW)"]
         try context.launch(try context.kernel(name, file: "lstm_variants.cl", defines: defines), args, global: global, local: local)
-    }
-
-    func lstmPeepholeGrad(rows: Int, batch: Int, hidden: Int, dgs: BufferView, cs: BufferView, dpeep: BufferView) throws {
-        precondition(dgs.offset == 0 && cs.offset == 0)
-        try run("lstm_peephole_grad", [.int(rows), .int(batch), .int(hidden), g(dgs.buffer), g(cs.buffer), g(dpeep.buffer), .int(dpeep.offset)],
-                global: [(hidden + tuning.columnVW - 1) / tuning.columnVW])
-    }
-
-    func lstmProjectionForward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                               hs: BufferView, y: BufferView, ldy: Int, recurrentMask: BufferView?, maskedStates: BufferView?) throws {
-        precondition(hs.offset == 0 && (recurrentMask?.offset ?? 0) == 0 && (maskedStates?.offset ?? 0) == 0)
-        try run("lstm_projection_forward", [
-            .int(batch), .int(proj), .int(steps), .int(step), .int(reverse ? 1 : 0), g(lengths), g(hs.buffer),
-            g(y.buffer), .int(y.offset), .int(ldy), g(recurrentMask?.buffer ?? hs.buffer), .int(recurrentMask == nil ? 0 : 1),
-            g(maskedStates?.buffer ?? hs.buffer),
-        ], global: [proj, batch])
-    }
-
-    func lstmProjectionBackward(batch: Int, proj: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                                dy: BufferView, lddy: Int, dh: BufferView, dhs: BufferView, recurrentMask: BufferView?) throws {
-        precondition(dh.offset == 0 && dhs.offset == 0 && (recurrentMask?.offset ?? 0) == 0)
-        try run("lstm_projection_backward", [
-            .int(batch), .int(proj), .int(steps), .int(step), .int(reverse ? 1 : 0), g(lengths),
-            g(dy.buffer), .int(dy.offset), .int(lddy), g(dh.buffer), g(dhs.buffer),
-            g(recurrentMask?.buffer ?? dh.buffer), .int(recurrentMask == nil ? 0 : 1),
-        ], global: [proj, batch])
     }
 
     func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws {

@@ -74,6 +74,9 @@ struct OpenCLTuning {
     var persistentMaxBatch = 0, persistentMaxHidden = 256, persistentLocalBytes = 0, persistentGroup = 256
     /// lstm_variants.cl: the largest work-group of the layer-norm kernels (a power of two; LSTMKIT_LN_WG).
     var layerNormGroup = 64
+    /// The device's local memory and largest work-group (CL_DEVICE_LOCAL_MEM_SIZE, CL_DEVICE_MAX_WORK_GROUP_SIZE), set by
+    /// `OpenCLBackend` for its device: the persistent kernel's defines and work-group (`persistentDefines(hidden:)`).
+    var deviceLocalBytes = Int.max, deviceMaxGroup = Int.max
 
     /// The device-type defaults, then the entry `lstm-bench --autotune` stored for this device (`TuningStore`, nil:
     /// none), then the LSTMKIT_* variables of `environment` (the later wins). Bad values: one warning, ignored.
@@ -108,6 +111,8 @@ struct OpenCLTuning {
     var cellDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "CVW": "\(cellVW)"] }
     /// The elementwise.cl defines.
     var elementwiseDefines: [String: String] { ["SVW": "\(columnVW)"] }
+    /// The lstm_variants.cl defines of every kernel but layer norm's (a work-group of one: LN_WG 1).
+    var variantDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "LN_WG": "1", "PVW": "\(columnVW)"] }
     /// Every tuning value, for reports.
     var defines: [String: String] {
         ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
@@ -116,7 +121,8 @@ struct OpenCLTuning {
     }
 }
 
-/// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue.
+/// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue: the gemm
+/// here, the table's kernels through `launch`, the rest (layer norm, persistent, streaming step, pooling) in the extensions.
 final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
@@ -127,7 +133,7 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// The kernels this backend launches, looked up once and cached here (no string work per launch).
     private enum KernelID: Int, CaseIterable {
-        case gemmNN, gemmNT, gemmTN, gemmTT, cellForward, cellBackward
+        case gemmNN, gemmNT, gemmTN, gemmTT
         case gemmLocalNN, gemmLocalNT, gemmLocalTN, gemmLocalTT  // gemm_local.cl (tuning.gemmKind == .local)
     }
     private static let gemmLabels = ["gemm_NN", "gemm_NT", "gemm_TN", "gemm_TT",
@@ -139,7 +145,10 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     /// `tuning` nil: `OpenCLTuning.forDevice` (lstm-bench's autotune passes candidates).
     init(context: OpenCLContext, tuning: OpenCLTuning? = nil) {
         self.context = context
-        self.tuning = tuning ?? OpenCLTuning.forDevice(context.info)
+        var t = tuning ?? OpenCLTuning.forDevice(context.info)
+        t.deviceLocalBytes = Int(OpenCLDiscovery.deviceValue(context.device, CL_DEVICE_LOCAL_MEM_SIZE, cl_ulong.self))
+        t.deviceMaxGroup = OpenCLDiscovery.deviceValue(context.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, Int.self)
+        self.tuning = t
     }
 
     private func kernel(_ id: KernelID) throws -> cl_kernel {
@@ -153,8 +162,6 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
         case .gemmLocalNN, .gemmLocalNT, .gemmLocalTN, .gemmLocalTT:
             let t = id.rawValue - KernelID.gemmLocalNN.rawValue
             k = try context.kernel("gemm", file: "gemm_local.cl", defines: tuning.gemmLocalDefines(transA: t >= 2, transB: t % 2 == 1))
-        case .cellForward: k = try context.kernel("lstm_cell_forward", file: "lstm_cell.cl", defines: tuning.cellDefines)
-        case .cellBackward: k = try context.kernel("lstm_cell_backward", file: "lstm_cell.cl", defines: tuning.cellDefines)
         }
         kernelCache[id.rawValue] = k
         return k
@@ -234,59 +241,22 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    func lstmCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                         gx: BufferView, r: BufferView, biasIH: BufferView?, biasHH: BufferView?,
-                         hs: BufferView, cs: BufferView, gates: BufferView, y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
-        // The step buffers are whole allocations; the kernel indexes them by step.
-        precondition(gx.offset == 0 && r.offset == 0 && hs.offset == 0 && cs.offset == 0 && gates.offset == 0)
-        precondition((extras.recurrentMask?.offset ?? 0) == 0 && (extras.maskedStates?.offset ?? 0) == 0)
-        let kernel = try kernel(.cellForward)
-        let biasMem = biasIH.map { mem($0.buffer) } ?? mem(gx.buffer)  // any valid buffer when there is no bias
-        let any = mem(gx.buffer)  // stands in for an absent optional buffer (never read)
-        try context.launch(kernel, [
-            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
-            .mem(mem(gx.buffer)), .mem(mem(r.buffer)),
-            .mem(biasMem), .int(biasIH?.offset ?? 0),
-            .mem(biasHH.map { mem($0.buffer) } ?? biasMem), .int(biasHH?.offset ?? 0), .int(biasIH == nil ? 0 : 1),
-            .mem(mem(hs.buffer)), .mem(mem(cs.buffer)), .mem(mem(gates.buffer)),
-            .mem(mem(y.buffer)), .int(y.offset), .int(ldy), .float(extras.cellClip),
-            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
-            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
-            .mem(extras.maskedStates.map { mem($0.buffer) } ?? any), .int(extras.writeOutput ? 1 : 0),
-            .int(extras.activation), .int(extras.recurrentActivation),
-        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
-    }
-
-    func lstmCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                          gates: BufferView, cs: BufferView, dy: BufferView, lddy: Int,
-                          dh: BufferView, dc: BufferView, dgs: BufferView, dgt: BufferView, extras: LSTMCellExtras) throws {
-        precondition(gates.offset == 0 && cs.offset == 0 && dh.offset == 0 && dc.offset == 0 && dgs.offset == 0 && dgt.offset == 0)
-        precondition((extras.recurrentMask?.offset ?? 0) == 0)
-        let kernel = try kernel(.cellBackward)
-        let any = mem(gates.buffer)  // stands in for an absent optional buffer (never read)
-        try context.launch(kernel, [
-            .int(batch), .int(hidden), .int(steps), .int(step), .int(reverse ? 1 : 0), .mem(mem(lengths)),
-            .mem(mem(gates.buffer)), .mem(mem(cs.buffer)), .mem(mem(dy.buffer)), .int(dy.offset), .int(lddy),
-            .mem(mem(dh.buffer)), .mem(mem(dc.buffer)), .mem(mem(dgs.buffer)), .mem(mem(dgt.buffer)), .float(extras.cellClip),
-            .mem(extras.peephole.map { mem($0.buffer) } ?? any), .int(extras.peephole?.offset ?? 0), .int(extras.peephole == nil ? 0 : 1),
-            .mem(extras.recurrentMask.map { mem($0.buffer) } ?? any), .int(extras.recurrentMask == nil ? 0 : 1),
-            .int(extras.activation), .int(extras.recurrentActivation),
-        ], global: [(hidden + tuning.cellVW - 1) / tuning.cellVW, batch])
-    }
-
-    /// A kernel of the table (`Kernel`): its handle resolved once per backend, its arguments set in order.
+    /// A kernel of the table (`Kernel`): its handle resolved once per backend (per launch when its defines read the
+    /// arguments), its arguments set in order.
     func launch(_ kernel: Kernel, _ args: KernelArguments) throws {
         let d = kernel.description
-        try context.launch(try tableKernel(kernel), args, global: d.global(args, tuning), dims: d.dims, label: d.name)
+        let k = d.definesReadArguments ? try context.kernel(d.name, file: d.file, defines: d.defines(args, tuning)) : try tableKernel(kernel, args)
+        try context.launch(k, args, global: d.global(args, tuning), local: d.local?(args, tuning), dims: d.dims, label: d.name)
     }
-    private func tableKernel(_ kernel: Kernel) throws -> cl_kernel {
+    private func tableKernel(_ kernel: Kernel, _ args: KernelArguments) throws -> cl_kernel {
         kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }
         if let k = tableKernels[kernel.rawValue] { return k }
         let d = kernel.description
-        let k = try context.kernel(d.name, file: d.file, defines: d.defines(tuning))
+        let k = try context.kernel(d.name, file: d.file, defines: d.defines(args, tuning))
         tableKernels[kernel.rawValue] = k
         return k
     }
     func synchronize() throws { try context.finish() }
 }
 extension OpenCLBackend: GRUBackend {}
+extension OpenCLBackend: TrainingBackend {}

@@ -271,8 +271,9 @@ final class OpenCLContext: @unchecked Sendable {
     }
 
     /// `launch` for a `Kernel` of the table: the arguments from `KernelArguments` in order (a view is its buffer, then
-    /// its offset), the global size of `dims` dimensions, nothing allocated.
-    func launch(_ kernel: cl_kernel, _ args: KernelArguments, global: (Int, Int, Int), dims: Int, label: String) throws {
+    /// its offset), the global size of `dims` dimensions (and the work-group size, or nil), nothing allocated.
+    func launch(_ kernel: cl_kernel, _ args: KernelArguments, global: (Int, Int, Int), local: (Int, Int, Int)? = nil, dims: Int,
+                label: String) throws {
         launchLock.lock(); defer { launchLock.unlock() }  // clSetKernelArg on a shared kernel is not thread-safe
         var index: cl_uint = 0
         func set<T>(_ value: T) throws {
@@ -291,12 +292,18 @@ final class OpenCLContext: @unchecked Sendable {
             }
         }
         if global.0 == 0 || global.1 == 0 || global.2 == 0 { return }
-        var g = global
+        var g = global, l = local ?? (1, 1, 1)
+        if local != nil { g = ((g.0 + l.0 - 1) / l.0 * l.0, (g.1 + l.1 - 1) / l.1 * l.1, (g.2 + l.2 - 1) / l.2 * l.2) }
         var event: cl_event? = nil
         let status = withUnsafePointer(to: &g) { p in
             p.withMemoryRebound(to: Int.self, capacity: 3) { gp in
-                profiling ? clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, nil, 0, nil, &event)
-                          : clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, nil, 0, nil, nil)
+                withUnsafePointer(to: &l) { q in
+                    q.withMemoryRebound(to: Int.self, capacity: 3) { lp in
+                        let lp = local == nil ? nil : lp
+                        return profiling ? clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, lp, 0, nil, &event)
+                                         : clEnqueueNDRangeKernel(queue, kernel, cl_uint(dims), nil, gp, lp, 0, nil, nil)
+                    }
+                }
             }
         }
         try clCheck(status, "clEnqueueNDRangeKernel")

@@ -61,9 +61,18 @@ extension OpenCLTuning {
         let hmax = (hidden + 7) / 8 * 8
         let withW = (5 * hmax + 4 * hmax * hmax) * 4
         let whhLocal = withW <= min(persistentLocalBytes, deviceLocalBytes)
-        let wg = max(1, min(persistentGroup, (4 * hidden + 31) / 32 * 32, deviceMaxGroup))
+        let wg = persistentWorkGroup(hidden: hidden, deviceMaxGroup: deviceMaxGroup)
         return ["WG": "\(wg)", "WHH_LOCAL": whhLocal ? "1" : "0", "HMAX": "\(hmax)", "LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0"]
     }
+    /// lstm_persistent.cl's WG: `persistentGroup`, but no more than 4H rounded up to 32 nor `deviceMaxGroup`.
+    func persistentWorkGroup(hidden: Int, deviceMaxGroup: Int) -> Int {
+        max(1, min(persistentGroup, (4 * hidden + 31) / 32 * 32, deviceMaxGroup))
+    }
+    /// `persistentDefines` and `persistentWorkGroup` on this tuning's device (`deviceLocalBytes`, `deviceMaxGroup`).
+    func persistentDefines(hidden: Int) -> [String: String] {
+        persistentDefines(hidden: hidden, deviceLocalBytes: deviceLocalBytes, deviceMaxGroup: deviceMaxGroup)
+    }
+    func persistentWorkGroup(hidden: Int) -> Int { persistentWorkGroup(hidden: hidden, deviceMaxGroup: deviceMaxGroup) }
 
     /// Reads LSTMKIT_GEMM_KIND (local | blocked), LSTMKIT_GEMM_TILE (TSMxTSNxTSK/WPTMxWPTN),
     /// LSTMKIT_PERSISTENT_MAX_BATCH (0: never), LSTMKIT_PERSISTENT_MAX_HIDDEN, LSTMKIT_PERSISTENT_LOCAL_BYTES (0: W_hh
