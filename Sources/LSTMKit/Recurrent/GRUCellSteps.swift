@@ -6,9 +6,7 @@ struct GRUCellSteps: RecurrentCellSteps {
     let activation: Int, recurrentActivation: Int
 
     var gateCount: Int { 3 }
-    var gateTapeWidth: Int { 4 * hiddenSize }
     var stateWidths: [Int] { [hiddenSize] }
-    var stateNames: [String] { ["h0"] }
     var keepsProjections: Bool { false }
 
     func beginForward(_ d: RecurrentDirection) throws {}

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A multi-layer, optionally bidirectional LSTM with PyTorch `nn.LSTM`'s parameters, shapes and numbers, and
 /// the variants PyTorch lacks: peepholes, layer norm, cell clipping and recurrent dropout (all fused, both devices;
 /// each documented at its property).
@@ -13,18 +11,8 @@ import Foundation
 /// Parameters are named as PyTorch's `state_dict`: `weight_ih_l{k}[_reverse]` `[4H, I or D*R]`,
 /// `weight_hh_l{k}` `[4H, R]`, `bias_ih_l{k}`, `bias_hh_l{k}` `[4H]`, `weight_hr_l{k}` `[P, H]`, gate order
 /// i, f, g, o; the variants add `peephole_{i,f,o}_l{k}` and `ln_{ih,hh,c}_{weight,bias}_l{k}` (see
-/// `RecurrentParameters`). They live in one flat buffer (`flatParameters`), their gradients in another.
-///
-/// The engine is `RecurrentDriver` (one training step, file by file) with `LSTMCellSteps`.
-public final class LSTM {
-    public let inputSize: Int
-    public let hiddenSize: Int
-    public let numLayers: Int
-    public let bias: Bool
-    public let batchFirst: Bool
-    /// Dropout probability on the outputs of every layer but the last, in training mode only.
-    public let dropout: Double
-    public let bidirectional: Bool
+/// `RecurrentParameters`). The rest is `RNNBase`'s, with `LSTMCellSteps`.
+public final class LSTM: RNNBase {
     /// PyTorch's `proj_size`: 0 (off) or the size P < H of the projected hidden state h_t = W_hr (o * tanh(c_t)).
     public let projSize: Int
     /// Peephole connections: i and f see c_{t-1}, o sees c_t, through diagonal weights (ONNX's P).
@@ -36,45 +24,14 @@ public final class LSTM {
     /// Recurrent dropout probability (Keras, Gal & Ghahramani), in training mode only: h_{t-1} is multiplied by a mask
     /// drawn once per sequence (and layer and direction) before the recurrent product.
     public let recurrentDropout: Double
-    /// Keras's `activation`, of g and the cell output (tanh: PyTorch's LSTM).
-    public let activation: Activation
-    /// Keras's `recurrent_activation`, of i, f and o (sigmoid: PyTorch's LSTM).
-    public let recurrentActivation: Activation
-    public let device: Device
-    /// Training mode enables dropout (as PyTorch's `module.train()`).
-    public var training: Bool {
-        get { driver.training }
-        set { driver.training = newValue }
-    }
-
-    public var numDirections: Int { bidirectional ? 2 : 1 }
     /// The width of h: `projSize` if > 0, else `hiddenSize`.
     public var outputSize: Int { projSize > 0 ? projSize : hiddenSize }
-    /// Parameter names in PyTorch's `state_dict` order.
-    public let parameterNames: [String]
-    /// The parameters by name: views into `flatParameters`.
-    public let parameters: [String: Tensor]
-    /// The accumulated gradients by name (same names and shapes): views into `flatGradients`.
-    public let gradients: [String: Tensor]
-    /// All parameters, concatenated in `parameterNames` order.
-    public let flatParameters: Tensor
-    /// All gradients, in the same layout as `flatParameters`.
-    public let flatGradients: Tensor
-
-    /// The layer and direction loops, the tape and the gemms; the cell supplies the LSTM's steps.
-    let driver: RecurrentDriver<LSTMCellSteps>
 
     /// Creates the layer with PyTorch's initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every parameter (layer-norm
     /// weights 1 and biases 0), drawn from a generator seeded with `seed` (the distribution is PyTorch's; the
     /// values are not).
-    /// - Parameters:
-    ///   - projSize: PyTorch's `proj_size`, 0 (off) or in 1..<hiddenSize.
-    ///   - peephole: peephole connections.
-    ///   - layerNorm: layer-normalised gates and cell (Ba et al. 2016).
-    ///   - cellClip: > 0 clamps the cell state to [-cellClip, cellClip] at every step (cuDNN); nil: off.
-    ///   - recurrentDropout: in [0, 1): dropout on h_{t-1} with one mask per sequence, in training mode.
-    ///   - activation, recurrentActivation: Keras's; tanh, sigmoid, relu, hardSigmoid or linear (with layer norm,
-    ///     tanh and sigmoid only: `invalidArgument` otherwise).
+    /// The variants are as their properties (`projSize` in 0..<hiddenSize, `cellClip` > 0, `recurrentDropout` in [0, 1)); the
+    /// activations are tanh, sigmoid, relu, hardSigmoid or linear (with layer norm, tanh and sigmoid only: `invalidArgument`).
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false, projSize: Int = 0, peephole: Bool = false,
                 layerNorm: Bool = false, cellClip: Double? = nil, recurrentDropout: Double = 0,
@@ -83,22 +40,15 @@ public final class LSTM {
         try RecurrentInputChecks.lstm(inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, dropout: dropout, projSize: projSize,
                                       layerNorm: layerNorm, cellClip: cellClip, recurrentDropout: recurrentDropout,
                                       activation: activation, recurrentActivation: recurrentActivation)
-        (self.inputSize, self.hiddenSize, self.numLayers, self.bias, self.batchFirst) = (inputSize, hiddenSize, numLayers, bias, batchFirst)
-        (self.dropout, self.bidirectional, self.projSize, self.peephole) = (dropout, bidirectional, projSize, peephole)
-        (self.layerNorm, self.cellClip, self.recurrentDropout, self.device) = (layerNorm, cellClip, recurrentDropout, device)
-        (self.activation, self.recurrentActivation) = (activation, recurrentActivation)
-        let layout = try RecurrentParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers,
-                                             directions: bidirectional ? 2 : 1, bias: bias, projSize: projSize,
-                                             peephole: peephole, layerNorm: layerNorm, device: device, seed: seed)
-        (parameterNames, parameters, gradients) = (layout.names, layout.parameters, layout.gradients)
-        (flatParameters, flatGradients) = (layout.flatParameters, layout.flatGradients)
+        (self.projSize, self.peephole, self.layerNorm) = (projSize, peephole, layerNorm)
+        (self.cellClip, self.recurrentDropout) = (cellClip, recurrentDropout)
         let cell = LSTMCellSteps(hiddenSize: hiddenSize, projSize: projSize, layerNorm: layerNorm, cellClip: cellClip,
                                  recurrentDropout: recurrentDropout, activation: activation.kernelKind,
                                  recurrentActivation: recurrentActivation.kernelKind)
-        driver = RecurrentDriver(cell: cell, device: device, batchFirst: batchFirst, dropout: dropout, weights: layout.weights, seed: seed)
+        try super.init(cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst,
+                       dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole, layerNorm: layerNorm,
+                       activation: activation, recurrentActivation: recurrentActivation, device: device, seed: seed)
     }
-
-    // MARK: Forward
 
     /// Runs the layer. `lengths` (one per sequence, each in 1...T, padding on the right) gives PyTorch's
     /// packed-sequence semantics: outputs past a length are 0, `h_n`/`c_n` are the state at the last valid step,
@@ -106,11 +56,9 @@ public final class LSTM {
     /// - Returns: `output` `[T, B, D*R]` (batch-first: `[B, T, D*R]`), `h_n` `[L*D, B, R]` and `c_n` `[L*D, B, H]`.
     public func forward(_ input: Tensor, lengths: [Int]? = nil, initialState: (h: Tensor, c: Tensor)? = nil)
         throws -> (output: Tensor, state: (h: Tensor, c: Tensor)) {
-        let (y, states) = try driver.forward(input, lengths: lengths, initialStates: initialState.map { [$0.h, $0.c] })
+        let (y, states) = try engine.forward(input, lengths: lengths, initialStates: initialState.map { [$0.h, $0.c] }, training: training)
         return (y, (states[0], states[1]))
     }
-
-    // MARK: Backward
 
     /// Backpropagation through time for the last `forward`. Takes the gradients of the loss w.r.t. `output`,
     /// `h_n` and `c_n` (nil means zero), adds the parameter gradients into `gradients` (they accumulate until
@@ -127,10 +75,7 @@ public final class LSTM {
     /// inputSize = hiddenSize). `Sequential` passes false to its first layer with parameters.
     public func backward(gradOutput: Tensor?, gradH: Tensor? = nil, gradC: Tensor? = nil, inputGradient: Bool)
         throws -> (input: Tensor?, h0: Tensor, c0: Tensor) {
-        let g = try driver.backward(gradOutput: gradOutput, gradStates: [gradH, gradC], inputGradient: inputGradient)
+        let g = try engine.backward(gradOutput: gradOutput, gradStates: [gradH, gradC], inputGradient: inputGradient)
         return (g.input, g.states[0], g.states[1])
     }
-
-    /// Restarts the dropout mask sequence (tests use it to repeat a training-mode forward exactly).
-    func resetDropoutGenerator(seed: UInt64) { driver.workspace.resetGenerator(seed: seed) }
 }

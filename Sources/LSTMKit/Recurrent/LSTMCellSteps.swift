@@ -13,9 +13,8 @@ struct LSTMCellSteps: RecurrentCellSteps {
         let ms: BufferView?         // projection: m_t = o * tanh(c_t), [T+1, B, H]
         let whrStep: StepOperand?   // projection: op(B) = W_hr^T [H, P], prepared once
         let dropout: (mask: BufferView, hm: BufferView)?  // recurrent dropout: [B, R], h * mask [T+1, B, R]
-        let gxn: BufferView?        // layer norm: LN_ih(gx) by time, [T, B, 4H]
-        let stats: BufferView?      // layer norm: [T, B, 4] by step
-        let statsIH: BufferView?    // layer norm: LN_ih statistics by time, [T, B, 2]
+        /// Layer norm: LN_ih(gx) by time [T, B, 4H], the cell's statistics [T, B, 4] by step, LN_ih's [T, B, 2] by time.
+        let norm: (gxn: BufferView, stats: BufferView, statsIH: BufferView)?
         let extras: LSTMCellExtras  // the fused cell's options, forward and backward
     }
     struct Backward {
@@ -26,44 +25,36 @@ struct LSTMCellSteps: RecurrentCellSteps {
     }
 
     var gateCount: Int { 4 }
-    var gateTapeWidth: Int { 4 * hiddenSize }
     var stateWidths: [Int] { [projSize > 0 ? projSize : hiddenSize, hiddenSize] }
-    var stateNames: [String] { ["h0", "c0"] }
     var keepsProjections: Bool { layerNorm }
 
     func beginForward(_ d: RecurrentDirection) throws -> Tape {
         let be = d.backend, ws = d.workspace, w = d.weights, T = d.steps, B = d.batch, H = hiddenSize, P = projSize, G = 4 * H
         let R = stateWidths[0], index = d.index
-        var gxn: BufferView? = nil, statsIH: BufferView? = nil
+        var norm: (gxn: BufferView, stats: BufferView, statsIH: BufferView)? = nil
         if let ln = w.layerNorm {
-            gxn = BufferView(try ws("gxn", T * B * G))
-            statsIH = BufferView(try ws("statsIH\(index)", T * B * 2))
-            try d.device.variants.layerNormForward(rows: T * B, n: G, x: d.gx, weight: ln.ihWeight, bias: ln.ihBias, y: gxn!, stats: statsIH!)
+            let gxn = BufferView(try ws("gxn", T * B * G)), statsIH = BufferView(try ws("statsIH\(index)", T * B * 2))
+            try d.device.variants.layerNormForward(rows: T * B, n: G, x: d.gx, weight: ln.ihWeight, bias: ln.ihBias, y: gxn, stats: statsIH)
+            norm = (gxn, BufferView(try ws("stats\(index)", T * B * 4)), statsIH)
         }
         // Projection: the cell writes m_t into ms (ms[0] is only carried into padding, but must be finite).
-        let ms = P > 0 ? BufferView(try ws("ms\(index)", (T + 1) * B * H)) : nil
-        if let ms { try be.fill(ms, count: B * H, value: 0) }
+        let ms = P > 0 ? BufferView(try ws.buffer("ms\(index)", (T + 1) * B * H, first: B * H, from: nil)) : nil
         // Recurrent dropout: one mask per sequence [B, R]; hm = h * mask feeds the recurrent gemm.
         var dropout: (mask: BufferView, hm: BufferView)? = nil
         if d.training, recurrentDropout > 0 {
-            let seed = ws.nextSeed()
-            let ones = BufferView(try ws("ones", B * R))
+            let ones = BufferView(try ws("ones", B * R)), mask = BufferView(try ws("rmask\(index)", B * R))
             try be.fill(ones, count: B * R, value: 1)
-            let mask = BufferView(try ws("rmask\(index)", B * R))
-            try be.dropout(count: B * R, p: recurrentDropout, seed: seed, x: ones, y: mask)
+            try be.dropout(count: B * R, p: recurrentDropout, seed: ws.nextSeed(), x: ones, y: mask)
             let hm = BufferView(try ws("hm\(index)", (T + 1) * B * R))
             try d.device.training.mul(count: B * R, x: d.states[0], y: mask, out: hm)
             dropout = (mask, hm)
         }
-        let whrStep = try w.whr.map { whr in
-            try StepOperand(be, b: whr, transB: true, k: H, n: P, ldb: H) { try ws("whrStep\(index)", $0) }
-        }
+        let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: true, k: H, n: P, ldb: H) { try ws("whrStep\(index)", $0) } }
         // The cell writes h (or m, with a projection) and, when the projection does not, y and hm.
         let extras = LSTMCellExtras(cellClip: cellClip ?? 0, peephole: w.peephole, recurrentMask: P > 0 ? nil : dropout?.mask,
                                     maskedStates: P > 0 ? nil : dropout?.hm, writeOutput: P == 0,
                                     activation: activation, recurrentActivation: recurrentActivation)
-        let stats = layerNorm ? BufferView(try ws("stats\(index)", T * B * 4)) : nil
-        return Tape(ms: ms, whrStep: whrStep, dropout: dropout, gxn: gxn, stats: stats, statsIH: statsIH, extras: extras)
+        return Tape(ms: ms, whrStep: whrStep, dropout: dropout, norm: norm, extras: extras)
     }
 
     /// Small batches on a GPU: the whole recurrence in one persistent kernel (the plain cell with tanh and sigmoid,
@@ -83,10 +74,10 @@ struct LSTMCellSteps: RecurrentCellSteps {
     func forwardStep(_ s: Int, _ d: RecurrentDirection, _ tape: Tape) throws {
         let be = d.backend, w = d.weights, B = d.batch, H = hiddenSize, P = projSize, hs = d.states[0], cs = d.states[1]
         let cellH = tape.ms ?? hs
-        if let lnParams = w.layerNormCell, let gxn = tape.gxn, let stats = tape.stats {
+        if let lnParams = w.layerNormCell, let norm = tape.norm {
             try d.device.variants.lstmLayerNormCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse,
-                                                           lengths: d.lengths, gxn: gxn, r: d.r, params: lnParams, hs: cellH, cs: cs,
-                                                           gates: d.gates, stats: stats, y: d.y, ldy: d.ldy, extras: tape.extras)
+                                                           lengths: d.lengths, gxn: norm.gxn, r: d.r, params: lnParams, hs: cellH, cs: cs,
+                                                           gates: d.gates, stats: norm.stats, y: d.y, ldy: d.ldy, extras: tape.extras)
         } else {
             try be.lstmCellForward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse, lengths: d.lengths, gx: d.gx, r: d.r,
                                    biasIH: w.bih, biasHH: w.bhh, hs: cellH, cs: cs, gates: d.gates, y: d.y, ldy: d.ldy, extras: tape.extras)
@@ -108,8 +99,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
         let daTime = d.reverse ? BufferView(try ws("dat", T * B * G)) : daStep
         // Projection: the cell sees dm = dhs[s] . W_hr and no dy of its own.
         let dhs = P > 0 ? BufferView(try ws("dhs", T * B * P)) : nil, dm = P > 0 ? BufferView(try ws("dm", B * H)) : nil
-        let zeros = P > 0 ? BufferView(try ws("zerosH", H)) : nil
-        if let zeros { try be.fill(zeros, count: H, value: 0) }
+        let zeros = P > 0 ? BufferView(try ws.buffer("zerosH", H, first: H, from: nil)) : nil
         let whrStep = try w.whr.map { whr in try StepOperand(be, b: whr, transB: false, k: P, n: H, ldb: H) { try ws("whrStep\(d.index)", $0) } }
         let dcn = layerNorm ? BufferView(try ws("dcn", T * B * H)) : nil
         return (daTime, Backward(daStep: daStep, dcn: dcn, dhs: dhs, dm: dm, zeros: zeros, whrStep: whrStep))
@@ -124,7 +114,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
             try whrStep.gemm(d.backend, m: B, a: dhs.advanced(by: s * B * P), lda: P, beta: 0, c: dm, ldc: H)
             (cellDH, cellDY, cellLDY) = (dm, zeros, 0)
         }
-        if let lnParams = d.weights.layerNormCell, let stats = tape.stats, let dcn = b.dcn {
+        if let lnParams = d.weights.layerNormCell, let stats = tape.norm?.stats, let dcn = b.dcn {
             try d.device.variants.lstmLayerNormCellBackward(batch: B, hidden: H, steps: d.steps, step: s, reverse: d.reverse,
                                                             lengths: d.lengths, params: lnParams, gates: d.gates, cs: d.states[1], r: d.r,
                                                             stats: stats, dy: cellDY, lddy: cellLDY, dh: cellDH, dc: dc, dgs: d.dgs!,
@@ -140,7 +130,7 @@ struct LSTMCellSteps: RecurrentCellSteps {
         throws -> (dgx: BufferView, biasIH: BufferView, biasHH: BufferView) {
         let w = d.weights, rows = d.steps * d.batch, H = hiddenSize, G = 4 * H, v = d.device.variants, cs = d.states[1]
         var dgx = daTime  // the gradient w.r.t. the raw input projection, by time
-        if let ln = w.layerNorm, let gln = w.glayerNorm, let stats = tape.stats, let statsIH = tape.statsIH, let dcn = b.dcn {
+        if let ln = w.layerNorm, let gln = w.glayerNorm, case let (_, stats, statsIH)? = tape.norm, let dcn = b.dcn {
             try v.layerNormParamGrad(rows: rows, n: G, dy: b.daStep, x: d.r, stats: stats, statsStride: 4, statsOffset: 0,
                                      dWeight: gln.hhWeight, dBias: gln.hhBias)
             try v.layerNormParamGrad(rows: rows, n: H, dy: dcn, x: cs.advanced(by: d.batch * H), stats: stats, statsStride: 4, statsOffset: 2,

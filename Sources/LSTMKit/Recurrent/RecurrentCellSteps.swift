@@ -1,6 +1,5 @@
 /// What differs between recurrent cells (`LSTMCellSteps`, `GRUCellSteps`): gate and state counts, one step forward
-/// and back, and the cell's own parameters. `RecurrentDriver` does everything else (layers, directions, dropout,
-/// transposes, lengths, the input and recurrent gemms, the tape, final states and weight gradients).
+/// and back, and the cell's own parameters. `RecurrentDriver` does everything else.
 protocol RecurrentCellSteps {
     /// What one direction's forward keeps for backward beyond the buffers of `RecurrentDirection`.
     associatedtype Tape
@@ -9,12 +8,8 @@ protocol RecurrentCellSteps {
     /// 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); W_ih and W_hh have gateCount * H rows.
     var gateCount: Int { get }
     var hiddenSize: Int { get }
-    /// Floats per batch row and step of the gate tape.
-    var gateTapeWidth: Int { get }
     /// Each state's width, h first (the recurrent gemm's input): LSTM [R, H], GRU [H].
     var stateWidths: [Int] { get }
-    /// The initial states' names in errors: ["h0", "c0"] or ["h0"].
-    var stateNames: [String] { get }
     /// True when gx and r must outlive the forward ([T, B, G] each; layer norm differentiates through them).
     var keepsProjections: Bool { get }
 

@@ -19,7 +19,7 @@ struct RecurrentDirection {
     let r: BufferView
     /// The states, h first, each [T+1, B, W] by step; [0] holds the initial state.
     let states: [BufferView]
-    /// What the cell keeps of its gates, [T, B, gateTapeWidth] by step.
+    /// What the cell keeps of its gates, [T, B, 4H] by step (LSTM: i, f, g, o; GRU: r, z, n and W_hn h + b_hn).
     let gates: BufferView
     /// Backward: the gradient w.r.t. r, [T, B, G] by step (dW_hh, and dh through W_hh).
     var dgs: BufferView? = nil

@@ -1,7 +1,7 @@
 /// The one recurrent engine behind `LSTM` and `GRU`. One training step, file by file (B = batch, T = time steps,
 /// I = input size, H = hidden size, G = gates * H, L = layers, D = directions, W_h = h's width, R for an LSTM with a
 /// projection):
-/// 1. LSTM.swift / GRU.swift: the public layer; its `forward` and `backward` call this driver.
+/// 1. LSTM.swift / GRU.swift (on RNNBase.swift): the public layer; its `forward` and `backward` call this driver.
 /// 2. RecurrentInputChecks.swift: input, lengths, states and gradients checked, with typed errors.
 /// 3. Here, `forward`, per layer: dropout of the input (training, layers > 0); per direction (`RecurrentDirection`,
 ///    its buffers from `RecurrentWorkspace`) one gemm for the input projection of all steps gx [T, B, G] = x . W_ih^T,
@@ -13,7 +13,7 @@
 ///    sums, and the cell's own parameter gradients.
 /// 5. RecurrentParameters.swift: where the weights and their gradients live (one flat buffer each).
 /// Nothing waits on the host inside the loops; buffers are kept from call to call (`RecurrentWorkspace`).
-final class RecurrentDriver<Cell: RecurrentCellSteps> {
+final class RecurrentDriver<Cell: RecurrentCellSteps>: RecurrentEngine {
     let cell: Cell
     let device: Device
     let batchFirst: Bool
@@ -21,10 +21,8 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     let dropout: Double
     /// [layer][direction]
     let weights: [[RecurrentParameters.Weights]]
-    var inputSize: Int { weights[0][0].inputSize }
     var numLayers: Int { weights.count }
     var numDirections: Int { weights[0].count }
-    var training = true
     let workspace: RecurrentWorkspace
 
     /// What one layer and direction's forward keeps for backward.
@@ -42,31 +40,29 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
     }
 
     private var checks: RecurrentInputChecks {
-        RecurrentInputChecks(device: device, inputSize: inputSize, batchFirst: batchFirst,
+        RecurrentInputChecks(device: device, inputSize: weights[0][0].inputSize, batchFirst: batchFirst,
                              stateCount: numLayers * numDirections, hiddenSize: cell.hiddenSize)
     }
 
     // MARK: Forward
 
-    /// Runs the network (packed-sequence semantics for `lengths`, each in 1...T; initial states default to zeros).
+    /// Runs the network (`training`: with dropout; packed-sequence semantics for `lengths`, each in 1...T; zero initial states by default).
     /// - Returns: the output `[T, B, D*W_h]` (batch-first: `[B, T, D*W_h]`) and the final states, each `[L*D, B, W]`.
-    func forward(_ input: Tensor, lengths: [Int]?, initialStates: [Tensor]?) throws -> (output: Tensor, states: [Tensor]) {
+    func forward(_ input: Tensor, lengths: [Int]?, initialStates: [Tensor]?, training: Bool) throws -> (output: Tensor, states: [Tensor]) {
         let (T, B) = try checks.input(input)
-        let lens = try checks.lengths(lengths, batch: B, steps: T)
         let widths = cell.stateWidths, D = numDirections, L = numLayers, be = device.backend, ws = workspace
-        try checks.states(initialStates ?? [], names: cell.stateNames, batch: B, widths: widths)
-        let lengthsBuffer = try ws.lengths(lens)
+        let lengthsBuffer = try ws.lengths(checks.lengths(lengths, batch: B, steps: T))
+        try checks.states(initialStates ?? [], names: Array(["h0", "c0"][..<widths.count]), batch: B, widths: widths)
         var x = try timeMajor(input, "xt", steps: T, batch: B)
         let finals = try widths.map { try be.allocate(L * D * B * $0) }
         var layers: [LayerTape] = []
         var y = x.buffer
         for l in 0..<L {
             let inSize = weights[l][0].inputSize
-            var seed: UInt32? = nil
-            if l > 0, training, dropout > 0 {
-                seed = ws.nextSeed()
+            let seed = l > 0 && training && dropout > 0 ? ws.nextSeed() : nil
+            if let seed {
                 let xd = try ws("dropout\(l)", T * B * inSize)
-                try be.dropout(count: T * B * inSize, p: dropout, seed: seed!, x: x, y: BufferView(xd))
+                try be.dropout(count: T * B * inSize, p: dropout, seed: seed, x: x, y: BufferView(xd))
                 x = BufferView(xd)
             }
             y = l == L - 1 ? try be.allocate(T * B * D * widths[0]) : try ws("y\(l)", T * B * D * widths[0])
@@ -74,7 +70,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
                 let index = l * D + d
                 let initial = initialStates?.enumerated().map { $1.view.advanced(by: index * B * widths[$0]) }
                 let t = try forwardDirection(layer: l, direction: d, steps: T, batch: B, lengths: lengthsBuffer,
-                                             y: BufferView(y, d * widths[0]), x: x, initial: initial)
+                                             y: BufferView(y, d * widths[0]), x: x, initial: initial, training: training)
                 for (i, w) in widths.enumerated() {
                     try be.copy(t.direction.states[i].advanced(by: T * B * w), to: BufferView(finals[i], index * B * w), count: B * w)
                 }
@@ -90,7 +86,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
 
     /// One layer and direction: the input projection of all steps, the initial states, then the time loop.
     private func forwardDirection(layer l: Int, direction: Int, steps T: Int, batch B: Int, lengths: DeviceBuffer, y: BufferView,
-                                  x: BufferView, initial: [BufferView]?) throws -> DirectionTape {
+                                  x: BufferView, initial: [BufferView]?, training: Bool) throws -> DirectionTape {
         let be = device.backend, ws = workspace, w = weights[l][direction], index = l * numDirections + direction
         let G = cell.gateCount * cell.hiddenSize, inSize = w.inputSize, R = cell.stateWidths[0], keeps = cell.keepsProjections
         // gx[T*B, G] = x . W_ih^T. W_ih as StepOperand prepares it, unpacked: transposed once per forward for a
@@ -105,7 +101,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         let d = RecurrentDirection(index: index, reverse: direction == 1, steps: T, batch: B, lengths: lengths, weights: w, y: y,
                                    ldy: numDirections * R, device: device, workspace: ws, training: training, gx: BufferView(gx),
                                    r: BufferView(keeps ? try ws("r\(index)", T * B * G) : try ws("r", B * G)), states: states,
-                                   gates: BufferView(try ws("gates\(index)", T * B * cell.gateTapeWidth)))
+                                   gates: BufferView(try ws("gates\(index)", T * B * 4 * cell.hiddenSize)))
         let cellTape = try cell.beginForward(d)
         if try cell.forwardSequence(d, cellTape) { return (d, cellTape) }
         // The per-step product's weight, prepared once: op(B) = W_hh^T [W_h, G].
@@ -130,7 +126,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
         let T = tape.steps, B = tape.batch, be = device.backend, ws = workspace
         let widths = cell.stateWidths, D = numDirections, L = numLayers, DW = D * widths[0]
         try checks.gradOutput(gradOutput, steps: T, batch: B, features: DW)
-        try checks.states(gradStates, names: cell.stateNames.map { "grad" + $0.prefix(1).uppercased() }, batch: B, widths: widths)
+        try checks.states(gradStates, names: Array(["gradH", "gradC"][..<widths.count]), batch: B, widths: widths)
         // dy: gradient w.r.t. this layer's output, time-major [T, B, D*W_h] (zero without gradOutput).
         var dy = try gradOutput.map { try timeMajor($0, "dyt", steps: T, batch: B) }
             ?? BufferView(ws.buffer("dyzero", T * B * DW, first: T * B * DW, from: nil))
@@ -152,7 +148,7 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             if let dx { dy = BufferView(dx) }
         }
         self.tape = nil
-        return (try dx.map { try fromTimeMajor(BufferView($0), steps: T, batch: B, features: inputSize) },
+        return (try dx.map { try fromTimeMajor(BufferView($0), steps: T, batch: B, features: weights[0][0].inputSize) },
                 zip(dStates0, widths).map { Tensor(shape: [L * D, B, $1], view: BufferView($0), device: device) })
     }
 
@@ -169,9 +165,8 @@ final class RecurrentDriver<Cell: RecurrentCellSteps> {
             let g = gradStates.count > i ? gradStates[i]?.view.advanced(by: index * B * width) : nil
             return BufferView(try ws.buffer("dstate\(i)", B * width, first: B * width, from: g))
         }
-        d.y = dy
-        d.dgs = BufferView(try ws("dgs", T * B * G))
-        let dgs = d.dgs!
+        let dgs = BufferView(try ws("dgs", T * B * G))
+        (d.y, d.dgs) = (dy, dgs)
         let (dgxTime, b) = try cell.beginBackward(d, t.cell)
         // The per-step product's weight, prepared once: op(B) = W_hh [G, W_h].
         let whhStep = try StepOperand(be, b: w.whh, transB: false, k: G, n: R, ldb: R) { try ws("whhStep\(index)", $0) }
