@@ -27,14 +27,14 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     static let defaultPrompt = "LAWYER, n.  "
-    /// LSTM(256) on every device, sequences of 50 in batches of 32 (4 times the updates of 100 x 64 for about the
+    /// LSTM(128) on every device, sequences of 50 in batches of 32 (4 times the updates of 100 x 64 for about the
     /// same time an epoch), Adam 0.01 falling to 0.001 over the time limit. Measured on the CPU path (what `--device
-    /// any` picks without a GPU), 2 cores at load 5-7: validation loss 1.73 after 5 epochs in 137 s (100 x 64 with the
-    /// same decay: 1.76 after 11 epochs; 50 x 32 at a constant 0.01: 1.757 after 4); LSTM(128), 50 x 32: 1.72 after
-    /// 13 epochs and levelling off. The sample is at temperature 0.5: mostly real words at these losses, where 0.8
-    /// makes up words.
+    /// any` picks without a GPU), 2 cores at load 5-9: LSTM(256) reached validation loss 1.73 after 5 epochs in 137 s at
+    /// load 5-6.5 but 1.95 after 2 at load 7-9; LSTM(128) 1.72 after 13 epochs at load 5-7 and 1.80 after 5 at load 7
+    /// (100 x 64 with the same decay: 1.76; 50 x 32 at a constant 0.01: 1.757 after 4). The sample is at temperature
+    /// 0.5: mostly real words at these losses, where 0.8 makes up words.
     static func defaults(openCL: Bool) -> CharLM.Settings {
-        CharLM.Settings(hidden: 256, layers: 1, embedding: 32, sequenceLength: defaultSequenceLength, dropout: 0)
+        CharLM.Settings(hidden: 128, layers: 1, embedding: 32, sequenceLength: defaultSequenceLength, dropout: 0)
     }
     static let defaultTargetLoss = 1.55
     static let defaultSequenceLength = 50, defaultTemperature = 0.5, defaultDecay = 0.1
