@@ -165,7 +165,7 @@ extension CharLM {
     static func train(text: String, source: String, options o: TrainingOptions, defaults: Settings,
                       seqLengthFlag: Int?, embeddingFlag: Int?, defaultEpochs: Int, defaultBatch: Int, defaultLR: Double,
                       defaultValidation: Double, run: RunDirectory, device: Device, banner: String? = nil,
-                      targetLoss: Double? = nil) throws -> TrainResult {
+                      targetLoss: Double? = nil, callbacks: [Callback] = []) throws -> TrainResult {
         try o.validateValues()
         var config: RunConfig
         var vocabulary: [String]
@@ -192,7 +192,7 @@ extension CharLM {
             previous = try run.history(config: config)
             return try fitAndReport(model: model, data: data, config: config, vocabulary: vocabulary, previous: previous, options: o,
                                     epochs: o.epochs ?? defaultEpochs, validation: o.validationSplit ?? defaultValidation,
-                                    run: run, device: device, banner: banner, targetLoss: targetLoss)
+                                    run: run, device: device, banner: banner, targetLoss: targetLoss, callbacks: callbacks)
         }
         try run.checkFreshTarget(overwrite: o.overwrite)
         var s = defaults
@@ -211,12 +211,13 @@ extension CharLM {
         try model.build(inputShape: [s.sequenceLength])
         return try fitAndReport(model: model, data: data, config: config, vocabulary: vocabulary, previous: previous, options: o,
                                 epochs: o.epochs ?? defaultEpochs, validation: o.validationSplit ?? defaultValidation,
-                                run: run, device: device, banner: banner, targetLoss: targetLoss)
+                                run: run, device: device, banner: banner, targetLoss: targetLoss, callbacks: callbacks)
     }
 
     private static func fitAndReport(model: Sequential, data: (x: DataArray, y: DataArray), config: RunConfig, vocabulary: [String],
                                      previous: [[String: Double]], options o: TrainingOptions, epochs: Int, validation: Double,
-                                     run: RunDirectory, device: Device, banner: String?, targetLoss: Double?) throws -> TrainResult {
+                                     run: RunDirectory, device: Device, banner: String?, targetLoss: Double?,
+                                     callbacks: [Callback]) throws -> TrainResult {
         try model.compile(optimizer: makeOptimizer(learningRate: config.learningRate), loss: .sparseCategoricalCrossentropy(),
                           metrics: [.accuracy])
         if o.resume { try model.loadOptimizerState(from: run.stateDirectory) }  // Adam's moments and step count continue
@@ -231,6 +232,7 @@ extension CharLM {
                               previous: previous, fresh: !o.resume,
                               taskFile: { ("vocab.json", try CheckpointStore.encodeJSON(CharVocabulary(characters: vocabulary))) })
         job.targetLoss = targetLoss
+        job.callbacks = callbacks
         return TrainResult(job: try job.fit(), vocabulary: vocabulary, device: device)
     }
 
