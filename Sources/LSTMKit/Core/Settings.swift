@@ -87,6 +87,8 @@ public enum Settings {
               doc: "The OpenCL device of the tests."),
         Entry(name: "LSTMKIT_ONNX_DEMO_DIR", type: "directory", defaultValue: "a temporary directory", scope: .test,
               doc: "Where ONNXCLITests writes its demo model (to keep it)."),
+        Entry(name: "LSTMKIT_PAD_REPEATS", type: "integer >= 1", defaultValue: "unset: 1 step, small shape only", scope: .test,
+              doc: "How many timed steps LeftPaddingCostTests takes per case, over both shapes (it prints times, asserts none)."),
         Entry(name: "LSTMKIT_NO_PLATFORM_CHILD", type: "0 or 1", defaultValue: "0", scope: .test,
               doc: "Set by BadInputTests for the child process it starts without an OpenCL platform."),
         Entry(name: "LSTMKIT_ONNX_MUTATION_CHILD", type: "0 or 1", defaultValue: "0", scope: .test,
