@@ -4,9 +4,8 @@
 /// B = batch, T = time steps, H = hidden size, P = projection size.
 ///
 /// Not in the table (launched by hand, each for a reason given where it is launched): the gemm family (gemm.cl,
-/// gemm_local.cl: K chunks, variants by transposition), the layer-norm kernels of lstm_variants.cl (their
-/// work-group size comes from the row length; left as they are while their crash is fixed), the streaming step (inference.cl `lstm_stream_step`: the CPU's is
-/// a packed-weight policy with a scratch row, not a twin of the same arguments) and pooling.cl.
+/// gemm_local.cl: K chunks, variants by transposition) and the streaming step (inference.cl `lstm_stream_step`: the
+/// CPU's is a packed-weight policy with a scratch row, not a twin of the same arguments).
 enum Kernel: Int, CaseIterable {
     // elementwise.cl
     case fill, transpose01, columnSum, dropout
@@ -16,8 +15,9 @@ enum Kernel: Int, CaseIterable {
     case addRowBias, activationForward, activationBackward, softmaxRows, softmaxBackwardRows, lossRows, metricRows
     case embeddingForward, embeddingBackward, gatherRows, axpby, mul, mergeDirections, mergeDirectionsBackward
     case sumSquares, sgdUpdate, adamUpdate, rmspropUpdate
-    // lstm_variants.cl (not layer norm)
+    // lstm_variants.cl
     case lstmPeepholeGrad, lstmProjectionForward, lstmProjectionBackward
+    case layerNormForward, layerNormBackward, layerNormParamGrad, lstmLayerNormCellForward, lstmLayerNormCellBackward
     // conv.cl
     case im2col, col2im, convBiasAct
     // inference.cl
@@ -46,6 +46,13 @@ enum Kernel: Int, CaseIterable {
 
     private static let geometry = "int N, int H, int W, int C, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW"
     private static let clip = "float clip_value, mem norms, int num_norms, float max_norm"
+    /// The layer-norm kernels of one work-group per row (argument 0: rows or B) over rows of argument 1 (N or H).
+    private static let layerNormGlobal: @Sendable (KernelArguments, OpenCLTuning) -> (Int, Int, Int) =
+        { a, t in (t.layerNormWorkGroup(units: a.int(1)), a.int(0), 1) }
+    private static let layerNormLocal: @Sendable (KernelArguments, OpenCLTuning) -> (Int, Int, Int) =
+        { a, t in (t.layerNormWorkGroup(units: a.int(1)), 1, 1) }
+    private static let layerNormDefines: @Sendable (KernelArguments, OpenCLTuning) -> [String: String] =
+        { a, t in t.layerNormDefines(units: a.int(1)) }
 
     static let table: [Description] = [
         // elementwise.cl
@@ -126,6 +133,28 @@ enum Kernel: Int, CaseIterable {
         Description(name: "lstm_projection_backward", file: "lstm_variants.cl", arguments: "int B, int P, int T, int step, int reverse, "
                     + "mem lengths, view dy, int lddy, mem dh, mem dhs, mem rmask, int has_rmask", dims: 2,
                     global: { a, _ in (a.int(1), a.int(0), 1) }, defines: { $1.variantDefines }),
+        // lstm_variants.cl layer norm: one work-group of LN_WG per row (rows of N; the cells' rows are batch rows of H),
+        // LN_WG from the row length (`OpenCLTuning.layerNormWorkGroup(units:)`, argument 1), so a program per length.
+        Description(name: "layer_norm_forward", file: "lstm_variants.cl", arguments: "int rows, int N, mem x, mem params, int offW, "
+                    + "int offB, mem y, mem stats", dims: 2, global: layerNormGlobal, defines: layerNormDefines, local: layerNormLocal,
+                    definesReadArguments: true),
+        Description(name: "layer_norm_backward", file: "lstm_variants.cl", arguments: "int rows, int N, mem dy, mem x, mem stats, "
+                    + "mem params, int offW, mem dx", dims: 2, global: layerNormGlobal, defines: layerNormDefines, local: layerNormLocal,
+                    definesReadArguments: true),
+        // PVW columns per work-item (LN_WG 1: the other lstm_variants.cl kernels' program).
+        Description(name: "layer_norm_param_grad", file: "lstm_variants.cl", arguments: "int rows, int N, mem dy, view x, mem stats, "
+                    + "int stride, int offS, mem grads, int offDw, int offDb", dims: 1,
+                    global: { a, t in ((a.int(1) + t.columnVW - 1) / t.columnVW, 1, 1) }, defines: { $1.variantDefines }),
+        Description(name: "lstm_ln_cell_forward", file: "lstm_variants.cl", arguments: "int B, int H, int T, int step, int reverse, "
+                    + "mem lengths, mem gxn, mem r, mem params, int offBih, int offBhh, int has_bias, int offHhW, int offHhB, "
+                    + "int offCW, int offCB, int offPeep, int has_peep, mem hs, mem cs, mem gates, mem stats, view y, int ldy, "
+                    + "float cell_clip, mem rmask, int has_rmask, mem hm, int write_y", dims: 2,
+                    global: layerNormGlobal, defines: layerNormDefines, local: layerNormLocal, definesReadArguments: true),
+        Description(name: "lstm_ln_cell_backward", file: "lstm_variants.cl", arguments: "int B, int H, int T, int step, int reverse, "
+                    + "mem lengths, mem params, int offHhW, int offCW, int offCB, int offPeep, int has_peep, mem gates, mem cs, "
+                    + "mem r, mem stats, view dy, int lddy, mem dh, mem dc, mem dgs, mem dAs, mem dAt, mem dcn, float cell_clip, "
+                    + "mem rmask, int has_rmask", dims: 2,
+                    global: layerNormGlobal, defines: layerNormDefines, local: layerNormLocal, definesReadArguments: true),
         // conv.cl: im2col one work-item per (patch column, row), col2im one per pixel of x.
         Description(name: "im2col", file: "conv.cl", arguments: geometry + ", view x, view cols", dims: 2,
                     global: { a, _ in (a.int(3) * a.int(4) * a.int(5), a.int(0) * a.int(12) * a.int(13), 1) }, defines: { _, _ in [:] }),

@@ -1,13 +1,15 @@
 /// The arguments of one launch, in the kernel's order, held inline (a launch allocates nothing): built with
 /// `append`, read by index by the OpenCL launch and the CPU twins.
 struct KernelArguments {
-    static let capacity = 28
+    static let capacity = 30
     private var storage: (KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
                           KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
                           KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
-                          KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue)
+                          KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue, KernelValue,
+                          KernelValue, KernelValue)
         = (.none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
-           .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none)
+           .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none, .none,
+           .none, .none)
     private(set) var count = 0
 
     init() {}

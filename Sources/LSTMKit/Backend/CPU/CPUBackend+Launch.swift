@@ -6,6 +6,9 @@ extension CPUBackend {
         /// Argument i as a buffer pointer, an Int32 pointer, a scalar; `opt` nil when the flag argument is 0.
         func v(_ i: Int) -> UnsafeMutablePointer<S> { ptr(a.view(i)) }
         func opt(_ i: Int, if flag: Int) -> UnsafeMutablePointer<S>? { a.int(flag) != 0 ? ptr(a.view(i)) : nil }
+        /// Buffer argument i advanced by int argument `offset` (lstm_variants.cl's parameters: one buffer, offsets).
+        func at(_ i: Int, _ offset: Int) -> UnsafeMutablePointer<S> { ptr(a.view(i)) + a.int(offset) }
+        func at(_ i: Int, _ offset: Int, if flag: Int) -> UnsafeMutablePointer<S>? { a.int(flag) != 0 ? at(i, offset) : nil }
         func n(_ i: Int) -> Int { a.int(i) }
         func f(_ i: Int) -> S { S(a.float(i)) }
         func idx(_ i: Int) -> UnsafePointer<Int32> { lengths(a.buffer(i)) }
@@ -62,6 +65,20 @@ extension CPUBackend {
                                                           opt(11, if: 10))
             case .lstmProjectionBackward:
                 CPUVariantKernels.lstm_projection_backward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), n(7), v(8), v(9), opt(10, if: 11))
+            // lstm_variants.cl layer norm: the parameters are one buffer and offsets (`at`).
+            case .layerNormForward: CPUVariantKernels.layer_norm_forward(n(0), n(1), v(2), at(3, 4), at(3, 5), v(6), v(7))
+            case .layerNormBackward: CPUVariantKernels.layer_norm_backward(n(0), n(1), v(2), v(3), v(4), at(5, 6), v(7))
+            case .layerNormParamGrad:
+                CPUVariantKernels.layer_norm_param_grad(n(0), n(1), v(2), v(3), v(4), n(5), n(6), at(7, 8), at(7, 9))
+            case .lstmLayerNormCellForward:
+                CPUVariantKernels.lstm_ln_cell_forward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), at(8, 9, if: 11),
+                                                       at(8, 10, if: 11), at(8, 12), at(8, 13), at(8, 14), at(8, 15), at(8, 16, if: 17),
+                                                       v(18), v(19), v(20), v(21), opt(22, if: 28), n(23), f(24), opt(25, if: 26),
+                                                       opt(27, if: 26))
+            case .lstmLayerNormCellBackward:
+                CPUVariantKernels.lstm_ln_cell_backward(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), at(6, 7), at(6, 8), at(6, 9),
+                                                        at(6, 10, if: 11), v(12), v(13), v(14), v(15), v(16), n(17), v(18), v(19),
+                                                        v(20), v(21), v(22), v(23), f(24), opt(25, if: 26))
             // conv.cl
             case .im2col:
                 CPUConvKernels.im2col(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), n(12), n(13), v(14), v(15))

@@ -247,46 +247,4 @@ enum CPUVariantKernels {
     }
 }
 
-extension CPUBackend: LSTMVariantBackend {
-    private func v(_ view: BufferView) -> UnsafeMutablePointer<S> { (view.buffer as! CPUBuffer<S>).pointer + view.offset }
-    private func c(_ view: BufferView?) -> UnsafePointer<S>? { view.map { UnsafePointer(v($0)) } }
-    private func lens(_ b: DeviceBuffer) -> UnsafePointer<Int32> { UnsafePointer((b as! CPUBuffer<Int32>).pointer) }
-
-    func layerNormForward(rows: Int, n: Int, x: BufferView, weight: BufferView, bias: BufferView, y: BufferView, stats: BufferView) throws {
-        timed("layer_norm_forward") {
-            CPUVariantKernels.layer_norm_forward(rows, n, v(x), v(weight), v(bias), v(y), v(stats))
-        }
-    }
-    func layerNormBackward(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, weight: BufferView, dx: BufferView) throws {
-        timed("layer_norm_backward") {
-            CPUVariantKernels.layer_norm_backward(rows, n, v(dy), v(x), v(stats), v(weight), v(dx))
-        }
-    }
-    func layerNormParamGrad(rows: Int, n: Int, dy: BufferView, x: BufferView, stats: BufferView, statsStride: Int, statsOffset: Int,
-                            dWeight: BufferView, dBias: BufferView) throws {
-        timed("layer_norm_param_grad") {
-            CPUVariantKernels.layer_norm_param_grad(rows, n, v(dy), v(x), v(stats), statsStride, statsOffset, v(dWeight), v(dBias))
-        }
-    }
-    func lstmLayerNormCellForward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                                  gxn: BufferView, r: BufferView, params p: LayerNormCellParameters,
-                                  hs: BufferView, cs: BufferView, gates: BufferView, stats: BufferView,
-                                  y: BufferView, ldy: Int, extras: LSTMCellExtras) throws {
-        timed("lstm_ln_cell_forward") {
-            CPUVariantKernels.lstm_ln_cell_forward(batch, hidden, steps, step, reverse, lens(lengths), v(gxn), v(r), c(p.biasIH), c(p.biasHH),
-                                                   v(p.hhWeight), v(p.hhBias), v(p.cWeight), v(p.cBias), c(extras.peephole),
-                                                   v(hs), v(cs), v(gates), v(stats), extras.writeOutput ? v(y) : nil, ldy, S(extras.cellClip),
-                                                   c(extras.recurrentMask), extras.maskedStates.map(v))
-        }
-    }
-    func lstmLayerNormCellBackward(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
-                                   params p: LayerNormCellParameters, gates: BufferView, cs: BufferView, r: BufferView,
-                                   stats: BufferView, dy: BufferView, lddy: Int, dh: BufferView, dc: BufferView,
-                                   dgs: BufferView, dAs: BufferView, dAt: BufferView, dcn: BufferView, extras: LSTMCellExtras) throws {
-        timed("lstm_ln_cell_backward") {
-            CPUVariantKernels.lstm_ln_cell_backward(batch, hidden, steps, step, reverse, lens(lengths), v(p.hhWeight), v(p.cWeight), v(p.cBias),
-                                                    c(extras.peephole), v(gates), v(cs), v(r), v(stats), v(dy), lddy, v(dh), v(dc),
-                                                    v(dgs), v(dAs), v(dAt), v(dcn), S(extras.cellClip), c(extras.recurrentMask))
-        }
-    }
-}
+extension CPUBackend: LSTMVariantBackend {}

@@ -113,6 +113,20 @@ struct OpenCLTuning {
     var elementwiseDefines: [String: String] { ["SVW": "\(columnVW)"] }
     /// The lstm_variants.cl defines of every kernel but layer norm's (a work-group of one: LN_WG 1).
     var variantDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "LN_WG": "1", "PVW": "\(columnVW)"] }
+    /// The layer-norm work-group size for rows of `n` units: `layerNormGroup`, halved until it is at most n, so every
+    /// work-item owns at least one unit. (PoCL 3.1 crashes in layer_norm_backward when work-items own none.) A group of 2
+    /// becomes 1: PoCL 3.1's work-item replication, its choice for tiny groups, compiles lstm_ln_cell_forward at local
+    /// size 2 into code that runs off its buffers (SIGSEGV, any H; POCL_WORK_GROUP_METHOD=loopvec runs it, Oclgrind
+    /// finds nothing), and only the cell kernels (n = H = 2 or 3) get there, as layer_norm_* rows are 4H long.
+    func layerNormWorkGroup(units n: Int) -> Int {
+        var g = layerNormGroup
+        while g > 1 && g > n { g /= 2 }
+        return g == 2 ? 1 : g
+    }
+    /// The lstm_variants.cl defines of the layer-norm kernels of one work-group per row, for rows of `n` units.
+    func layerNormDefines(units n: Int) -> [String: String] {
+        ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "LN_WG": "\(layerNormWorkGroup(units: n))", "PVW": "\(columnVW)"]
+    }
     /// Every tuning value, for reports.
     var defines: [String: String] {
         ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
@@ -122,7 +136,7 @@ struct OpenCLTuning {
 }
 
 /// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue: the gemm
-/// here, the table's kernels through `launch`, the rest (layer norm, persistent, streaming step, pooling) in the extensions.
+/// here, the table's kernels through `launch`, the rest (persistent policy, streaming step, pooling) in the extensions.
 final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
@@ -259,4 +273,5 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     func synchronize() throws { try context.finish() }
 }
 extension OpenCLBackend: GRUBackend {}
+extension OpenCLBackend: LSTMVariantBackend {}
 extension OpenCLBackend: TrainingBackend {}
