@@ -33,21 +33,10 @@ struct PoolGeometry: Equatable {
 }
 
 /// The convolution and pooling primitives. Each is one kernel of Kernels/conv.cl or Kernels/pooling.cl with a CPU
-/// twin of the same name and argument order in CPU/CPUConvKernels.swift. All only enqueue work. The FLOPs of a
-/// convolution run in the backend's `gemm` (see `Conv2D`). The conv.cl kernels are kernels of the table (`Kernel`,
-/// the extension below); the pooling ones are launched by each backend.
-protocol ConvBackend: Backend {
-    /// y, arg [N, OH, OW, C]: the window maxima and their positions.
-    func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws
-    /// dx [N, H, W, C] (overwritten) from dy and the positions of `maxPoolForward`: `max_pool_backward`, or `fill` +
-    /// `max_pool_backward_scatter` when `g.windowsDisjoint`.
-    func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws
-    /// y [N, OH, OW, C]: the window means over the pixels inside the frame.
-    func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws
-    /// dx [N, H, W, C] (overwritten) from dy.
-    func avgPoolBackward(_ g: PoolGeometry, dy: BufferView, dx: BufferView) throws
-}
-
+/// twin of the same name and argument order in CPU/CPUConvKernels.swift, a kernel of the table (`Kernel`, the
+/// extension below) launched through `Backend.launch` on both devices. All only enqueue work. The FLOPs of a
+/// convolution run in the backend's `gemm` (see `Conv2D`).
+protocol ConvBackend: Backend {}
 
 extension ConvBackend {
     /// cols [N*OH*OW, C*KH*KW] = the patches of x [N, H, W, C].
@@ -66,6 +55,32 @@ extension ConvBackend {
         a.append(.int(bias == nil ? 0 : 1)); a.append(.view(bias ?? y)); a.append(.view(y))
         try launch(.convBiasAct, a)
     }
+    /// y, arg [N, OH, OW, C]: the window maxima and their positions.
+    func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(x)); a.append(.view(y)); a.append(.view(arg))
+        try launch(.maxPoolForward, a)
+    }
+    /// dx [N, H, W, C] (overwritten) from dy and the positions of `maxPoolForward`: `max_pool_backward`, or `fill` +
+    /// `max_pool_backward_scatter` when `g.windowsDisjoint`.
+    func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(dy)); a.append(.view(arg)); a.append(.view(dx))
+        if g.windowsDisjoint {
+            try fill(dx, count: g.inputCount, value: 0)
+            try launch(.maxPoolBackwardScatter, a)
+        } else {
+            try launch(.maxPoolBackward, a)
+        }
+    }
+    /// y [N, OH, OW, C]: the window means over the pixels inside the frame.
+    func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(x)); a.append(.view(y))
+        try launch(.avgPoolForward, a)
+    }
+    /// dx [N, H, W, C] (overwritten) from dy.
+    func avgPoolBackward(_ g: PoolGeometry, dy: BufferView, dx: BufferView) throws {
+        var a = KernelArguments(); a.append(g); a.append(.view(dy)); a.append(.view(dx))
+        try launch(.avgPoolBackward, a)
+    }
 }
 
 extension KernelArguments {
@@ -74,6 +89,11 @@ extension KernelArguments {
         append(.int(g.n)); append(.int(g.h)); append(.int(g.w)); append(.int(g.c)); append(.int(g.kh)); append(.int(g.kw))
         append(.int(g.sh)); append(.int(g.sw)); append(.int(g.padTop)); append(.int(g.padLeft)); append(.int(g.dh)); append(.int(g.dw))
         append(.int(g.oh)); append(.int(g.ow))
+    }
+    /// The 12 geometry arguments of the pooling.cl kernels, in their order (`PoolGeometry.arguments`).
+    mutating func append(_ g: PoolGeometry) {
+        append(.int(g.n)); append(.int(g.h)); append(.int(g.w)); append(.int(g.c)); append(.int(g.ph)); append(.int(g.pw))
+        append(.int(g.sh)); append(.int(g.sw)); append(.int(g.padTop)); append(.int(g.padLeft)); append(.int(g.oh)); append(.int(g.ow))
     }
 }
 

@@ -20,6 +20,8 @@ enum Kernel: Int, CaseIterable {
     case layerNormForward, layerNormBackward, layerNormParamGrad, lstmLayerNormCellForward, lstmLayerNormCellBackward
     // conv.cl
     case im2col, col2im, convBiasAct
+    // pooling.cl
+    case maxPoolForward, maxPoolBackward, maxPoolBackwardScatter, avgPoolForward, avgPoolBackward
     // inference.cl
     case lstmCellInfer
     // lstm_persistent.cl
@@ -45,6 +47,10 @@ enum Kernel: Int, CaseIterable {
     static let reduceGroup = 256
 
     private static let geometry = "int N, int H, int W, int C, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH, int OW"
+    private static let pool = "int N, int H, int W, int C, int PH, int PW, int SH, int SW, int PT, int PL, int OH, int OW"
+    /// N*OH*OW*C and N*H*W*C of the pooling geometry (`PoolGeometry.outputCount`, `.inputCount`).
+    private static func poolOutputs(_ a: KernelArguments) -> Int { a.int(0) * a.int(10) * a.int(11) * a.int(3) }
+    private static func poolInputs(_ a: KernelArguments) -> Int { a.int(0) * a.int(1) * a.int(2) * a.int(3) }
     private static let clip = "float clip_value, mem norms, int num_norms, float max_norm"
     /// The layer-norm kernels of one work-group per row (argument 0: rows or B) over rows of argument 1 (N or H).
     private static let layerNormGlobal: @Sendable (KernelArguments, OpenCLTuning) -> (Int, Int, Int) =
@@ -162,6 +168,17 @@ enum Kernel: Int, CaseIterable {
                     global: { a, _ in (a.int(0) * a.int(1) * a.int(2) * a.int(3), 1, 1) }, defines: { _, _ in [:] }),
         Description(name: "conv_bias_act", file: "conv.cl", arguments: "int kind, int rows, int cols, int has_bias, view bias, view y",
                     dims: 2, global: { a, _ in (a.int(2), a.int(1), 1) }, defines: { _, _ in [:] }),
+        // pooling.cl: one work-item per output element (forward, the scatter) or per element of x (the gathers).
+        Description(name: "max_pool_forward", file: "pooling.cl", arguments: pool + ", view x, view y, view arg", dims: 1,
+                    global: { a, _ in (poolOutputs(a), 1, 1) }, defines: { _, _ in [:] }),
+        Description(name: "max_pool_backward", file: "pooling.cl", arguments: pool + ", view dy, view arg, view dx", dims: 1,
+                    global: { a, _ in (poolInputs(a), 1, 1) }, defines: { _, _ in [:] }),
+        Description(name: "max_pool_backward_scatter", file: "pooling.cl", arguments: pool + ", view dy, view arg, view dx", dims: 1,
+                    global: { a, _ in (poolOutputs(a), 1, 1) }, defines: { _, _ in [:] }),
+        Description(name: "avg_pool_forward", file: "pooling.cl", arguments: pool + ", view x, view y", dims: 1,
+                    global: { a, _ in (poolOutputs(a), 1, 1) }, defines: { _, _ in [:] }),
+        Description(name: "avg_pool_backward", file: "pooling.cl", arguments: pool + ", view dy, view dx", dims: 1,
+                    global: { a, _ in (poolInputs(a), 1, 1) }, defines: { _, _ in [:] }),
         // inference.cl, built with lstm_cell.cl's defines (the same bits as the training cell).
         Description(name: "lstm_cell_infer", file: "inference.cl", arguments: "int B, int H, int T, int step, int reverse, "
                     + "mem lengths, mem gx, mem r, view bias_ih, view bias_hh, int has_bias, mem h, mem c, int offS, "

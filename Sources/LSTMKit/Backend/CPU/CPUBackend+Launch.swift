@@ -85,6 +85,18 @@ extension CPUBackend {
             case .col2im:
                 CPUConvKernels.col2im(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), n(12), n(13), v(14), v(15))
             case .convBiasAct: CPUConvKernels.conv_bias_act(n(0), n(1), n(2), n(3), v(4), v(5))
+            // pooling.cl
+            case .maxPoolForward:
+                CPUConvKernels.max_pool_forward(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), v(12), v(13), v(14))
+            case .maxPoolBackward:
+                CPUConvKernels.max_pool_backward(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), v(12), v(13), v(14))
+            case .maxPoolBackwardScatter:
+                CPUConvKernels.max_pool_backward_scatter(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), v(12),
+                                                         v(13), v(14))
+            case .avgPoolForward:
+                CPUConvKernels.avg_pool_forward(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), v(12), v(13))
+            case .avgPoolBackward:
+                CPUConvKernels.avg_pool_backward(n(0), n(1), n(2), n(3), n(4), n(5), n(6), n(7), n(8), n(9), n(10), n(11), v(12), v(13))
             // inference.cl: h and c at offset offS.
             case .lstmCellInfer:
                 CPUInferenceKernels.lstm_cell_infer(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),

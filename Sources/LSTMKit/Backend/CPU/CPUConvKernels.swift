@@ -199,25 +199,4 @@ enum CPUConvKernels {
     }
 }
 
-/// The convolution and pooling primitives on the CPU: each forwards to its twin in CPUConvKernels.
-extension CPUBackend: ConvBackend {
-    private func p(_ v: BufferView) -> UnsafeMutablePointer<S> { (v.buffer as! CPUBuffer<S>).pointer + v.offset }
-
-    func maxPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView, arg: BufferView) throws {
-        timed("max_pool_forward") { CPUConvKernels.max_pool_forward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(x), p(y), p(arg)) }
-    }
-    func maxPoolBackward(_ g: PoolGeometry, dy: BufferView, arg: BufferView, dx: BufferView) throws {
-        if g.windowsDisjoint {
-            try fill(dx, count: g.inputCount, value: 0)
-            timed("max_pool_backward_scatter") { CPUConvKernels.max_pool_backward_scatter(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(arg), p(dx)) }
-        } else {
-            timed("max_pool_backward") { CPUConvKernels.max_pool_backward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(arg), p(dx)) }
-        }
-    }
-    func avgPoolForward(_ g: PoolGeometry, x: BufferView, y: BufferView) throws {
-        timed("avg_pool_forward") { CPUConvKernels.avg_pool_forward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(x), p(y)) }
-    }
-    func avgPoolBackward(_ g: PoolGeometry, dy: BufferView, dx: BufferView) throws {
-        timed("avg_pool_backward") { CPUConvKernels.avg_pool_backward(g.n, g.h, g.w, g.c, g.ph, g.pw, g.sh, g.sw, g.padTop, g.padLeft, g.oh, g.ow, p(dy), p(dx)) }
-    }
-}
+extension CPUBackend: ConvBackend {}

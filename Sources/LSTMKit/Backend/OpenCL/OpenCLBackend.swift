@@ -136,7 +136,7 @@ struct OpenCLTuning {
 }
 
 /// The OpenCL path: every primitive is one kernel launch (or a buffer copy) on the context's in-order queue: the gemm
-/// here, the table's kernels through `launch`, the rest (persistent policy, streaming step, pooling) in the extensions.
+/// here, the table's kernels through `launch`, the rest (the persistent policy, the streaming step) in the extensions.
 final class OpenCLBackend: Backend, @unchecked Sendable {
     let context: OpenCLContext
     let tuning: OpenCLTuning
@@ -272,6 +272,7 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     }
     func synchronize() throws { try context.finish() }
 }
+extension OpenCLBackend: ConvBackend {}
 extension OpenCLBackend: GRUBackend {}
 extension OpenCLBackend: LSTMVariantBackend {}
 extension OpenCLBackend: TrainingBackend {}
