@@ -15,7 +15,7 @@ final class TrainingGradientCheckTests: XCTestCase {
         let input = MaskedTensor(data.x, lengths: data.lengths)
         _ = try model.computeGradients(input, data.y!)
         func lossValue() throws -> Double {
-            try model.lossAndMetrics(prediction: model.forward(input, training: true).tensor, target: data.y!).0.loss
+            try model.lossAndMetrics(output: model.forward(input, training: true), target: data.y!).0.loss
         }
         let eps = 1e-6
         for (name, tensor) in model.namedParameters {

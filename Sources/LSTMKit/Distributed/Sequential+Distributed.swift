@@ -80,7 +80,9 @@ extension Sequential {
             local = BatchStats(loss: 0, metrics: metrics.map { _ in (0, 0) }, samples: 0)
         } else {
             let (xb, yb) = try batch(data, Array(indices[mine]))
-            local = try computeGradients(xb, yb!, epoch: epoch, step: step, globalSamples: indices.count)
+            // A masked per-step output is averaged over the valid steps of the whole (global) batch.
+            local = try computeGradients(xb, yb!, epoch: epoch, step: step, globalSamples: indices.count,
+                                         globalValidSteps: data.lengths.map { l in indices.reduce(0) { $0 + l[$1] } })
         }
         try world.allReduce(parameterBuffers.map(\.gradients), .sum)
         var sums = [local.loss] + local.metrics.flatMap { [$0.sum, $0.divisor] }
@@ -97,8 +99,7 @@ extension Sequential {
         var sums = [Double](repeating: 0, count: 2 + 2 * metrics.count)  // loss * samples, samples, (sum, divisor) per metric
         for start in stride(from: mine.lowerBound, to: mine.upperBound, by: batchSize) {
             let (xb, yb) = try batch(data, Array(start..<min(start + batchSize, mine.upperBound)))
-            let prediction = try forward(xb, training: false).tensor
-            let stats = try lossAndMetrics(prediction: prediction, target: yb!).0
+            let stats = try lossAndMetrics(output: try forward(xb, training: false), target: yb!).0
             sums[0] += stats.loss * Double(stats.samples)
             sums[1] += Double(stats.samples)
             for (i, m) in stats.metrics.enumerated() { sums[2 + 2 * i] += m.sum; sums[3 + 2 * i] += m.divisor }

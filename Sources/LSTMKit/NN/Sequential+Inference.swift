@@ -29,9 +29,9 @@ extension Sequential: InferenceLayer {
         var batches: [BatchStats] = []
         for start in stride(from: 0, to: x.count, by: rows) {
             let range = start..<min(start + rows, x.count)
-            let prediction = try inferenceForward(try upload(x, mask: mask, range)).tensor
+            let output = try inferenceForward(try upload(x, mask: mask, range))
             let yb = try target!.rows(range)
-            batches.append(try lossAndMetrics(prediction: prediction, target: try Tensor(shape: yb.shape, values: yb.values, device: device)).0)
+            batches.append(try lossAndMetrics(output: output, target: try Tensor(shape: yb.shape, values: yb.values, device: device)).0)
         }
         return logs(from: batches, prefix: "")
     }

@@ -133,28 +133,72 @@ public final class Sequential: Layer {
         var samples: Int
     }
 
+    /// The valid steps of a per-step output `[B, T, C]` that a mask reached (Keras's mask of the model's output):
+    /// a 0/1 weight per row of the B*T rows and the number of valid rows; nil for an unmasked or per-sample output.
+    static func outputStepMask(_ output: MaskedTensor) -> (weights: [Float], valid: Int)? {
+        let shape = output.tensor.shape
+        guard shape.count == 3, let lengths = output.lengths, lengths.count == shape[0] else { return nil }
+        let (B, T) = (shape[0], shape[1])
+        let starts = output.starts ?? [Int](repeating: 0, count: B)
+        guard starts.count == B, (0..<B).allSatisfy({ starts[$0] >= 0 && lengths[$0] >= 0 && starts[$0] + lengths[$0] <= T }) else { return nil }
+        var weights = [Float](repeating: 0, count: B * T)
+        for b in 0..<B { for t in starts[b]..<(starts[b] + lengths[b]) { weights[b * T + t] = 1 } }
+        return (weights, lengths.reduce(0, +))
+    }
+
     /// Loss, gradient w.r.t. the prediction (or the fused layer's logits) and metrics for one batch.
     /// With `globalSamples` (data-parallel training), the loss and gradient are scaled as parts of the mean
     /// over `globalSamples` samples, so that summing them over the ranks gives the global batch's.
-    func lossAndMetrics(prediction: Tensor, target: Tensor, globalSamples: Int? = nil) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
+    ///
+    /// When a mask reaches a per-step output `[B, T, C]` (`output.lengths`, e.g. Embedding(maskZero:) -> LSTM with
+    /// returnSequences -> Dense), the loss and the metrics are Keras's: each step's loss weighted by its mask and
+    /// averaged over the valid steps only, sum(l_bt * m_bt) / sum(m_bt) (`globalValidSteps`: the valid steps of the
+    /// whole data-parallel batch); the gradient is 0 at padded steps. An unmasked output is reduced as before.
+    func lossAndMetrics(output: MaskedTensor, target: Tensor, globalSamples: Int? = nil,
+                        globalValidSteps: Int? = nil) throws -> (BatchStats, gradient: Tensor, fused: Dense?) {
         guard let loss else { throw LSTMKitError.notCompiled }
+        let prediction = output.tensor
         let be = device.training
         let cols = prediction.shape.last!, rows = prediction.count / cols
         let fused = fusedOutputLayer
-        let scaleRows = globalSamples.map { rows / prediction.shape[0] * $0 } ?? rows
+        // Only a mask with a padded step changes anything (all-valid weights are all 1: the unmasked reduction).
+        let stepMask = Self.outputStepMask(output).flatMap { $0.valid < rows ? $0 : nil }
+        let scaleRows: Int
+        if let stepMask {
+            scaleRows = globalValidSteps ?? stepMask.valid
+        } else {
+            scaleRows = globalSamples.map { rows / prediction.shape[0] * $0 } ?? rows
+        }
         let (kind, scale) = loss.kernel(fused: fused != nil, rows: scaleRows, cols: cols)
         let input = fused?.logits ?? prediction
-        let rowLoss = try be.allocate(rows), grad = try be.allocate(rows * cols)
+        let rowLoss = try be.allocate(rows)
+        var grad = try be.allocate(rows * cols)
         try be.lossRows(kind, rows: rows, cols: cols, pred: input.view, target: target.view, scale: scale, rowLoss: rowLoss, grad: BufferView(grad))
+        if let stepMask {
+            // The padded steps' gradients to 0: one upload of the 0/1 weights per batch, multiplied in on the device.
+            var weights = [Float](repeating: 0, count: rows * cols)
+            for r in 0..<rows where stepMask.weights[r] != 0 { for c in 0..<cols { weights[r * cols + c] = 1 } }
+            let w = try Tensor(shape: [rows * cols], values: weights, device: device)
+            let masked = try be.allocate(rows * cols)
+            try be.mul(count: rows * cols, x: BufferView(grad), y: w.view, out: BufferView(masked))
+            grad = masked
+        }
         var metricBuffers: [(DeviceBuffer, Double)] = []
         for metric in metrics {
-            let (mk, divisor) = metric.kernel(loss: loss, rows: rows, cols: cols)
+            let (mk, divisor) = metric.kernel(loss: loss, rows: stepMask?.valid ?? rows, cols: cols)
             let out = try be.allocate(rows)
             try be.metricRows(mk, rows: rows, cols: cols, pred: prediction.view, target: target.view, out: out)
             metricBuffers.append((out, divisor))
         }
-        let lossValue = try be.readDoubles(BufferView(rowLoss), count: rows).reduce(0, +) * scale
-        let metricValues = try metricBuffers.map { (try be.readDoubles(BufferView($0.0), count: rows).reduce(0, +), $0.1) }
+        // Row sums (the losses and metrics are read back anyway): the valid steps' only when masked.
+        func sum(_ values: [Double]) -> Double {
+            guard let stepMask else { return values.reduce(0, +) }
+            var s = 0.0
+            for (r, v) in values.enumerated() where stepMask.weights[r] != 0 { s += v }
+            return s
+        }
+        let lossValue = sum(try be.readDoubles(BufferView(rowLoss), count: rows)) * scale
+        let metricValues = try metricBuffers.map { (sum(try be.readDoubles(BufferView($0.0), count: rows)), $0.1) }
         let stats = BatchStats(loss: lossValue, metrics: metricValues, samples: prediction.shape[0])
         return (stats, Tensor(shape: prediction.shape, view: BufferView(grad), device: device), fused)
     }
@@ -170,10 +214,12 @@ public final class Sequential: Layer {
 
     /// Zeroes the gradients, then forward, loss and backward: afterwards `parameterBuffers` hold the
     /// gradients of the batch's mean loss. Throws `.nonFiniteLoss` (before backward) for a NaN or infinite loss.
-    func computeGradients(_ x: MaskedTensor, _ y: Tensor, epoch: Int = 1, step: Int = 1, globalSamples: Int? = nil) throws -> BatchStats {
+    func computeGradients(_ x: MaskedTensor, _ y: Tensor, epoch: Int = 1, step: Int = 1, globalSamples: Int? = nil,
+                          globalValidSteps: Int? = nil) throws -> BatchStats {
         for b in parameterBuffers { try device.backend.fill(b.gradients.view, count: b.gradients.count, value: 0) }
-        let prediction = try forward(x, training: true).tensor
-        let (stats, gradient, fused) = try lossAndMetrics(prediction: prediction, target: y, globalSamples: globalSamples)
+        let output = try forward(x, training: true)
+        let (stats, gradient, fused) = try lossAndMetrics(output: output, target: y, globalSamples: globalSamples,
+                                                          globalValidSteps: globalValidSteps)
         // Data-parallel: the global loss is checked after the reduction, so that every rank throws.
         guard stats.loss.isFinite || globalSamples != nil else { throw LSTMKitError.nonFiniteLoss(epoch: epoch, step: step, value: stats.loss) }
         if let fused {
@@ -388,8 +434,7 @@ public final class Sequential: Layer {
         var batches: [BatchStats] = []
         for start in stride(from: 0, to: data.count, by: batchSize) {
             let (xb, yb) = try batch(data, Array(start..<min(start + batchSize, data.count)))
-            let prediction = try inferenceForward(xb).tensor
-            batches.append(try lossAndMetrics(prediction: prediction, target: yb!).0)
+            batches.append(try lossAndMetrics(output: try inferenceForward(xb), target: yb!).0)
         }
         return logs(from: batches, prefix: "")
     }

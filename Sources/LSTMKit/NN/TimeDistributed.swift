@@ -44,7 +44,9 @@ public final class TimeDistributed: Layer {
         batch = t.shape[0]; steps = t.shape[1]
         let folded = Tensor(shape: [batch * steps] + innerInputShape, view: t.view, device: t.device)
         let y = try inner.forward(MaskedTensor(folded), training: training).tensor
-        return MaskedTensor(Tensor(shape: [batch, steps] + y.shape.dropFirst(), view: y.view, device: y.device), lengths: x.lengths)
+        var result = MaskedTensor(Tensor(shape: [batch, steps] + y.shape.dropFirst(), view: y.view, device: y.device), lengths: x.lengths)
+        result.starts = x.starts   // the mask (lengths and starts) passes through, as Keras's TimeDistributed
+        return result
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor? { try backward(dy, needsInputGradient: true) }

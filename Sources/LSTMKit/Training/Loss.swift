@@ -3,7 +3,8 @@
 /// `Dense(activation: .softmax)` (or `.sigmoid`) and the loss is a cross-entropy on probabilities, the model
 /// computes the loss from that layer's logits and skips the activation's backward: fused and exact.
 ///
-/// Reduction: mean over samples (and time steps); MSE and binary cross-entropy also average over the last axis.
+/// Reduction: mean over samples (and time steps); MSE and binary cross-entropy also average over the last axis. In
+/// `Sequential`, a per-step output that a mask reaches averages over its valid steps only (as Keras).
 public enum Loss: Codable, Equatable, Sendable {
     case meanSquaredError
     case binaryCrossentropy(fromLogits: Bool = false)
