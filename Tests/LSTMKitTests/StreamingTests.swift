@@ -100,6 +100,29 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    /// The char-LM shape at batch 32, where the CPU splits the LSTM step and the Dense head's rows over threads:
+    /// every stream equals the same stream run alone at batch 1 (within rounding), so no row is skipped or mixed.
+    func testWideBatchStepsMatchSingleStreams() throws {
+        try onBothDevices { device in
+            let V = 20, B = 32, T = 3
+            let model = Sequential([Embedding(inputDim: V, outputDim: 32), LSTMLayer(units: 256, returnSequences: true),
+                                    Dense(units: 84, activation: .softmax)], device: device, seed: 12)
+            try model.build(inputShape: [T])
+            let tokens: [[Float]] = (0..<T).map { t in (0..<B).map { Float((t * 7 + $0 * 3) % V) } }
+            var state = try model.initialState(batch: B)
+            var out: [Float] = [], wide: [[Float]] = []
+            for row in tokens { try model.step(row, state: &state, output: &out); wide.append(out) }
+            for b in [0, 5, 15, 16, 31] {
+                var single = try model.initialState(batch: 1)
+                for t in 0..<T {
+                    try model.step([tokens[t][b]], state: &single, output: &out)
+                    assertClose(wide[t][(b * 84)..<((b + 1) * 84)].map(Double.init), out.map(Double.init), atol: tolerance,
+                                "\(device) stream \(b) step \(t)")
+                }
+            }
+        }
+    }
+
     /// A saved state (`copy()`) resumes bit for bit: steps after `restore(from:)` repeat the same bits.
     func testSavedStateResumesBitExactly() throws {
         try onBothDevices { device in
