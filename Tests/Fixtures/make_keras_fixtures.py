@@ -34,7 +34,7 @@ import tensorflow as tf
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def save_safetensors(path, tensors):
+def save_safetensors(path, tensors, producer="Tests/Fixtures/make_keras_fixtures.py"):
     header, blobs, offset = {}, [], 0
     for name, array in tensors.items():
         array = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
@@ -42,7 +42,7 @@ def save_safetensors(path, tensors):
         header[name] = {"dtype": "F64", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
-    header["__metadata__"] = {"producer": "Tests/Fixtures/make_keras_fixtures.py", "keras": keras.__version__,
+    header["__metadata__"] = {"producer": producer, "keras": keras.__version__,
                               "backend": keras.backend.backend()}
     raw = json.dumps(header, sort_keys=True).encode()
     raw += b" " * (-len(raw) % 8)

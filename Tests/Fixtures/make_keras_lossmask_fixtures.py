@@ -20,32 +20,16 @@ cross-entropy, metrics ["accuracy"], keras.utils.set_random_seed(3). Writes (Flo
                                 several steps: LSTMKit's LSTM has PyTorch's two biases (bias_ih, bias_hh), each getting
                                 Keras's bias gradient, so SGD trajectories part after the first step.
 """
-import json
 import os
-import struct
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import numpy as np
 import keras
 
+from make_keras_fixtures import save_safetensors  # the same F64 safetensors writer
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 V, E, H, C, T = 7, 4, 5, 3, 6
-
-
-def save_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        array = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
-        data = array.astype("<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"producer": "Tests/Fixtures/make_keras_lossmask_fixtures.py", "keras": keras.__version__,
-                              "backend": keras.backend.backend()}
-    raw = json.dumps(header, sort_keys=True).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + b"".join(blobs))
 
 
 def model():
@@ -87,7 +71,7 @@ def main():
         out[pad + ".train"] = [t["loss"], t["accuracy"]]
         for name, w in weights(m).items():
             out[pad + ".grad." + name] = w0[name].astype(np.float64) - w.astype(np.float64)
-    save_safetensors(os.path.join(HERE, "keras_lossmask.safetensors"), out)
+    save_safetensors(os.path.join(HERE, "keras_lossmask.safetensors"), out, producer="Tests/Fixtures/make_keras_lossmask_fixtures.py")
     print("keras", keras.__version__, "backend", keras.backend.backend())
 
 
