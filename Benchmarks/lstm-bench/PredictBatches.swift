@@ -6,8 +6,8 @@ import Foundation
 /// against another. The batch sizes take turns within each round (A/B/A/B), so they see the same machine load;
 /// median over `rounds` rounds after one untimed round. `auto` is predict's own choice (`batchSize: nil`); a
 /// trailing `s` (`64s`, `autos`) runs the CPU's LSTM inference step by step instead of as one job per layer
-/// (`InferenceHooks.sequenceJob`), a trailing `c` (`64c`) moves the batches element by element instead of with
-/// block copies (`InferenceHooks.blockCopies`), for A/Bs.
+/// (`InferenceHooks.sequenceJob`), for A/Bs. (Batches move with one block copy each: element-by-element copies
+/// measured 633 against 386 ms at preset M and were dropped, docs/decisions/0024.)
 enum PredictBatchBench {
     static func run(config: BenchConfig, devices: [Device], batches: [String], samples: Int, rounds: Int) throws {
         let (T, I, H) = (config.seq, config.input, config.hidden)
@@ -22,17 +22,17 @@ enum PredictBatchBench {
             try model.build(inputShape: [T, I])
             let auto = try InferenceHooks.predictBatch(model, samples: samples)
             say("\n== predict \(config.name) [N=\(samples), T=\(T), I=\(I)] -> LSTM(\(H)) x\(config.layers) on \(d); auto batch = \(auto)")
-            let stepwise = batches.map { $0.hasSuffix("s") }, elementwise = batches.map { $0.hasSuffix("c") }
+            let stepwise = batches.map { $0.hasSuffix("s") }
             let sizes: [Int?] = batches.map { b in
-                let v = b.hasSuffix("s") || b.hasSuffix("c") ? String(b.dropLast()) : b
+                let v = b.hasSuffix("s") ? String(b.dropLast()) : b
                 return v == "auto" ? nil : Int(v)
             }
             var times = [[Double]](repeating: [], count: sizes.count)
             var reference: [Float]? = nil
             for round in 0...rounds {
                 for (i, b) in sizes.enumerated() {
-                    (InferenceHooks.sequenceJob, InferenceHooks.blockCopies) = (!stepwise[i], !elementwise[i])
-                    defer { (InferenceHooks.sequenceJob, InferenceHooks.blockCopies) = (true, true) }
+                    InferenceHooks.sequenceJob = !stepwise[i]
+                    defer { InferenceHooks.sequenceJob = true }
                     let t0 = now()
                     let y = try model.predict(x, batchSize: b)
                     let t = now() - t0
@@ -45,11 +45,11 @@ enum PredictBatchBench {
             // Where one predict's time goes (wall time per primitive; the rest is host work: slicing, upload, read-back).
             try BenchmarkHooks.setProfiling(true, on: d)
             _ = try BenchmarkHooks.takeProfile(of: d)
-            (InferenceHooks.sequenceJob, InferenceHooks.blockCopies) = (!stepwise[0], !elementwise[0])
+            InferenceHooks.sequenceJob = !stepwise[0]
             let t0 = now()
             _ = try model.predict(x, batchSize: sizes[0])
             let wall = now() - t0
-            (InferenceHooks.sequenceJob, InferenceHooks.blockCopies) = (true, true)
+            InferenceHooks.sequenceJob = true
             let kernels = try BenchmarkHooks.takeProfile(of: d)
             try BenchmarkHooks.setProfiling(false, on: d)
             say(String(format: "profile of one predict (%@): %.2f ms wall, %.2f ms in primitives", batches[0], wall * 1e3,
@@ -60,7 +60,7 @@ enum PredictBatchBench {
             for (i, b) in sizes.enumerated() {
                 let med = median(times[i])
                 say(String(format: "batch %8@  median %9.2f ms (min %9.2f, max %9.2f, n=%d)  %9.1f samples/s",
-                           (b.map(String.init) ?? "auto(\(auto))") + (stepwise[i] ? " steps" : elementwise[i] ? " elementwise" : ""), med * 1e3, times[i].min()! * 1e3, times[i].max()! * 1e3,
+                           (b.map(String.init) ?? "auto(\(auto))") + (stepwise[i] ? " steps" : ""), med * 1e3, times[i].min()! * 1e3, times[i].max()! * 1e3,
                            times[i].count, Double(samples) / med))
             }
         }

@@ -3,9 +3,6 @@
     /// false runs the CPU's LSTM inference step by step (`lstm-bench --predict-ab` times one against the other);
     /// true (the default) lets it run each layer's steps as one job (`CPUBackend.lstmInferSequence`).
     nonisolated(unsafe) public static var sequenceJob = true
-    /// false makes `predict` move its batches with `writeHost` / `readHost` instead of the block copies
-    /// (`lstm-bench --predict-batches 64c`: the A/B of the two).
-    nonisolated(unsafe) public static var blockCopies = true
 
     /// The inference path's forward of a core (`predict`'s): the output and final states, no tape. A projection or
     /// layer-norm LSTM runs its training forward with `training = false`.

@@ -53,7 +53,7 @@ extension Sequential: InferenceLayer {
                     throw LSTMKitError.shapeMismatch(what: "predict batch output", expected: "\([range.count] + outputShape!)", got: y.shape)
                 }
                 let into = UnsafeMutableBufferPointer(rebasing: result[(start * outputSize)..<(range.upperBound * outputSize)])
-                if InferenceHooks.blockCopies { try device.inference.readHostBlock(y.view, into: into) } else { try device.inference.readHost(y.view, into: into) }
+                try device.inference.readHostBlock(y.view, into: into)
             }
             initialized = total
         }
@@ -66,8 +66,7 @@ extension Sequential: InferenceLayer {
         let buffer = try device.inference.allocate(count)
         try x.values.withUnsafeBufferPointer { all in
             let values = UnsafeBufferPointer(rebasing: all[(range.lowerBound * size)..<(range.upperBound * size)])
-            if InferenceHooks.blockCopies { try device.inference.writeHostBlock(values, to: BufferView(buffer)) }
-            else { try device.inference.writeHost(values, to: BufferView(buffer)) }
+            try device.inference.writeHostBlock(values, to: BufferView(buffer))
         }
         let t = Tensor(shape: [range.count] + x.shape.dropFirst(), view: BufferView(buffer), device: device)
         var m = MaskedTensor(t, lengths: mask.map { Array($0.lengths[range]) })
