@@ -224,18 +224,26 @@ struct LSTMBench: ParsableCommand {
     }
 }
 
-/// The machine, as lscpu names it.
+/// The machine: the CPU as /proc/cpuinfo names it, its family (AMD 25 = Zen 3/4, 26 = Zen 5), whether it has
+/// AVX-512, and the kernels the CPU path runs (BenchmarkHooks.cpuLibraries), e.g. "AMD EPYC (family 26, model 2),
+/// AVX-512 yes; OpenBLAS kernels Haswell (OPENBLAS_CORETYPE=Haswell); LSTMKit C kernels avx512f".
 struct Machine {
     let model: String
     let cores: Int
 
     static func current() -> Machine {
-        var model = "unknown CPU"
-        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let value = line.split(separator: ":", maxSplits: 1).last {
-            model = value.trimmingCharacters(in: .whitespaces)
+        var fields: [String: String] = [:]
+        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2 else { if fields["model name"] != nil { break }; continue }
+                let key = parts[0].trimmingCharacters(in: .whitespaces)
+                if fields[key] == nil { fields[key] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
         }
+        let flags = Set((fields["flags"] ?? "").split(separator: " ").map(String.init))
+        let model = "\(fields["model name"] ?? "unknown CPU") (family \(fields["cpu family"] ?? "?"), model \(fields["model"] ?? "?")), "
+            + "AVX-512 \(flags.contains("avx512f") ? "yes" : "no"); \(BenchmarkHooks.cpuLibraries)"
         return Machine(model: model, cores: ProcessInfo.processInfo.activeProcessorCount)
     }
 }

@@ -1,3 +1,7 @@
+import CBLAS
+import CLSTMCell
+import Foundation
+
 /// Value precision of a device's buffers. OpenCL runs Float32; the CPU runs Float32 or Float64
 /// (Float64 is for finite-difference gradient checks).
 public enum Precision: String, Sendable {
@@ -204,5 +208,15 @@ protocol ProfilingBackend: AnyObject {
             return "\(context.info.deviceName) [\(context.platformVersion)]"
         }
         return "cpu (cblas/OpenBLAS)"
+    }
+
+    /// What the CPU path runs on: OpenBLAS's kernel set (and whether OPENBLAS_CORETYPE forced it) and the
+    /// instruction set of LSTMKit's own C kernels, e.g. "OpenBLAS kernels Haswell (OPENBLAS_CORETYPE=Haswell);
+    /// LSTMKit C kernels avx512f".
+    public static var cpuLibraries: String {
+        _ = Settings.applyToC
+        let core = lstmkit_openblas_corename().map { String(cString: $0) } ?? "not named by this cblas"
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+        return "OpenBLAS kernels \(core)\(forced); LSTMKit C kernels \(String(cString: lstmkit_cell_isa()))"
     }
 }

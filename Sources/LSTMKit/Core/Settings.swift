@@ -35,6 +35,8 @@ public enum Settings {
               doc: "Below this many multiply-adds a CPU gemm runs on one thread."),
         Entry(name: "LSTMKIT_CPU_SMALL_GEMM", type: "0 or 1", defaultValue: "1", scope: .library,
               doc: "0 turns off the AVX2 small-M gemm and packed step products (CSmallGemm)."),
+        Entry(name: "LSTMKIT_CPU_PACKED_GEMM", type: "0 or 1", defaultValue: "1", scope: .library,
+              doc: "0 sends big float32 products with A not transposed (input projections) to cblas instead of the packed kernel (CSmallGemm)."),
         Entry(name: "LSTMKIT_CPU_ISA", type: "baseline, avx2 or avx512f", defaultValue: "the best the CPU has", scope: .library,
               doc: "Caps the instruction set of the C cell kernels (CLSTMCell); all give the same bits."),
         Entry(name: "LSTMKIT_CPU_PREFETCH", type: "0 or 1", defaultValue: "1", scope: .library,

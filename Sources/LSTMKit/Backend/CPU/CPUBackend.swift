@@ -42,6 +42,9 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
     /// Opt-in profiling (lstm-bench): wall time per primitive while on; nil (one test per call) while off.
     private var profile: [String: (launches: Int, seconds: Double)]? = nil
     private let profileLock = NSLock()
+    /// op(B) packed for `gemmPackingB` (Float32 only), kept for the next product.
+    private var packScratch: CPUBuffer<Float>? = nil
+    private let packScratchLock = NSLock()
 
     /// The C libraries get their LSTMKIT_CPU_ISA/_PREFETCH/_SMALL_GEMM values before the first kernel (Settings.swift).
     init() { _ = Settings.applyToC }
@@ -129,6 +132,16 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
             if transB { lstmkit_sgemm_small_nt(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
             else { lstmkit_sgemm_small_nn(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
         }
+        if S.self == Float.self, !transA, alpha == 1, beta == 0 || beta == 1, m > 32, m * n * k >= CPUKernels.gemmSplitMinimum,
+           CPUKernels.largePackedGemm, lstmkit_small_gemm_enabled() != 0 {
+            var failure: Error? = nil
+            timed("gemm_" + (transB ? "NT" : "NN") + "_packed") {
+                do { try gemmPackingB(transB: transB, m: m, n: n, k: k, a: floats(ptr(a)), lda: lda, b: floats(ptr(b)), ldb: ldb,
+                                 beta: Float(beta), c: floats(ptr(c)), ldc: ldc) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            return
+        }
         timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N")) {
             let (pa, pb, pc) = (ptr(a), ptr(b), ptr(c))
             let pool = CPUWorkerPool.shared
@@ -152,6 +165,40 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
             }
         }
     }
+
+    /// The packed kernel for a big Float32 product with A not transposed (the input projection X . W_ih^T of every
+    /// recurrent layer, dense layers on many rows): op(B) [K, N] packed into `packScratch` by both threads (panel
+    /// by panel), then C by blocks of `packedRowBlock` rows, one lstmkit_sgemm_packed call each, which the pool's
+    /// threads take in turn. A block's rows of A (96 x K floats, 96-192 KB for K = 256-512) stay in L2 while it
+    /// passes every panel (K x 16 floats, in L1).
+    private func gemmPackingB(transB: Bool, m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int,
+                              b: UnsafeMutablePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) throws {
+        let count = lstmkit_packed_b_count(k, n)
+        // One scratch per backend, grown as needed; a caller that finds it in use (another thread's gemm) packs into
+        // a buffer of its own.
+        let own = packScratchLock.try()
+        defer { if own { packScratchLock.unlock() } }
+        let scratch: CPUBuffer<Float>
+        if own, let s = packScratch, s.count >= count { scratch = s } else {
+            scratch = try CPUBuffer<Float>(count: count)
+            if own { packScratch = scratch }
+        }
+        let pool = CPUWorkerPool.shared
+        let panels = (n + 15) / 16, packParts = min(pool.threads, panels)
+        let box = UncheckedSendable((a, b, scratch.pointer, c))
+        pool.run(packParts) { part in
+            let (_, b, bp, _) = box.value
+            lstmkit_pack_b(transB ? 1 : 0, k, n, panels * part / packParts * 16, min(n, panels * (part + 1) / packParts * 16), b, ldb, bp)
+        }
+        let blocks = (m + Self.packedRowBlock - 1) / Self.packedRowBlock
+        pool.run(blocks) { block in
+            let (a, _, bp, c) = box.value
+            let r0 = block * Self.packedRowBlock, r1 = min(m, r0 + Self.packedRowBlock)
+            lstmkit_sgemm_packed(r1 - r0, 0, n, k, a + r0 * lda, lda, bp, beta, c + r0 * ldc, ldc)
+        }
+    }
+    /// Rows of C per packed-gemm block (a multiple of every register tile's height: 6, 8, 12, 16, 32).
+    static var packedRowBlock: Int { 96 }
 
     /// Whether a product big enough to split goes to the threads by rows of A and C: when op(B) [K, N] fits in
     /// half a core's L2 (512 KB) and M has two parts. The cell kernels split the batch the same way, so each
