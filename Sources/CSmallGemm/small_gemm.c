@@ -1,4 +1,4 @@
-// Small-M float32 gemm for LSTMKit's CPU path (AVX2 + FMA, chosen at run time).
+// Small-M float32 gemm for LSTMKit's CPU path (AVX2 + FMA; the packed gemm also AVX-512F; chosen at run time).
 //
 // What it computes (row-major, alpha = 1, beta any value; C is not read when beta == 0):
 //   NT  C[M, N] = beta * C + A[M, K] . B[N, K]^T   forward recurrent product  r = h . W_hh^T
@@ -28,6 +28,19 @@
 //       accumulators): per k, two loads of the panel, six broadcasts of A, 12 FMAs, over all of K; panels
 //       outside, row blocks inside. One thread, data in cache, 106-116 GFLOP/s on the LSTM shapes where the
 //       small NT/NN kernels ran 87-104 and cblas 36-93 (docs/decisions/0006-packed-step-operand.md).
+//   Packed, AVX-512F (the same panels and API; lstmkit_sgemm_packed runs it when the CPU has avx512f, unless
+//       lstmkit_small_gemm_set_isa capped it, which Settings.swift does for LSTMKIT_CPU_ISA=avx2|baseline): one zmm
+//       is one panel row. M > 1: a register tile of 8 rows x 3 panels (48 columns, 24 zmm accumulators): per k,
+//       three panel loads, eight broadcasts of A, 24 FMAs. M = 1 (the batch-1 streaming step): one row x 8 panels
+//       (8 independent FMA chains; one panel at a time would wait on the FMA latency). Column groups outside, row
+//       blocks inside; the last group has fewer panels, its last panel a 1-16 lane mask for C (masked loads for
+//       beta, masked stores); rows M % 8 by the same code with fewer rows. Each C element is one FMA chain over
+//       k = 0..K-1 in order, then beta * C + acc as one FMA, exactly as in the AVX2 tile, so the two builds give the
+//       same bits (K is never split; SmallGemmTests.testPackedAVX512BitsEqualAVX2).
+//       One thread, data in cache, Zen 5: 250-260 GFLOP/s for M = 16, 32, 64 at K = 128, 256, 512, N = 4K, where
+//       the AVX2 tile ran 121-131 (x1.96-2.16); M = 1: x1.4-2.0 (a gemv reading 0.25-4 MB of panels: bandwidth
+//       bound). Other tiles measured within 5% (6 x 4, 8 x 2, 6 x 3), 4 x 4 and 4 x 3 up to 8% slower
+//       (docs/decisions/0027-avx512-packed-gemm.md).
 //   Row edges (M % tile) use the same code with fewer rows (each (rows, columns) variant is a separate,
 //   fully unrolled function).
 //
@@ -35,6 +48,9 @@
 // the LSTM shapes against cblas_sgemm (OpenBLAS, one thread): one thread, best of 200, checked against cblas;
 // and two threads each computing half of N as CPUWorkerPool does, cblas and these kernels alternating call
 // by call, median of 1000. Then lstm-bench --device cpu with LSTMKIT_CPU_SMALL_GEMM=0 / 1, interleaved.
+// The AVX-512F packed build: a third harness (not in the tree; docs/decisions/0027-avx512-packed-gemm.md) with both
+// builds on the same packed panels, alternating call batch by call batch, median of 101 on one pinned thread, and
+// a bit comparison of the two over 5016 shapes; then lstm-bench with LSTMKIT_CPU_ISA=avx2 against the default.
 // Accuracy: each C entry is a float32 sum over K in a different order than OpenBLAS's, so results differ
 // from cblas by rounding only (Tests/LSTMKitTests/SmallGemmTests.swift).
 #include "small_gemm.h"
@@ -50,7 +66,7 @@
 #define TARGET __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-// Tile sizes (measured on Zen 4, see the header comment): NT 4 rows of A x 3 rows of B; NN 6 rows x 16
+// Tile sizes of the AVX2 kernels (measured on Zen 4, see the header comment): NT 4 rows of A x 3 rows of B; NN 6 rows x 16
 // columns, K chunks of 256. (3 x 4 for NT spills registers and runs at half the speed; K chunks for NT, which
 // would keep A in L1, did not help.)
 #define NT_MR 4
@@ -307,8 +323,8 @@ static const packed_fn packed_variants[6][2] = {
     {packed_1, packed_1_edge}, {packed_2, packed_2_edge}, {packed_3, packed_3_edge},
     {packed_4, packed_4_edge}, {packed_5, packed_5_edge}, {packed_6, packed_6_edge}};
 
-TARGET void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                                 const float *bp, float beta, float *c, ptrdiff_t ldc) {
+TARGET static void sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a,
+                                     ptrdiff_t lda, const float *bp, float beta, float *c, ptrdiff_t ldc) {
     for (ptrdiff_t j = n0; j < n1; j += 16) {
         ptrdiff_t w = n1 - j < 16 ? n1 - j : 16;
         const float *panel = bp + j / 16 * k * 16;
@@ -317,6 +333,136 @@ TARGET void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdif
             packed_variants[mr - 1][w < 16](w, k, a + i * lda, lda, panel, beta, c + i * ldc + j, ldc);
         }
     }
+}
+
+// MARK: Packed, AVX-512F (the same panels; one zmm is one panel row of 16 columns)
+
+#define TARGET512 __attribute__((target("avx512f")))
+// Tiles (chosen by measurement on Zen 5, docs/decisions/0027-avx512-packed-gemm.md): P512_MR rows x P512_NP panels
+// (P512_MR * P512_NP zmm accumulators) when M > 1; one row x P512_NP1 panels for M = 1 (the streaming step's gemv:
+// NP1 independent FMA chains, since one chain per panel would wait on the FMA latency).
+#ifndef P512_MR
+#define P512_MR 8
+#endif
+#ifndef P512_NP
+#define P512_NP 3
+#endif
+#ifndef P512_NP1
+#define P512_NP1 8
+#endif
+#define P512_MAXMR 8
+#define P512_MAXNP 8
+_Static_assert(P512_MR <= P512_MAXMR && P512_NP <= P512_MAXNP && P512_NP1 <= P512_MAXNP, "tile within the variants");
+
+// One MR x (16 NP) tile over all of K: C[i][16 v + c] = beta * C + sum_p A[i][p] * panel_v[p][c], for the NP panels
+// at bp, bp + ps, ... (ps = 16 K floats apart). Per k: NP panel loads, MR broadcasts of A, MR NP FMAs, each C element
+// one FMA chain over k = 0..K-1 in order, then beta as one FMA: the AVX2 tile's operations lane for lane, so the same
+// bits. `last`: the lanes of the last panel that are real columns (a right edge); C is read and written through it.
+TARGET512 INLINE void packed512_tile(const int MR, const int NP, __mmask16 last, ptrdiff_t k, const float *a,
+                                     ptrdiff_t lda, const float *bp, ptrdiff_t ps, float beta, float *c,
+                                     ptrdiff_t ldc) {
+    __m512 acc[P512_MAXMR][P512_MAXNP];
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NP; v++) acc[i][v] = _mm512_setzero_ps();
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m512 bv[P512_MAXNP];
+        for (int v = 0; v < NP; v++) bv[v] = _mm512_loadu_ps(bp + v * ps + p * 16);
+        for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_set1_ps(a[i * lda + p]);
+            for (int v = 0; v < NP; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    __m512 bt = _mm512_set1_ps(beta);
+    for (int i = 0; i < MR; i++)
+        for (int v = 0; v < NP; v++) {
+            float *cp = c + i * ldc + 16 * v;
+            __mmask16 mk = v == NP - 1 ? last : (__mmask16)0xFFFF;
+            __m512 r = acc[i][v];
+            if (beta != 0.0f) r = _mm512_fmadd_ps(bt, _mm512_maskz_loadu_ps(mk, cp), r);
+            _mm512_mask_storeu_ps(cp, mk, r);
+        }
+}
+
+typedef void (*packed512_fn)(__mmask16, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t, float, float *,
+                             ptrdiff_t);
+#define P512_VARIANT(MR, NP)                                                                                 \
+    TARGET512 static void packed512_##MR##_##NP(__mmask16 last, ptrdiff_t k, const float *a, ptrdiff_t lda,  \
+                                                const float *bp, ptrdiff_t ps, float beta, float *c,         \
+                                                ptrdiff_t ldc) {                                             \
+        packed512_tile(MR, NP, last, k, a, lda, bp, ps, beta, c, ldc);                                       \
+    }
+#define P512_ROW(MR)                                                                                         \
+    P512_VARIANT(MR, 1) P512_VARIANT(MR, 2) P512_VARIANT(MR, 3) P512_VARIANT(MR, 4)                          \
+    P512_VARIANT(MR, 5) P512_VARIANT(MR, 6) P512_VARIANT(MR, 7) P512_VARIANT(MR, 8)
+#define P512_ROW_4(MR) P512_VARIANT(MR, 1) P512_VARIANT(MR, 2) P512_VARIANT(MR, 3) P512_VARIANT(MR, 4)
+// Rows 1-2 up to 8 panels (M = 1 and the few-row edges), rows 3-8 up to 4 (register limit: MR NP + NP + 1 <= 32).
+P512_ROW(1) P512_ROW(2)
+P512_ROW_4(3) P512_ROW_4(4) P512_ROW_4(5) P512_ROW_4(6) P512_ROW_4(7) P512_ROW_4(8)
+#define P512_ROW_PTRS(MR) {packed512_##MR##_1, packed512_##MR##_2, packed512_##MR##_3, packed512_##MR##_4,         \
+                           packed512_##MR##_5, packed512_##MR##_6, packed512_##MR##_7, packed512_##MR##_8}
+#define P512_ROW_PTRS_4(MR) {packed512_##MR##_1, packed512_##MR##_2, packed512_##MR##_3, packed512_##MR##_4, 0, 0, 0, 0}
+// [rows - 1][panels - 1]
+static const packed512_fn packed512_variants[P512_MAXMR][P512_MAXNP] = {
+    P512_ROW_PTRS(1),   P512_ROW_PTRS(2),   P512_ROW_PTRS_4(3), P512_ROW_PTRS_4(4),
+    P512_ROW_PTRS_4(5), P512_ROW_PTRS_4(6), P512_ROW_PTRS_4(7), P512_ROW_PTRS_4(8)};
+_Static_assert(P512_NP <= 4, "rows 3-8 have variants up to 4 panels");
+
+TARGET512 static void sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a,
+                                         ptrdiff_t lda, const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    const ptrdiff_t mr_max = m == 1 ? 1 : P512_MR, np_max = m == 1 ? P512_NP1 : P512_NP, ps = 16 * k;
+    for (ptrdiff_t j = n0; j < n1; j += 16 * np_max) {
+        ptrdiff_t cols = n1 - j < 16 * np_max ? n1 - j : 16 * np_max;  // 1 ... 16 np_max
+        ptrdiff_t np = (cols + 15) / 16, w = cols - 16 * (np - 1);      // panels; columns of the last one (1-16)
+        __mmask16 last = (__mmask16)((1u << w) - 1u);
+        const float *panels = bp + j / 16 * ps;
+        for (ptrdiff_t i = 0; i < m; i += mr_max) {
+            ptrdiff_t mr = m - i < mr_max ? m - i : mr_max;
+            packed512_variants[mr - 1][np - 1](last, k, a + i * lda, lda, panels, ps, beta, c + i * ldc + j, ldc);
+        }
+    }
+}
+
+int lstmkit_small_gemm_avx512_available(void) {
+    __builtin_cpu_init();
+    return lstmkit_small_gemm_available() && __builtin_cpu_supports("avx512f");
+}
+
+// The packed gemm's instruction set: 2 AVX-512F when the CPU has it, else 1 AVX2 + FMA; capped by
+// lstmkit_small_gemm_set_isa (Settings.swift calls it for LSTMKIT_CPU_ISA; C reads no environment).
+static _Atomic int packed_isa_cached = -1;
+
+static int best_packed_isa(void) { return lstmkit_small_gemm_avx512_available() ? 2 : 1; }
+
+int lstmkit_small_gemm_isa(void) {
+    int v = atomic_load_explicit(&packed_isa_cached, memory_order_relaxed);
+    if (v < 0) {
+        v = best_packed_isa();
+        atomic_store_explicit(&packed_isa_cached, v, memory_order_relaxed);  // racing threads store the same value
+    }
+    return v;
+}
+
+int lstmkit_small_gemm_set_isa(int isa) {
+    int best = best_packed_isa(), v = isa >= 2 ? 2 : 1;
+    if (v > best) v = best;
+    atomic_store_explicit(&packed_isa_cached, v, memory_order_relaxed);
+    return v;
+}
+
+void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                               const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    sgemm_packed_avx2(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+}
+
+void lstmkit_sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                 const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    sgemm_packed_avx512(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+}
+
+void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    if (lstmkit_small_gemm_isa() == 2) sgemm_packed_avx512(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+    else sgemm_packed_avx2(m, n0, n1, k, a, lda, bp, beta, c, ldc);
 }
 
 #else  // not x86: no kernels; lstmkit_small_gemm_enabled() is 0, so the Swift side always takes cblas.
@@ -331,4 +477,11 @@ void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t
                     float *bp) { abort(); }
 void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
+int lstmkit_small_gemm_avx512_available(void) { return 0; }
+int lstmkit_small_gemm_isa(void) { return 0; }
+int lstmkit_small_gemm_set_isa(int isa) { return 0; }
+void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                               const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
+void lstmkit_sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                 const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
 #endif

@@ -4,7 +4,8 @@ import XCTest
 @testable import LSTMKit
 
 /// Sources/CSmallGemm (the AVX2/FMA small-M sgemm behind CPUBackend<Float>.gemm, and the packed gemm behind
-/// gemmPacked / StepOperand) against cblas dgemm (CPUBackend<Double>.gemm) on the same float32 inputs.
+/// gemmPacked / StepOperand, in its AVX2 and AVX-512F builds) against cblas dgemm (CPUBackend<Double>.gemm) on the
+/// same float32 inputs, and the packed gemm's two builds against each other bit for bit.
 ///
 /// Tolerance: each C entry is a float32 sum of K products, accumulated in another order than the reference, so
 /// the error is rounding only: about eps32 * sqrt(K) * sum_p |A[i][p] * B[p][j]| for random signs (K * eps32 *
@@ -14,9 +15,10 @@ import XCTest
 final class SmallGemmTests: XCTestCase {
     /// One product through the C kernels directly, columns [n0, n1) only (the rest of C and the padding past each
     /// row's width must stay untouched), checked against cblas dgemm.
-    /// `packed`: op(B) (B as `nt` says) packed by lstmkit_pack_b, then lstmkit_sgemm_packed (n0 a multiple of 16).
-    private func check(nt: Bool, packed: Bool = false, m: Int, n: Int, k: Int, beta: Float, n0: Int = 0, n1: Int? = nil,
-                       pad: Int = 3, seed: UInt64) throws {
+    /// `packed`: op(B) (B as `nt` says) packed by lstmkit_pack_b, then lstmkit_sgemm_packed (n0 a multiple of 16),
+    /// in the build `isa` names (0: the run-time choice, 1: AVX2, 2: AVX-512F).
+    private func check(nt: Bool, packed: Bool = false, isa: Int = 0, m: Int, n: Int, k: Int, beta: Float, n0: Int = 0,
+                       n1: Int? = nil, pad: Int = 3, seed: UInt64) throws {
         let n1 = n1 ?? n
         let (lda, ldb, ldc) = (k + pad, (nt ? k : n) + pad + 1, n + pad + 2)
         let a = randomValues(m * lda, seed: seed).map(Float.init)
@@ -31,7 +33,7 @@ final class SmallGemmTests: XCTestCase {
                         // The panels start as NaN: lstmkit_pack_b must write every one of them (padding included).
                         var bp = [Float](repeating: .nan, count: lstmkit_packed_b_count(k, n))
                         bp.withUnsafeMutableBufferPointer { lstmkit_pack_b(nt ? 1 : 0, k, n, 0, n, pb.baseAddress!, ldb, $0.baseAddress!) }
-                        lstmkit_sgemm_packed(m, n0, n1, k, pa.baseAddress!, lda, bp, beta, pc.baseAddress!, ldc)
+                        Self.packedBuild(isa)(m, n0, n1, k, pa.baseAddress!, lda, bp, beta, pc.baseAddress!, ldc)
                     } else {
                         (nt ? lstmkit_sgemm_small_nt : lstmkit_sgemm_small_nn)(
                             m, n0, n1, k, pa.baseAddress!, lda, pb.baseAddress!, ldb, beta, pc.baseAddress!, ldc)
@@ -56,7 +58,7 @@ final class SmallGemmTests: XCTestCase {
         let expected = try backend.readDoubles(BufferView(bc), count: m * ldc)
         let magnitude = try backend.readDoubles(BufferView(bm), count: m * ldc)
 
-        let what = "\(packed ? "packed " : "")\(nt ? "NT" : "NN") m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta)"
+        let what = "\(packed ? "packed (build \(isa)) " : "")\(nt ? "NT" : "NN") m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta)"
         var bad: [String] = []
         for i in 0..<m {
             for j in 0..<ldc {
@@ -77,6 +79,21 @@ final class SmallGemmTests: XCTestCase {
 
     private func requireKernels() throws {
         try XCTSkipUnless(lstmkit_small_gemm_available() != 0, "CPU without AVX2 + FMA: CPUBackend uses cblas only")
+    }
+
+    /// lstmkit_sgemm_packed (0), or its AVX2 (1) or AVX-512F (2) build.
+    private static func packedBuild(_ isa: Int) -> @convention(c) (Int, Int, Int, Int, UnsafePointer<Float>?, Int,
+                                                                  UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?, Int) -> Void {
+        [lstmkit_sgemm_packed, lstmkit_sgemm_packed_avx2, lstmkit_sgemm_packed_avx512][isa]
+    }
+
+    /// The packed gemm's builds this CPU can run: AVX2, and AVX-512F where it has avx512f.
+    private var packedBuilds: [Int] { lstmkit_small_gemm_avx512_available() != 0 ? [1, 2] : [1] }
+
+    private func requireAVX512() throws {
+        try requireKernels()
+        try XCTSkipUnless(lstmkit_small_gemm_avx512_available() != 0,
+                          "SKIPPED: this CPU has no AVX-512F, so the AVX-512F build of lstmkit_sgemm_packed is NOT tested here")
     }
 
     func testNTAgainstCBLAS() throws {
@@ -127,25 +144,108 @@ final class SmallGemmTests: XCTestCase {
     /// The packed gemm over every row-tile edge (1-6 rows, then 6 + 1...), panel edges (N % 16), B as it lies
     /// in both layouts, K from 1 to past the L1, beta 0 and 1, and column ranges of whole panels as the pool
     /// threads get them (the last one ending at an edge).
+    /// Each build (AVX2, and AVX-512F where the CPU has it: its 8 x 3-panel tiles and 1 x 8-panel rows for M = 1
+    /// are covered by the row counts 1-9, 13, 17, 32, 64 and the N up to 130 = 8 panels + 2).
     func testPackedAgainstCBLAS() throws {
         try requireKernels()
-        var seed: UInt64 = 5000
-        for m in [1, 2, 3, 4, 5, 6, 7, 13, 32, 64] {
-            for n in [1, 15, 16, 17, 130] {
-                for k in [1, 9, 256, 1030] {
-                    for nt in [true, false] {
-                        try check(nt: nt, packed: true, m: m, n: n, k: k, beta: seed % 2 == 0 ? 0 : 1, seed: seed)
-                        seed += 3
+        for isa in packedBuilds {
+            var seed: UInt64 = 5000
+            for m in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 17, 32, 64] {
+                for n in [1, 15, 16, 17, 130] {
+                    for k in [1, 9, 256, 1030] {
+                        for nt in [true, false] {
+                            try check(nt: nt, packed: true, isa: isa, m: m, n: n, k: k, beta: seed % 2 == 0 ? 0 : 1, seed: seed)
+                            seed += 3
+                        }
+                    }
+                }
+            }
+            for nt in [true, false] {
+                try check(nt: nt, packed: true, isa: isa, m: 3, n: 10, k: 0, beta: 1, seed: 8)
+                try check(nt: nt, packed: true, isa: isa, m: 16, n: 2048, k: 512, beta: 0, n0: 0, n1: 1024, seed: 9)
+                try check(nt: nt, packed: true, isa: isa, m: 16, n: 2048, k: 512, beta: 1, n0: 1024, n1: 2048, seed: 10)
+                try check(nt: nt, packed: true, isa: isa, m: 9, n: 130, k: 33, beta: 1, n0: 64, n1: 130, seed: 11)
+                try check(nt: nt, packed: true, isa: isa, m: 9, n: 130, k: 33, beta: 0, n0: 16, n1: 64, seed: 12)
+                try check(nt: nt, packed: true, isa: isa, m: 1, n: 1024, k: 256, beta: 0, n0: 512, n1: 1024, seed: 13)
+            }
+        }
+    }
+
+    /// The AVX-512F build gives exactly the AVX2 build's bits (each C entry is one FMA chain over k in order, then
+    /// beta, in both): every row count to 13 (the tile edges of 8 rows and of 6) and 16, 32, 64; N below, at and
+    /// past multiples of 16 and of the 3- and 8-panel groups; column ranges [n0, n1) as the pool threads get them
+    /// (n0 a multiple of 16, n1 anywhere); K 0, 1, 7, 128, 256, 512; beta 0 (C starts as NaN: not read) and 1.
+    /// Columns outside [n0, n1) must keep their bits in both.
+    func testPackedAVX512BitsEqualAVX2() throws {
+        try requireAVX512()
+        var seed: UInt64 = 70_000, cases = 0
+        for m in Array(1...13) + [16, 32, 64] {
+            for (n, ranges) in [(1, [(0, 1)]), (15, [(0, 15)]), (16, [(0, 16)]), (40, [(0, 40), (16, 40), (0, 33)]),
+                                (48, [(0, 48), (32, 48)]), (130, [(0, 130), (0, 64), (64, 130), (48, 121)]),
+                                (512, [(0, 512), (256, 512)]), (1000, [(0, 1000), (496, 1000)])] {
+                for k in [0, 1, 7, 128, 256, 512] where n * k * m <= 64 * 512 * 512 {
+                    for beta: Float in [0, 1] {
+                        for (n0, n1) in ranges {
+                            try assertSameBits(m: m, n: n, k: k, beta: beta, n0: n0, n1: n1, nt: seed % 2 == 0, seed: seed)
+                            seed += 3
+                            cases += 1
+                        }
                     }
                 }
             }
         }
-        for nt in [true, false] {
-            try check(nt: nt, packed: true, m: 3, n: 10, k: 0, beta: 1, seed: 8)
-            try check(nt: nt, packed: true, m: 16, n: 2048, k: 512, beta: 0, n0: 0, n1: 1024, seed: 9)
-            try check(nt: nt, packed: true, m: 16, n: 2048, k: 512, beta: 1, n0: 1024, n1: 2048, seed: 10)
-            try check(nt: nt, packed: true, m: 9, n: 130, k: 33, beta: 1, n0: 64, n1: 130, seed: 11)
-            try check(nt: nt, packed: true, m: 9, n: 130, k: 33, beta: 0, n0: 16, n1: 64, seed: 12)
+        XCTAssertGreaterThan(cases, 1500)
+    }
+
+    private func assertSameBits(m: Int, n: Int, k: Int, beta: Float, n0: Int, n1: Int, nt: Bool, seed: UInt64) throws {
+        let (lda, ldb, ldc) = (k + 3, (nt ? k : n) + 1, n + 5)
+        let a = randomValues(m * lda, seed: seed).map(Float.init)
+        let b = randomValues((nt ? n : k) * ldb, seed: seed + 1).map(Float.init)
+        let c0: [Float] = beta == 0 ? Array(repeating: .nan, count: m * ldc) : randomValues(m * ldc, seed: seed + 2).map(Float.init)
+        var bp = [Float](repeating: .nan, count: lstmkit_packed_b_count(k, n))
+        lstmkit_pack_b(nt ? 1 : 0, k, n, 0, n, b, ldb, &bp)
+        var results: [[Float]] = []
+        for isa in [1, 2] {
+            var c = c0
+            Self.packedBuild(isa)(m, n0, n1, k, a, lda, bp, beta, &c, ldc)
+            results.append(c)
+        }
+        var bad: [String] = []
+        for i in 0..<m {
+            for j in 0..<ldc where bad.count < 5 {
+                let (x, y, index) = (results[0][i * ldc + j], results[1][i * ldc + j], i * ldc + j)
+                if x.bitPattern != y.bitPattern { bad.append("C[\(i)][\(j)]: AVX2 \(x) (0x\(String(x.bitPattern, radix: 16))), AVX-512F \(y) (0x\(String(y.bitPattern, radix: 16)))") }
+                if !(j >= n0 && j < n1) && y.bitPattern != c0[index].bitPattern { bad.append("C[\(i)][\(j)] outside [n0, n1) written: \(y)") }
+                if j >= n0 && j < n1 && y.isNaN { bad.append("C[\(i)][\(j)] is NaN (C read with beta 0, or not written)") }
+            }
+        }
+        XCTAssert(bad.isEmpty, "m \(m) n \(n) [\(n0), \(n1)) k \(k) beta \(beta) nt \(nt):\n  " + bad.joined(separator: "\n  "))
+    }
+
+    /// lstmkit_small_gemm_set_isa (LSTMKIT_CPU_ISA's cap) picks the build lstmkit_sgemm_packed runs: avx2 (and
+    /// baseline, which has no build of its own) AVX2, avx512f the best the CPU has; the dispatcher then gives that
+    /// build's bits.
+    func testPackedISACap() throws {
+        try requireKernels()
+        let before = lstmkit_small_gemm_isa()
+        defer { _ = lstmkit_small_gemm_set_isa(Int32(before)) }
+        let best: Int32 = lstmkit_small_gemm_avx512_available() != 0 ? 2 : 1
+        XCTAssertEqual(lstmkit_small_gemm_set_isa(0), 1)
+        XCTAssertEqual(lstmkit_small_gemm_isa(), 1)
+        XCTAssertEqual(lstmkit_small_gemm_set_isa(1), 1)
+        XCTAssertEqual(lstmkit_small_gemm_set_isa(2), best)
+        XCTAssertEqual(lstmkit_small_gemm_isa(), best)
+        // Through the dispatcher, against the build it names, for each cap.
+        let (m, n, k) = (5, 70, 33)
+        let a = randomValues(m * k, seed: 31).map(Float.init), b = randomValues(n * k, seed: 32).map(Float.init)
+        var bp = [Float](repeating: .nan, count: lstmkit_packed_b_count(k, n))
+        lstmkit_pack_b(1, k, n, 0, n, b, k, &bp)
+        for cap: Int32 in [1, 2] {
+            let isa = Int(lstmkit_small_gemm_set_isa(cap))
+            var viaDispatch = [Float](repeating: .nan, count: m * n), direct = viaDispatch
+            lstmkit_sgemm_packed(m, 0, n, k, a, k, bp, 0, &viaDispatch, n)
+            Self.packedBuild(isa)(m, 0, n, k, a, k, bp, 0, &direct, n)
+            XCTAssertEqual(viaDispatch.map(\.bitPattern), direct.map(\.bitPattern), "cap \(cap)")
         }
     }
 

@@ -5,7 +5,8 @@
 /// Small-M single-precision gemm for the CPU path's per-time-step recurrent products (see small_gemm.c).
 /// Row-major float32, alpha = 1, C = beta * C + product, C is not read when beta == 0.
 /// Only columns [n0, n1) of C are written, so callers can split N over threads.
-/// Call only when lstmkit_small_gemm_available() returned 1 (the kernels use AVX2 + FMA instructions).
+/// Call only when lstmkit_small_gemm_available() returned 1: NT and NN use AVX2 + FMA instructions; the packed gemm
+/// has an AVX2 + FMA and an AVX-512F build (same bits), chosen at run time (lstmkit_small_gemm_isa).
 
 /// 1 when this CPU has AVX2 and FMA (checked once, at run time), else 0.
 int lstmkit_small_gemm_available(void);
@@ -38,6 +39,24 @@ void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t
 
 /// Packed: C[M, n0..<n1] = beta * C + A[M, K] . op(B), op(B) [K, N] packed by lstmkit_pack_b. n0 is a multiple
 /// of 16. For a B that many gemms share (the recurrent weight, once per pass, used at every time step).
+/// Runs the build lstmkit_small_gemm_isa() names; both builds give the same bits (each C entry is one FMA chain over
+/// k = 0..K-1 in order, then beta).
 void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *bp, float beta, float *c, ptrdiff_t ldc);
+
+/// 1 when this CPU has AVX2, FMA and AVX-512F (checked at run time), else 0.
+int lstmkit_small_gemm_avx512_available(void);
+/// The packed gemm's build: 2 AVX-512F (the default where the CPU has it), 1 AVX2 + FMA (0 off x86).
+int lstmkit_small_gemm_isa(void);
+/// Caps the packed gemm's build (Settings.swift calls it for LSTMKIT_CPU_ISA; C reads no environment): 2 allows
+/// AVX-512F, 0 or 1 take AVX2 + FMA (there is no baseline build; LSTMKIT_CPU_SMALL_GEMM=0 turns the small gemm off).
+/// Returns the build now in use (never above what the CPU has).
+int lstmkit_small_gemm_set_isa(int isa);
+
+/// The two builds of lstmkit_sgemm_packed, for tests and A/B measurements. The AVX-512F one only when
+/// lstmkit_small_gemm_avx512_available() returned 1.
+void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                               const float *bp, float beta, float *c, ptrdiff_t ldc);
+void lstmkit_sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                 const float *bp, float beta, float *c, ptrdiff_t ldc);
 #endif

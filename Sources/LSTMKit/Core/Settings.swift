@@ -38,7 +38,7 @@ public enum Settings {
         Entry(name: "LSTMKIT_CPU_PACKED_GEMM", type: "0 or 1", defaultValue: "1", scope: .library,
               doc: "0 sends big float32 products with A not transposed (input projections) to cblas instead of the packed kernel (CSmallGemm)."),
         Entry(name: "LSTMKIT_CPU_ISA", type: "baseline, avx2 or avx512f", defaultValue: "the best the CPU has", scope: .library,
-              doc: "Caps the instruction set of the C cell kernels (CLSTMCell); all give the same bits."),
+              doc: "Caps the instruction set of the C cell kernels (CLSTMCell) and of the packed step gemm (CSmallGemm: avx512f or AVX2, which baseline also takes); all give the same bits."),
         Entry(name: "LSTMKIT_CPU_PREFETCH", type: "0 or 1", defaultValue: "1", scope: .library,
               doc: "0 turns off prefetching the next step's rows in the C cell kernels."),
         Entry(name: "LSTMKIT_KERNEL_DIR", type: "directory", defaultValue: "the embedded kernels", scope: .library,
@@ -166,6 +166,7 @@ public enum Settings {
     static let applyToC: Void = {
         if let isa = choice("LSTMKIT_CPU_ISA", ["baseline", "avx2", "avx512f"], defaultDescription: "the best the CPU has") {
             _ = lstmkit_cell_set_isa(["baseline": 0, "avx2": 1, "avx512f": 2][isa]!)
+            _ = lstmkit_small_gemm_set_isa(["baseline": 0, "avx2": 1, "avx512f": 2][isa]!)
         }
         if text("LSTMKIT_CPU_PREFETCH") != nil { _ = lstmkit_cell_set_prefetch(flag("LSTMKIT_CPU_PREFETCH", default: true) ? 1 : 0) }
         if text("LSTMKIT_CPU_SMALL_GEMM") != nil { _ = lstmkit_small_gemm_set_enabled(flag("LSTMKIT_CPU_SMALL_GEMM", default: true) ? 1 : 0) }
