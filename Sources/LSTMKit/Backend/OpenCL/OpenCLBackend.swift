@@ -39,7 +39,7 @@ final class CLBuffer: DeviceBuffer, @unchecked Sendable {
 }
 
 /// Tuning values for one device, passed to the kernels as `-D` options (each has an `#ifndef` default in its
-/// .cl file) or used by the host. Measured on PoCL 3.1, 2 Zen 4 cores (docs/decisions/0010, 0011).
+/// .cl file) or used by the host. Measured on PoCL 3.1, 2 Zen 4 cores (docs/decisions/0010, 0011) and 2 Zen 5 cores (0028).
 struct OpenCLTuning {
     /// One gemm variant's register block (TM x TN of C per work-item, vectors of VW floats) and work-group size.
     struct Block: CustomStringConvertible {
@@ -49,10 +49,16 @@ struct OpenCLTuning {
         var group: Int?
         var description: String { "\(tm)x\(tn)/\(vw)/\(group.map(String.init) ?? "auto")" }
     }
-    /// NN (broadcast form), TN (broadcast form), NT and TT (dot form).
+    /// NN (broadcast form), TN (broadcast form), NT and TT (dot form). `forDevice` takes `wideNN` for NN on CPU
+    /// devices whose preferred float vector width is 16.
     var nn = Block(tm: 8, tn: 16, vw: 16, group: 16)
+    static let wideNN = Block(tm: 8, tn: 32, vw: 16, group: 16)
     var tn = Block(tm: 8, tn: 32, vw: 16, group: 16)
     var dot = Block(tm: 4, tn: 4, vw: 8, group: 16)
+    /// The work-group of transpose01 on a matrix (F = 1; nil: the runtime chooses, as on GPUs): 8 source rows x 64
+    /// source columns, so a group reads and writes whole cache lines (PoCL's own choice took 3-9x the time on
+    /// 2048 x 512; docs/decisions/0028-pocl-forward.md).
+    var transposeTile: (Int, Int, Int)? = (1, 8, 64)
     /// A gemm with K above this runs as launches of at most this many k (cache blocking); 0 turns it off.
     var gemmKChunk = 1024
     /// A fixed local size (GPU: 16 x 16), overriding the blocks' group sizes.
@@ -91,8 +97,13 @@ struct OpenCLTuning {
             t.gemmKChunk = 0
             t.cellVW = 1; t.columnVW = 1
             t.gemmKind = .local; t.persistentMaxBatch = 16; t.persistentLocalBytes = 48 << 10
+            t.transposeTile = nil
         } else {
             t.nativeExp = true
+            // 16 floats a vector (AVX-512): two vectors per row of the NN block, 16 accumulators of 32 registers
+            // (PoCL predict at M: 0.58-0.73x the time of 8x16; docs/decisions/0028-pocl-forward.md). Narrower devices
+            // (AVX2 targets: 8) keep 8x16/16/16 unchanged.
+            if info.preferredFloatVectorWidth >= 16 { t.nn = Self.wideNN }
         }
         // Overrides (TuningStore.swift parses both sources): LSTMKIT_GEMM_NN=TMxTN/VW/GROUP, e.g. 8x16/16/8.
         t.applyStoredAndEnvironment(info, store: store, environment: environment)
@@ -260,7 +271,9 @@ final class OpenCLBackend: Backend, @unchecked Sendable {
     func launch(_ kernel: Kernel, _ args: KernelArguments) throws {
         let d = kernel.description
         let k = d.definesReadArguments ? try context.kernel(d.name, file: d.file, defines: d.defines(args, tuning)) : try tableKernel(kernel, args)
-        try context.launch(k, args, global: d.global(args, tuning), local: d.local?(args, tuning), dims: d.dims, label: d.name)
+        var local = d.local?(args, tuning)
+        if kernel == .transpose01, args.int(2) == 1, let tile = tuning.transposeTile { local = tile }
+        try context.launch(k, args, global: d.global(args, tuning), local: local, dims: d.dims, label: d.name)
     }
     private func tableKernel(_ kernel: Kernel, _ args: KernelArguments) throws -> cl_kernel {
         kernelCacheLock.lock(); defer { kernelCacheLock.unlock() }

@@ -14,6 +14,10 @@ public struct OpenCLDeviceInfo: Sendable, CustomStringConvertible {
     public var isAccelerator: Bool = false
     public let computeUnits: Int
     public let globalMemoryBytes: Int
+    /// CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT (0: unknown). PoCL 3.1 reports 16 on the AVX-512 EPYC here; an AVX2
+    /// target is expected to report 8 (not measured here). The CPU-device NN gemm block follows it
+    /// (`OpenCLTuning.forDevice`, docs/decisions/0028-pocl-forward.md).
+    public var preferredFloatVectorWidth: Int = 0
     public var description: String {
         "opencl:\(platformIndex):\(deviceIndex)  \(deviceName) [\(platformName)] \(isGPU ? "GPU" : "CPU/other"), " +
             "\(computeUnits) compute units, \(globalMemoryBytes >> 20) MiB"
@@ -76,7 +80,8 @@ enum OpenCLDiscovery {
                     isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,
                     isAccelerator: type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0,
                     computeUnits: Int(deviceValue(d, CL_DEVICE_MAX_COMPUTE_UNITS, cl_uint.self)),
-                    globalMemoryBytes: Int(deviceValue(d, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong.self))))
+                    globalMemoryBytes: Int(deviceValue(d, CL_DEVICE_GLOBAL_MEM_SIZE, cl_ulong.self)),
+                    preferredFloatVectorWidth: Int(deviceValue(d, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, cl_uint.self))))
             }
         }
         return result
