@@ -272,14 +272,14 @@ void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t
 // One MR x 16 tile over all of K: C[i][0..<w] = beta * C + sum_p A[i][p] * panel[p][0..<16]. The panel (K x 16,
 // contiguous) streams through once per row block; each step: two loads of the panel, MR broadcasts of A, 2 MR FMAs.
 // EDGE: the panel's last columns are padding (w < 16), so C is read and written with masks.
-TARGET INLINE void packed_tile(const int MR, const int EDGE, ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                               const float *panel, float beta, float *c, ptrdiff_t ldc) {
+TARGET INLINE void packed_tile(const int MR, const int EDGE, ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t ars,
+                               ptrdiff_t acs, const float *panel, float beta, float *c, ptrdiff_t ldc) {
     __m256 acc[NN_MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256 b0 = _mm256_loadu_ps(panel + p * 16), b1 = _mm256_loadu_ps(panel + p * 16 + 8);
         for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(a + i * lda + p);
+            __m256 av = _mm256_broadcast_ss(a + i * ars + p * acs);
             acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
@@ -307,15 +307,16 @@ TARGET INLINE void packed_tile(const int MR, const int EDGE, ptrdiff_t w, ptrdif
     }
 }
 
-typedef void (*packed_fn)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *, float, float *, ptrdiff_t);
+typedef void (*packed_fn)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, float, float *,
+                          ptrdiff_t);
 #define PACKED_VARIANT(MR)                                                                                   \
-    TARGET static void packed_##MR(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *p,  \
-                                   float beta, float *c, ptrdiff_t ldc) {                                    \
-        packed_tile(MR, 0, w, k, a, lda, p, beta, c, ldc);                                                   \
+    TARGET static void packed_##MR(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t ars, ptrdiff_t acs,   \
+                                   const float *p, float beta, float *c, ptrdiff_t ldc) {                    \
+        packed_tile(MR, 0, w, k, a, ars, acs, p, beta, c, ldc);                                              \
     }                                                                                                        \
-    TARGET static void packed_##MR##_edge(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t lda,          \
-                                          const float *p, float beta, float *c, ptrdiff_t ldc) {             \
-        packed_tile(MR, 1, w, k, a, lda, p, beta, c, ldc);                                                   \
+    TARGET static void packed_##MR##_edge(ptrdiff_t w, ptrdiff_t k, const float *a, ptrdiff_t ars,          \
+                                          ptrdiff_t acs, const float *p, float beta, float *c, ptrdiff_t ldc) { \
+        packed_tile(MR, 1, w, k, a, ars, acs, p, beta, c, ldc);                                              \
     }
 PACKED_VARIANT(1) PACKED_VARIANT(2) PACKED_VARIANT(3) PACKED_VARIANT(4) PACKED_VARIANT(5) PACKED_VARIANT(6)
 // [rows - 1][0: 16 columns, 1: 1-15 columns]
@@ -324,13 +325,13 @@ static const packed_fn packed_variants[6][2] = {
     {packed_4, packed_4_edge}, {packed_5, packed_5_edge}, {packed_6, packed_6_edge}};
 
 TARGET static void sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a,
-                                     ptrdiff_t lda, const float *bp, float beta, float *c, ptrdiff_t ldc) {
+                                     ptrdiff_t ars, ptrdiff_t acs, const float *bp, float beta, float *c, ptrdiff_t ldc) {
     for (ptrdiff_t j = n0; j < n1; j += 16) {
         ptrdiff_t w = n1 - j < 16 ? n1 - j : 16;
         const float *panel = bp + j / 16 * k * 16;
         for (ptrdiff_t i = 0; i < m; i += NN_MR) {
             ptrdiff_t mr = m - i < NN_MR ? m - i : NN_MR;
-            packed_variants[mr - 1][w < 16](w, k, a + i * lda, lda, panel, beta, c + i * ldc + j, ldc);
+            packed_variants[mr - 1][w < 16](w, k, a + i * ars, ars, acs, panel, beta, c + i * ldc + j, ldc);
         }
     }
 }
@@ -359,7 +360,7 @@ _Static_assert(P512_MR <= P512_MAXMR && P512_NP <= P512_MAXNP && P512_NP1 <= P51
 // one FMA chain over k = 0..K-1 in order, then beta as one FMA: the AVX2 tile's operations lane for lane, so the same
 // bits. `last`: the lanes of the last panel that are real columns (a right edge); C is read and written through it.
 TARGET512 INLINE void packed512_tile(const int MR, const int NP, __mmask16 last, ptrdiff_t k, const float *a,
-                                     ptrdiff_t lda, const float *bp, ptrdiff_t ps, float beta, float *c,
+                                     ptrdiff_t ars, ptrdiff_t acs, const float *bp, ptrdiff_t ps, float beta, float *c,
                                      ptrdiff_t ldc) {
     __m512 acc[P512_MAXMR][P512_MAXNP];
     for (int i = 0; i < MR; i++)
@@ -368,7 +369,7 @@ TARGET512 INLINE void packed512_tile(const int MR, const int NP, __mmask16 last,
         __m512 bv[P512_MAXNP];
         for (int v = 0; v < NP; v++) bv[v] = _mm512_loadu_ps(bp + v * ps + p * 16);
         for (int i = 0; i < MR; i++) {
-            __m512 av = _mm512_set1_ps(a[i * lda + p]);
+            __m512 av = _mm512_set1_ps(a[i * ars + p * acs]);
             for (int v = 0; v < NP; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
@@ -383,13 +384,13 @@ TARGET512 INLINE void packed512_tile(const int MR, const int NP, __mmask16 last,
         }
 }
 
-typedef void (*packed512_fn)(__mmask16, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t, float, float *,
-                             ptrdiff_t);
+typedef void (*packed512_fn)(__mmask16, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, float,
+                             float *, ptrdiff_t);
 #define P512_VARIANT(MR, NP)                                                                                 \
-    TARGET512 static void packed512_##MR##_##NP(__mmask16 last, ptrdiff_t k, const float *a, ptrdiff_t lda,  \
-                                                const float *bp, ptrdiff_t ps, float beta, float *c,         \
-                                                ptrdiff_t ldc) {                                             \
-        packed512_tile(MR, NP, last, k, a, lda, bp, ps, beta, c, ldc);                                       \
+    TARGET512 static void packed512_##MR##_##NP(__mmask16 last, ptrdiff_t k, const float *a, ptrdiff_t ars,  \
+                                                ptrdiff_t acs, const float *bp, ptrdiff_t ps, float beta,    \
+                                                float *c, ptrdiff_t ldc) {                                   \
+        packed512_tile(MR, NP, last, k, a, ars, acs, bp, ps, beta, c, ldc);                                  \
     }
 #define P512_ROW(MR)                                                                                         \
     P512_VARIANT(MR, 1) P512_VARIANT(MR, 2) P512_VARIANT(MR, 3) P512_VARIANT(MR, 4)                          \
@@ -408,7 +409,8 @@ static const packed512_fn packed512_variants[P512_MAXMR][P512_MAXNP] = {
 _Static_assert(P512_NP <= 4, "rows 3-8 have variants up to 4 panels");
 
 TARGET512 static void sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a,
-                                         ptrdiff_t lda, const float *bp, float beta, float *c, ptrdiff_t ldc) {
+                                         ptrdiff_t ars, ptrdiff_t acs, const float *bp, float beta, float *c,
+                                         ptrdiff_t ldc) {
     const ptrdiff_t mr_max = m == 1 ? 1 : P512_MR, np_max = m == 1 ? P512_NP1 : P512_NP, ps = 16 * k;
     for (ptrdiff_t j = n0; j < n1; j += 16 * np_max) {
         ptrdiff_t cols = n1 - j < 16 * np_max ? n1 - j : 16 * np_max;  // 1 ... 16 np_max
@@ -417,7 +419,7 @@ TARGET512 static void sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n
         const float *panels = bp + j / 16 * ps;
         for (ptrdiff_t i = 0; i < m; i += mr_max) {
             ptrdiff_t mr = m - i < mr_max ? m - i : mr_max;
-            packed512_variants[mr - 1][np - 1](last, k, a + i * lda, lda, panels, ps, beta, c + i * ldc + j, ldc);
+            packed512_variants[mr - 1][np - 1](last, k, a + i * ars, ars, acs, panels, ps, beta, c + i * ldc + j, ldc);
         }
     }
 }
@@ -451,18 +453,23 @@ int lstmkit_small_gemm_set_isa(int isa) {
 
 void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                const float *bp, float beta, float *c, ptrdiff_t ldc) {
-    sgemm_packed_avx2(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+    sgemm_packed_avx2(m, n0, n1, k, a, lda, 1, bp, beta, c, ldc);
 }
 
 void lstmkit_sgemm_packed_avx512(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                  const float *bp, float beta, float *c, ptrdiff_t ldc) {
-    sgemm_packed_avx512(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+    sgemm_packed_avx512(m, n0, n1, k, a, lda, 1, bp, beta, c, ldc);
 }
 
 void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *bp, float beta, float *c, ptrdiff_t ldc) {
-    if (lstmkit_small_gemm_isa() == 2) sgemm_packed_avx512(m, n0, n1, k, a, lda, bp, beta, c, ldc);
-    else sgemm_packed_avx2(m, n0, n1, k, a, lda, bp, beta, c, ldc);
+    lstmkit_sgemm_packed_strided(m, n0, n1, k, a, lda, 1, bp, beta, c, ldc);
+}
+
+void lstmkit_sgemm_packed_strided(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t ars,
+                                  ptrdiff_t acs, const float *bp, float beta, float *c, ptrdiff_t ldc) {
+    if (lstmkit_small_gemm_isa() == 2) sgemm_packed_avx512(m, n0, n1, k, a, ars, acs, bp, beta, c, ldc);
+    else sgemm_packed_avx2(m, n0, n1, k, a, ars, acs, bp, beta, c, ldc);
 }
 
 #else  // not x86: no kernels; lstmkit_small_gemm_enabled() is 0, so the Swift side always takes cblas.
@@ -477,6 +484,8 @@ void lstmkit_pack_b(int trans, ptrdiff_t k, ptrdiff_t n, ptrdiff_t n0, ptrdiff_t
                     float *bp) { abort(); }
 void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
+void lstmkit_sgemm_packed_strided(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t ars,
+                                  ptrdiff_t acs, const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
 int lstmkit_small_gemm_avx512_available(void) { return 0; }
 int lstmkit_small_gemm_isa(void) { return 0; }
 int lstmkit_small_gemm_set_isa(int isa) { return 0; }

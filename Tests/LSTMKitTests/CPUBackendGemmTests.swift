@@ -11,15 +11,15 @@ import XCTest
 /// rounding only, about eps32 * sqrt(K) * sum_p |A[i][p] * B[p][j]|. 1e-5 * sqrt(K) of that magnitude (plus
 /// |beta * C|) is ~170x above rounding and far below a wrong row, column or panel (off by a whole entry).
 final class CPUBackendGemmTests: XCTestCase {
-    private func check(transB: Bool, m: Int, n: Int, k: Int, beta: Double, seed: UInt64) throws {
-        let lda = k + 5, ldb = (transB ? k : n) + 3, ldc = n + 7
-        let a = randomValues(m * lda, seed: seed).map(Float.init)
+    private func check(transA: Bool = false, transB: Bool, m: Int, n: Int, k: Int, beta: Double, seed: UInt64) throws {
+        let lda = (transA ? m : k) + 5, ldb = (transB ? k : n) + 3, ldc = n + 7
+        let a = randomValues((transA ? k : m) * lda, seed: seed).map(Float.init)
         let b = randomValues((transB ? n : k) * ldb, seed: seed + 1).map(Float.init)
         let c0 = randomValues(m * ldc, seed: seed + 2).map(Float.init)
         func run<S: CPUScalar>(_ backend: CPUBackend<S>, _ a: [Double], _ b: [Double], _ c: [Double]) throws -> [Double] {
             let (ba, bb, bc) = (try backend.allocate(a.count), try backend.allocate(b.count), try backend.allocate(c.count))
             try backend.write(a, to: BufferView(ba)); try backend.write(b, to: BufferView(bb)); try backend.write(c, to: BufferView(bc))
-            try backend.gemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: BufferView(ba), lda: lda,
+            try backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: BufferView(ba), lda: lda,
                              b: BufferView(bb), ldb: ldb, beta: beta, c: BufferView(bc), ldc: ldc)
             return try backend.readDoubles(BufferView(bc), count: c.count)
         }
@@ -40,7 +40,7 @@ final class CPUBackendGemmTests: XCTestCase {
                 }
             }
         }
-        XCTAssert(bad.isEmpty, "\(transB ? "NT" : "NN") m \(m) n \(n) k \(k) beta \(beta):\n  " + bad.joined(separator: "\n  "))
+        XCTAssert(bad.isEmpty, "\(transA ? "T" : "N")\(transB ? "T" : "N") m \(m) n \(n) k \(k) beta \(beta):\n  " + bad.joined(separator: "\n  "))
     }
 
     /// Shapes over the split minimum (M N K >= 1e6) with M over 32: row blocks with a short last one, N with a
@@ -56,6 +56,47 @@ final class CPUBackendGemmTests: XCTestCase {
                     seed += 3
                 }
             }
+        }
+    }
+
+    /// The weight-gradient form, A transposed (dW [4H, I] = dG^T [4H, T B] . X [T B, I]): A read through its
+    /// strides, K in chunks of 512 (K = 1300: two whole chunks and a short one) with beta 1 after the first.
+    func testTransposedAMatchesDgemm() throws {
+        try XCTSkipUnless(lstmkit_small_gemm_enabled() != 0 && CPUKernels.largePackedGemm, "no packed kernel on this CPU")
+        var seed: UInt64 = 500
+        for (m, n, k) in [(256, 96, 1300), (41, 200, 600), (130, 33, 512)] {
+            for transB in [false, true] {
+                for beta in [0.0, 1.0] {
+                    try check(transA: true, transB: transB, m: m, n: n, k: k, beta: beta, seed: seed)
+                    seed += 3
+                }
+            }
+        }
+    }
+
+    /// The AVX2 and AVX-512F builds give the same bits on the big-product route too (A transposed and not, K
+    /// chunked): each entry is the same FMA chain over k in both.
+    func testBothBuildsGiveTheSameBits() throws {
+        try XCTSkipUnless(lstmkit_small_gemm_avx512_available() != 0, "CPU without AVX-512F: one build only, nothing to compare")
+        try XCTSkipUnless(CPUKernels.largePackedGemm, "LSTMKIT_CPU_PACKED_GEMM=0")
+        let previous = lstmkit_small_gemm_isa()
+        defer { _ = lstmkit_small_gemm_set_isa(previous) }
+        let backend = CPUBackend<Float>()
+        for (transA, transB, m, n, k) in [(false, true, 200, 300, 700), (true, false, 150, 90, 1100), (false, false, 77, 129, 64)] {
+            let lda = transA ? m : k, ldb = transB ? k : n
+            let a = try backend.allocate(m * k), b = try backend.allocate(k * n)
+            try backend.write(randomValues(m * k, seed: 7), to: BufferView(a))
+            try backend.write(randomValues(k * n, seed: 8), to: BufferView(b))
+            var results: [[UInt32]] = []
+            for isa: Int32 in [1, 2] {
+                XCTAssertEqual(lstmkit_small_gemm_set_isa(isa), isa)
+                let c = try backend.allocate(m * n)
+                try backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: BufferView(a), lda: lda,
+                                 b: BufferView(b), ldb: ldb, beta: 0, c: BufferView(c), ldc: n)
+                results.append(try backend.readFloats(BufferView(c), count: m * n).map(\.bitPattern))
+            }
+            let differ = zip(results[0], results[1]).filter { $0 != $1 }.count
+            XCTAssertEqual(differ, 0, "transA \(transA) transB \(transB) \(m)x\(n)x\(k): \(differ) entries differ between AVX2 and AVX-512F")
         }
     }
 

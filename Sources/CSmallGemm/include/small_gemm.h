@@ -46,6 +46,11 @@ void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, 
 
 /// 1 when this CPU has AVX2, FMA and AVX-512F (checked at run time), else 0.
 int lstmkit_small_gemm_avx512_available(void);
+/// The packed gemm with A given by strides: A[i][p] at a[i * ars + p * acs]. (lda, 1) is lstmkit_sgemm_packed;
+/// (1, lda) reads A^T stored [K, M] (the weight gradients dW = dG^T . X without a transpose). Same tiles, same bits.
+void lstmkit_sgemm_packed_strided(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t ars,
+                                  ptrdiff_t acs, const float *bp, float beta, float *c, ptrdiff_t ldc);
+
 /// The packed gemm's build: 2 AVX-512F (the default where the CPU has it), 1 AVX2 + FMA (0 off x86).
 int lstmkit_small_gemm_isa(void);
 /// Caps the packed gemm's build (Settings.swift calls it for LSTMKIT_CPU_ISA; C reads no environment): 2 allows

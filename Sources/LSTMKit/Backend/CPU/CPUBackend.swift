@@ -132,12 +132,14 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
             if transB { lstmkit_sgemm_small_nt(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
             else { lstmkit_sgemm_small_nn(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
         }
-        if S.self == Float.self, !transA, alpha == 1, beta == 0 || beta == 1, m > 32, m * n * k >= CPUKernels.gemmSplitMinimum,
+        if S.self == Float.self, alpha == 1, beta == 0 || beta == 1, m > 32, m * n * k >= CPUKernels.gemmSplitMinimum,
            CPUKernels.largePackedGemm, lstmkit_small_gemm_enabled() != 0 {
             var failure: Error? = nil
-            timed("gemm_" + (transB ? "NT" : "NN") + "_packed") {
-                do { try gemmPackingB(transB: transB, m: m, n: n, k: k, a: floats(ptr(a)), lda: lda, b: floats(ptr(b)), ldb: ldb,
-                                 beta: Float(beta), c: floats(ptr(c)), ldc: ldc) } catch { failure = error }
+            timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N") + "_packed") {
+                do {
+                    try gemmPackingB(transA: transA, transB: transB, m: m, n: n, k: k, a: floats(ptr(a)), lda: lda,
+                                     b: floats(ptr(b)), ldb: ldb, beta: Float(beta), c: floats(ptr(c)), ldc: ldc)
+                } catch { failure = error }
             }
             if let failure { throw failure }
             return
@@ -166,14 +168,17 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         }
     }
 
-    /// The packed kernel for a big Float32 product with A not transposed (the input projection X . W_ih^T of every
-    /// recurrent layer, dense layers on many rows): op(B) [K, N] packed into `packScratch` by both threads (panel
-    /// by panel), then C by blocks of `packedRowBlock` rows, one lstmkit_sgemm_packed call each, which the pool's
-    /// threads take in turn. A block's rows of A (96 x K floats, 96-192 KB for K = 256-512) stay in L2 while it
-    /// passes every panel (K x 16 floats, in L1).
-    private func gemmPackingB(transB: Bool, m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int,
+    /// The packed kernel for a big Float32 product (the input projection X . W_ih^T of every recurrent layer, the
+    /// weight gradients dG^T . X, dense layers on many rows), instead of cblas: op(B) [K, N] packed into
+    /// `packScratch` by both threads (panel by panel), then C by blocks of about 96 rows, one
+    /// lstmkit_sgemm_packed_strided call each (A^T read through its strides, not transposed), which the pool's
+    /// threads take in turn. A block's rows of A (96 x 512 floats at most, 192 KB) stay in L2 while it passes every
+    /// panel. K is taken in chunks of `packedKChunk` (C accumulates over them with beta 1), so a chunk's three
+    /// panels (3 x 512 x 16 floats, 96 KB) stay in L2 as well: the weight gradients have K = T B (6400 at preset M).
+    private func gemmPackingB(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafeMutablePointer<Float>, lda: Int,
                               b: UnsafeMutablePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) throws {
-        let count = lstmkit_packed_b_count(k, n)
+        let kc = min(k, Self.packedKChunk)
+        let count = lstmkit_packed_b_count(kc, n)
         // One scratch per backend, grown as needed; a caller that finds it in use (another thread's gemm) packs into
         // a buffer of its own.
         let own = packScratchLock.try()
@@ -185,20 +190,29 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         }
         let pool = CPUWorkerPool.shared
         let panels = (n + 15) / 16, packParts = min(pool.threads, panels)
+        // Row blocks: about 96 rows (a multiple of 8, the AVX-512 tile's height), as many as a multiple of the threads.
+        let blocks = (m + 95) / 96 + (pool.threads - (m + 95) / 96 % pool.threads) % pool.threads
+        let rows = ((m + blocks - 1) / blocks + 7) / 8 * 8
+        let (ars, acs) = transA ? (1, lda) : (lda, 1)
         let box = UncheckedSendable((a, b, scratch.pointer, c))
-        pool.run(packParts) { part in
-            let (_, b, bp, _) = box.value
-            lstmkit_pack_b(transB ? 1 : 0, k, n, panels * part / packParts * 16, min(n, panels * (part + 1) / packParts * 16), b, ldb, bp)
-        }
-        let blocks = (m + Self.packedRowBlock - 1) / Self.packedRowBlock
-        pool.run(blocks) { block in
-            let (a, _, bp, c) = box.value
-            let r0 = block * Self.packedRowBlock, r1 = min(m, r0 + Self.packedRowBlock)
-            lstmkit_sgemm_packed(r1 - r0, 0, n, k, a + r0 * lda, lda, bp, beta, c + r0 * ldc, ldc)
+        for k0 in stride(from: 0, to: k, by: kc) {
+            let kn = min(kc, k - k0), chunkBeta = k0 == 0 ? beta : 1
+            pool.run(packParts) { part in
+                let (_, b, bp, _) = box.value
+                lstmkit_pack_b(transB ? 1 : 0, kn, n, panels * part / packParts * 16, min(n, panels * (part + 1) / packParts * 16),
+                               b + (transB ? k0 : k0 * ldb), ldb, bp)
+            }
+            pool.run((m + rows - 1) / rows) { block in
+                let (a, _, bp, c) = box.value
+                let r0 = block * rows, r1 = min(m, r0 + rows)
+                lstmkit_sgemm_packed_strided(r1 - r0, 0, n, kn, a + r0 * ars + k0 * acs, ars, acs, bp, chunkBeta, c + r0 * ldc, ldc)
+            }
         }
     }
-    /// Rows of C per packed-gemm block (a multiple of every register tile's height: 6, 8, 12, 16, 32).
-    static var packedRowBlock: Int { 96 }
+    /// K per packed chunk of `gemmPackingB`: 512 (preset L, two rounds: predict 74.6-75.3 ms against 78.3-79.0 at
+    /// 256 and 384; the training step's weight gradients within 2% of 384 and 8% faster than 256; unchunked K = 6400
+    /// took 31.5 ms at M against 19.0: docs/decisions/0026-packed-big-products.md).
+    static var packedKChunk: Int { 512 }
 
     /// Whether a product big enough to split goes to the threads by rows of A and C: when op(B) [K, N] fits in
     /// half a core's L2 (512 KB) and M has two parts. The cell kernels split the batch the same way, so each
