@@ -31,7 +31,8 @@ let package = Package(
             sources: ["kernels.c"],
             publicHeadersPath: "include"
         ),
-        // Small-M float32 gemm (AVX2 + FMA, checked at run time) for the CPU path's per-step recurrent products.
+        // The CPU path's float32 gemm kernels: the packed kernel (AVX-512F or AVX2 + FMA, picked at run time) of the
+        // per-step recurrent products and the big products, and the small-M kernels (AVX2 + FMA).
         .target(
             name: "CSmallGemm",
             path: "Sources/CSmallGemm",

@@ -13,6 +13,7 @@
 //
 // As Sources/CLSTMCell, the bodies are compiled for AVX-512F, AVX2 + FMA and baseline x86-64, and the best one the
 // CPU has is picked at run time (lstmkit_cell_isa's rule, without its LSTMKIT_CPU_ISA cap: all give the same bits).
+// The streaming step's product, lstmkit_sgemm_packed, follows the cap (its AVX-512F and AVX2 builds, same bits).
 #include "lstm_infer.h"
 #include "small_gemm.h"
 #include <math.h>

@@ -1,4 +1,4 @@
-/// A backend's packed gemm for the per-step products (CPU in Float32 with AVX2 + FMA: Sources/CSmallGemm): op(B)
+/// A backend's packed gemm for the per-step products (CPU in Float32 with AVX-512F or AVX2 + FMA: Sources/CSmallGemm): op(B)
 /// is packed once per pass and every step reads the panels. Only a backend that has one conforms, and says so
 /// through `Backend.packedGemm`; StepOperand uses it.
 protocol PackedGemmBackend: AnyObject {

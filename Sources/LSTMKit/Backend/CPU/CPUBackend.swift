@@ -35,7 +35,7 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
     var precision: Precision { S.precision }
     /// cblas runs NN and NT alike: nothing to transpose.
     var prefersNNGemm: Bool { false }
-    /// Float32 with AVX2 + FMA (Sources/CSmallGemm), unless LSTMKIT_CPU_SMALL_GEMM=0; Float64: none.
+    /// Float32 with AVX-512F or AVX2 + FMA (Sources/CSmallGemm), unless LSTMKIT_CPU_SMALL_GEMM=0; Float64: none.
     var packedGemm: PackedGemmBackend? { packedOperandCount(k: 1, n: 1) != nil ? self : nil }
     var openCLTuning: OpenCLTuning? { nil }
 
@@ -113,6 +113,9 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
 
     /// C = alpha * op(A) . op(B) + beta * C: cblas (OpenBLAS), split over the pool threads when big enough.
     ///
+    /// Big Float32 products (M > 32, M N K over the split minimum, alpha 1, beta 0 or 1) run CSmallGemm's packed
+    /// kernel instead (`gemmPackingB`; LSTMKIT_CPU_PACKED_GEMM=0 turns it off): on Zen 5, 1.8x OpenBLAS's
+    /// Haswell kernels and 1.15x its SkylakeX ones (docs/decisions/0026-packed-big-products.md).
     /// Float32 products with a small M and A not transposed run CSmallGemm's AVX2/FMA small-M kernels instead,
     /// when the CPU has those: they read B where it lies, where OpenBLAS packs all of it on every call (preset D,
     /// two threads: NT 1.4x, NN 1.2x faster; docs/decisions/0005-small-m-cpu-gemm.md). Only for alpha 1,
@@ -225,7 +228,7 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
 
     // Packed gemm (Sources/CSmallGemm; used through StepOperand): op(B) packed once per pass into panels of 16
     // columns, then every step's product reads it front to back, with no packing per call (cblas packs B on
-    // every call). Float32 with AVX2 + FMA only; LSTMKIT_CPU_SMALL_GEMM=0 turns it off with the small kernels.
+    // every call). Float32 with AVX-512F or AVX2 + FMA; LSTMKIT_CPU_SMALL_GEMM=0 turns it off with the small kernels.
     func packedOperandCount(k: Int, n: Int) -> Int? {
         S.self == Float.self && lstmkit_small_gemm_enabled() != 0 ? lstmkit_packed_b_count(k, n) : nil
     }
