@@ -1,4 +1,4 @@
-// Small-M float32 gemm for LSTMKit's CPU path (AVX2 + FMA; the packed gemm also AVX-512F; chosen at run time).
+// Float32 gemm kernels of LSTMKit's CPU path: small-M (AVX2 + FMA) and packed (AVX2 + FMA or AVX-512F), chosen at run time.
 //
 // What it computes (row-major, alpha = 1, beta any value; C is not read when beta == 0):
 //   NT  C[M, N] = beta * C + A[M, K] . B[N, K]^T   forward recurrent product  r = h . W_hh^T
@@ -41,6 +41,10 @@
 //       the AVX2 tile ran 121-131 (x1.96-2.16); M = 1: x1.4-2.0 (a gemv reading 0.25-4 MB of panels: bandwidth
 //       bound). Other tiles measured within 5% (6 x 4, 8 x 2, 6 x 3), 4 x 4 and 4 x 3 up to 8% slower
 //       (docs/decisions/0027-avx512-packed-gemm.md).
+//   Packed, strided A (lstmkit_sgemm_packed_strided): both packed builds read A[i][p] at a[i * ars + p * acs], so
+//       (1, lda) takes A^T stored [K, M] as it lies. CPUBackend.gemm's big products (M > 32: the input projection
+//       X . W_ih^T, the weight gradients dG^T . X) pack op(B) per call in chunks of 512 along K and run this by
+//       blocks of about 96 rows on the pool's threads (docs/decisions/0026-packed-big-products.md).
 //   Row edges (M % tile) use the same code with fewer rows (each (rows, columns) variant is a separate,
 //   fully unrolled function).
 //
