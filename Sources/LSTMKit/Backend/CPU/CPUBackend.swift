@@ -249,16 +249,17 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         if m == 0 || n == 0 { return }
         timed("gemm_packed") {
             let box = UncheckedSendable((floats(ptr(a)), floats(ptr(BufferView(packed))), floats(ptr(c))))
-            // By rows when `splitsByRows` (in whole 6-row tiles), else by panels (each core reads its part of op(B)).
+            // By rows when `splitsByRows` (in whole register tiles), else by panels (each core reads its part of op(B)).
             let byRows = splitsByRows(m: m, n: n, k: k)
-            let length = byRows ? (m + 5) / 6 : (n + 15) / 16
+            let tile = CPUKernels.packedTileRows
+            let length = byRows ? (m + tile - 1) / tile : (n + 15) / 16
             let parts = m * n * k >= CPUKernels.gemmSplitMinimum ? min(CPUWorkerPool.shared.threads * CPUKernels.chunksPerThread, length) : 1
             CPUWorkerPool.shared.run(parts) { part in
                 let (fa, fb, fc) = box.value
                 let start = length * part / parts, end = length * (part + 1) / parts
                 if end <= start { return }
                 if byRows {
-                    let (r0, r1) = (start * 6, min(m, end * 6))
+                    let (r0, r1) = (start * tile, min(m, end * tile))
                     lstmkit_sgemm_packed(r1 - r0, 0, n, k, fa + r0 * lda, lda, fb, Float(beta), fc + r0 * ldc, ldc)
                 } else {
                     lstmkit_sgemm_packed(m, start * 16, min(n, end * 16), k, fa, lda, fb, Float(beta), fc, ldc)

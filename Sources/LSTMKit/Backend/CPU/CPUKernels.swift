@@ -1,3 +1,4 @@
+import CSmallGemm
 import CLSTMCell
 import Dispatch
 import Foundation
@@ -18,7 +19,10 @@ enum CPUKernels {
     static let chunksPerThread = Settings.int("LSTMKIT_CPU_CHUNKS", default: 4, in: 1...Int.max)
     /// Below this many multiply-adds (M*N*K) a gemm runs on one thread (LSTMKIT_CPU_GEMM_SPLIT_MIN overrides).
     static let gemmSplitMinimum = Settings.int("LSTMKIT_CPU_GEMM_SPLIT_MIN", default: 1_000_000)
-    /// Big float32 products with A not transposed run CSmallGemm's packed kernel (CPUBackend.gemmPackingB), not cblas.
+    /// Rows of the packed gemm's register tile in the build that runs (8 AVX-512F, 6 AVX2): row splits over
+    /// threads cut at multiples of it, so no thread gets a short tile it could have avoided.
+    static var packedTileRows: Int { lstmkit_small_gemm_isa() == 2 ? 8 : 6 }
+    /// Big float32 products run CSmallGemm's packed kernel (CPUBackend.gemmPackingB), not cblas.
     static let largePackedGemm = Settings.flag("LSTMKIT_CPU_PACKED_GEMM", default: true)
 
     /// Runs `body` over [0, rows) in contiguous chunks (`chunksPerThread` per core), on all cores when `work` is at
