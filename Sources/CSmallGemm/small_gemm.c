@@ -61,6 +61,7 @@
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -455,6 +456,30 @@ int lstmkit_small_gemm_set_isa(int isa) {
     return v;
 }
 
+// AMD family 25 (Zen 3, Zen 4) or not: Zen 4 runs a 512-bit FMA as two 256-bit halves, so the AVX-512F tile has the
+// AVX2 tile's throughput there. Read once (cpuid traps to the hypervisor in a VM).
+static _Atomic int amd_family25_cached = -1;
+
+static int amd_family25(void) {
+    int v = atomic_load_explicit(&amd_family25_cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = 0;
+        if (__get_cpuid(0, &a, &b, &c, &d) && b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u &&  // AuthenticAMD
+            __get_cpuid(1, &a, &b, &c, &d)) {
+            unsigned family = (a >> 8) & 0xFu;
+            if (family == 0xFu) family += (a >> 20) & 0xFFu;
+            v = family == 0x19u;
+        }
+        atomic_store_explicit(&amd_family25_cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+int lstmkit_packed_big_products(void) {
+    return lstmkit_small_gemm_enabled() && lstmkit_small_gemm_isa() == 2 && !amd_family25();
+}
+
 void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                const float *bp, float beta, float *c, ptrdiff_t ldc) {
     sgemm_packed_avx2(m, n0, n1, k, a, lda, 1, bp, beta, c, ldc);
@@ -491,6 +516,7 @@ void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, 
 void lstmkit_sgemm_packed_strided(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t ars,
                                   ptrdiff_t acs, const float *bp, float beta, float *c, ptrdiff_t ldc) { abort(); }
 int lstmkit_small_gemm_avx512_available(void) { return 0; }
+int lstmkit_packed_big_products(void) { return 0; }
 int lstmkit_small_gemm_isa(void) { return 0; }
 int lstmkit_small_gemm_set_isa(int isa) { return 0; }
 void lstmkit_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t lda,

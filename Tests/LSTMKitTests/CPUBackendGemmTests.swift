@@ -46,8 +46,8 @@ final class CPUBackendGemmTests: XCTestCase {
     /// Shapes over the split minimum (M N K >= 1e6) with M over 32: row blocks with a short last one, N with a
     /// partial last panel, K from 16 to 1024 (a panel of K x 16 floats in L1 and past it).
     func testBigProductsMatchDgemm() throws {
-        try XCTSkipUnless(lstmkit_small_gemm_enabled() != 0 && CPUKernels.largePackedGemm,
-                          "no packed kernel on this CPU (or LSTMKIT_CPU_PACKED_GEMM=0): these products run cblas")
+        try XCTSkipUnless(lstmkit_packed_big_products() != 0 && CPUKernels.largePackedGemm,
+                          "NO PACKED BIG PRODUCTS ON THIS CPU (AVX2 only, Zen 4, or LSTMKIT_CPU_PACKED_GEMM=0): they run cblas, nothing to test here")
         var seed: UInt64 = 100
         for (m, n, k) in [(400, 512, 32), (300, 1024, 256), (97, 1000, 300), (193, 2051, 16), (33, 600, 1024), (500, 17, 700)] {
             for transB in [true, false] {
@@ -62,7 +62,7 @@ final class CPUBackendGemmTests: XCTestCase {
     /// The weight-gradient form, A transposed (dW [4H, I] = dG^T [4H, T B] . X [T B, I]): A read through its
     /// strides, K in chunks of 512 (K = 1300: two whole chunks and a short one) with beta 1 after the first.
     func testTransposedAMatchesDgemm() throws {
-        try XCTSkipUnless(lstmkit_small_gemm_enabled() != 0 && CPUKernels.largePackedGemm, "no packed kernel on this CPU")
+        try XCTSkipUnless(lstmkit_packed_big_products() != 0 && CPUKernels.largePackedGemm, "NO PACKED BIG PRODUCTS ON THIS CPU (AVX2 only, Zen 4, or LSTMKIT_CPU_PACKED_GEMM=0)")
         var seed: UInt64 = 500
         for (m, n, k) in [(256, 96, 1300), (41, 200, 600), (130, 33, 512)] {
             for transB in [false, true] {
@@ -74,35 +74,34 @@ final class CPUBackendGemmTests: XCTestCase {
         }
     }
 
-    /// The AVX2 and AVX-512F builds give the same bits on the big-product route too (A transposed and not, K
-    /// chunked): each entry is the same FMA chain over k in both.
-    func testBothBuildsGiveTheSameBits() throws {
-        try XCTSkipUnless(lstmkit_small_gemm_avx512_available() != 0, "CPU without AVX-512F: one build only, nothing to compare")
-        try XCTSkipUnless(CPUKernels.largePackedGemm, "LSTMKIT_CPU_PACKED_GEMM=0")
+    /// The strided packed gemm (the route's kernel) gives the same bits in its AVX2 and AVX-512F builds, A as it lies
+    /// and transposed: each entry is the same FMA chain over k in both. (The route itself runs only the AVX-512F build;
+    /// an AVX2-only CPU sends these products to cblas.)
+    func testStridedPackedBuildsGiveTheSameBits() throws {
+        try XCTSkipUnless(lstmkit_small_gemm_avx512_available() != 0, "CPU WITHOUT AVX-512F: one build only, nothing to compare")
         let previous = lstmkit_small_gemm_isa()
         defer { _ = lstmkit_small_gemm_set_isa(previous) }
-        let backend = CPUBackend<Float>()
-        for (transA, transB, m, n, k) in [(false, true, 200, 300, 700), (true, false, 150, 90, 1100), (false, false, 77, 129, 64)] {
-            let lda = transA ? m : k, ldb = transB ? k : n
-            let a = try backend.allocate(m * k), b = try backend.allocate(k * n)
-            try backend.write(randomValues(m * k, seed: 7), to: BufferView(a))
-            try backend.write(randomValues(k * n, seed: 8), to: BufferView(b))
+        for (transA, m, n, k, beta) in [(false, 37, 300, 700, Float(0)), (true, 150, 90, 513, 1), (true, 9, 129, 64, 0), (false, 1, 40, 33, 1)] {
+            let a = randomValues(m * k, seed: 7).map(Float.init), b = randomValues(k * n, seed: 8).map(Float.init)
+            let c0 = randomValues(m * n, seed: 9).map(Float.init)
+            var packed = [Float](repeating: .nan, count: lstmkit_packed_b_count(k, n))
+            lstmkit_pack_b(0, k, n, 0, n, b, n, &packed)
             var results: [[UInt32]] = []
             for isa: Int32 in [1, 2] {
                 XCTAssertEqual(lstmkit_small_gemm_set_isa(isa), isa)
-                let c = try backend.allocate(m * n)
-                try backend.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: BufferView(a), lda: lda,
-                                 b: BufferView(b), ldb: ldb, beta: 0, c: BufferView(c), ldc: n)
-                results.append(try backend.readFloats(BufferView(c), count: m * n).map(\.bitPattern))
+                var c = c0
+                let (ars, acs) = transA ? (1, m) : (k, 1)
+                lstmkit_sgemm_packed_strided(m, 0, n, k, a, ars, acs, packed, beta, &c, n)
+                results.append(c.map(\.bitPattern))
             }
             let differ = zip(results[0], results[1]).filter { $0 != $1 }.count
-            XCTAssertEqual(differ, 0, "transA \(transA) transB \(transB) \(m)x\(n)x\(k): \(differ) entries differ between AVX2 and AVX-512F")
+            XCTAssertEqual(differ, 0, "transA \(transA) \(m)x\(n)x\(k) beta \(beta): \(differ) entries differ between AVX2 and AVX-512F")
         }
     }
 
     /// The route is taken: the profile names it (so the test above checks the packed kernel, not cblas).
     func testBigProductsTakeThePackedRoute() throws {
-        try XCTSkipUnless(lstmkit_small_gemm_enabled() != 0 && CPUKernels.largePackedGemm, "no packed kernel on this CPU")
+        try XCTSkipUnless(lstmkit_packed_big_products() != 0 && CPUKernels.largePackedGemm, "NO PACKED BIG PRODUCTS ON THIS CPU (AVX2 only, Zen 4, or LSTMKIT_CPU_PACKED_GEMM=0)")
         let backend = CPUBackend<Float>()
         let (a, b, c) = (try backend.allocate(200 * 300), try backend.allocate(300 * 400), try backend.allocate(200 * 400))
         try backend.setProfiling(true)

@@ -46,6 +46,11 @@ void lstmkit_sgemm_packed(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, 
 
 /// 1 when this CPU has AVX2, FMA and AVX-512F (checked at run time), else 0.
 int lstmkit_small_gemm_avx512_available(void);
+/// 1 when CPUBackend's big products (M > 32) should run the packed gemm rather than cblas: the small gemm is on, its
+/// AVX-512F build runs, and the CPU is not AMD family 25 (Zen 4 splits 512-bit FMAs into two 256-bit halves; with AVX2
+/// throughput the packed tile ran the weight gradients 15% slower than OpenBLAS: docs/decisions/0026).
+int lstmkit_packed_big_products(void);
+
 /// The packed gemm with A given by strides: A[i][p] at a[i * ars + p * acs]. (lda, 1) is lstmkit_sgemm_packed;
 /// (1, lda) reads A^T stored [K, M] (the weight gradients dW = dG^T . X without a transpose). Same tiles, same bits.
 void lstmkit_sgemm_packed_strided(ptrdiff_t m, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *a, ptrdiff_t ars,

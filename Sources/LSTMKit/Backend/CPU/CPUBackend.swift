@@ -114,8 +114,10 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
     /// C = alpha * op(A) . op(B) + beta * C: cblas (OpenBLAS), split over the pool threads when big enough.
     ///
     /// Big Float32 products (M > 32, M N K over the split minimum, alpha 1, beta 0 or 1) run CSmallGemm's packed
-    /// kernel instead (`gemmPackingB`; LSTMKIT_CPU_PACKED_GEMM=0 turns it off): on Zen 5, 1.8x OpenBLAS's
-    /// Haswell kernels and 1.15x its SkylakeX ones (docs/decisions/0026-packed-big-products.md).
+    /// kernel instead (`gemmPackingB`) where its AVX-512F build runs at full width (lstmkit_packed_big_products: not
+    /// on AVX2-only CPUs nor on Zen 4, where the tile has AVX2 throughput and OpenBLAS was faster on the weight
+    /// gradients); LSTMKIT_CPU_PACKED_GEMM=0 turns it off. On Zen 5, 1.8x OpenBLAS's Haswell kernels and 1.15x
+    /// its SkylakeX ones (docs/decisions/0026-packed-big-products.md).
     /// Float32 products with a small M and A not transposed run CSmallGemm's AVX2/FMA small-M kernels instead,
     /// when the CPU has those: they read B where it lies, where OpenBLAS packs all of it on every call (preset D,
     /// two threads: NT 1.4x, NN 1.2x faster; docs/decisions/0005-small-m-cpu-gemm.md). Only for alpha 1,
@@ -136,7 +138,7 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
             else { lstmkit_sgemm_small_nn(m, 0, n, k, floats(pa), lda, floats(pb), ldb, Float(beta), floats(pc), ldc) }
         }
         if S.self == Float.self, alpha == 1, beta == 0 || beta == 1, m > 32, m * n * k >= CPUKernels.gemmSplitMinimum,
-           CPUKernels.largePackedGemm, lstmkit_small_gemm_enabled() != 0 {
+           CPUKernels.largePackedGemm, lstmkit_packed_big_products() != 0 {
             var failure: Error? = nil
             timed("gemm_" + (transA ? "T" : "N") + (transB ? "T" : "N") + "_packed") {
                 do {
