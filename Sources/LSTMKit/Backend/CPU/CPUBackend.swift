@@ -91,20 +91,26 @@ final class CPUBackend<S: CPUScalar>: Backend, PackedGemmBackend, @unchecked Sen
         return buffer
     }
 
+    // Same-type transfers are one copy: the element loops' generic conversions are not specialised in this generic
+    // class (called through `Backend`) and cost tens of ns an element.
     func write(_ values: [Float], to view: BufferView) throws {
         let p = ptr(view)
+        if S.self == Float.self { return values.withUnsafeBufferPointer { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) } }
         for (i, v) in values.enumerated() { p[i] = S(v) }
     }
     func write(_ values: [Double], to view: BufferView) throws {
         let p = ptr(view)
+        if S.self == Double.self { return values.withUnsafeBufferPointer { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: $0.count * 8) } }
         for (i, v) in values.enumerated() { p[i] = S(v) }
     }
     func readFloats(_ view: BufferView, count: Int) throws -> [Float] {
         let p = ptr(view)
+        if S.self == Float.self { return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), count: count)) }
         return (0..<count).map { Float(p[$0]) }
     }
     func readDoubles(_ view: BufferView, count: Int) throws -> [Double] {
         let p = ptr(view)
+        if S.self == Double.self { return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: Double.self), count: count)) }
         return (0..<count).map { Double(p[$0]) }
     }
     func copy(_ src: BufferView, to dst: BufferView, count: Int) throws {
