@@ -23,7 +23,7 @@ enum Kernel: Int, CaseIterable {
     // pooling.cl
     case maxPoolForward, maxPoolBackward, maxPoolBackwardScatter, avgPoolForward, avgPoolBackward
     // inference.cl
-    case lstmCellInfer
+    case lstmCellInfer, lstmStepInfer
     // lstm_persistent.cl
     case lstmSequenceForward
 
@@ -184,6 +184,14 @@ enum Kernel: Int, CaseIterable {
                     + "mem lengths, mem gx, mem r, view bias_ih, view bias_hh, int has_bias, mem h, mem c, int offS, "
                     + "view y, int ldy, int write_y, float cell_clip, view peep, int has_peep", dims: 2,
                     global: { a, t in ((a.int(1) + t.cellVW - 1) / t.cellVW, a.int(0), 1) }, defines: { $1.cellDefines }),
+        // The step with the recurrent product fused in (CPU-type devices, H <= 128): FTM rows x CVW units of four
+        // gates per work-item; a work-group holds the row blocks of one column panel (the same columns of W_hh^T).
+        Description(name: "lstm_step_infer", file: "inference.cl", arguments: "int B, int H, int T, int step, int reverse, "
+                    + "mem lengths, mem gx, view whhT, view bias_ih, view bias_hh, int has_bias, mem hIn, mem hOut, mem c, "
+                    + "int offS, view y, int ldy, int write_y, float cell_clip, view peep, int has_peep", dims: 2,
+                    global: { a, t in ((a.int(1) + t.cellVW - 1) / t.cellVW, (a.int(0) + t.stepRows - 1) / t.stepRows, 1) },
+                    defines: { $1.stepDefines },
+                    local: { a, t in (1, t.stepGroupRows(rowBlocks: (a.int(0) + t.stepRows - 1) / t.stepRows), 1) }),
         // lstm_persistent.cl: one work-group of WG per batch row; W_hh in local memory when [4H, H] fits the device.
         Description(name: "lstm_sequence_forward", file: "lstm_persistent.cl", arguments: "int B, int H, int T, int reverse, "
                     + "mem lengths, mem gx, view whh, view bias_ih, view bias_hh, int has_bias, mem hs, mem cs, mem gates, "

@@ -19,6 +19,10 @@ protocol InferenceBackend {
                            whhPacked: DeviceBuffer, biasIH: BufferView?, biasHH: BufferView?, h: BufferView, c: BufferView,
                            r: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws -> Bool
 
+    /// Whether `LSTMInference` runs each step as one `lstmStepInfer` (OpenCL on CPU-type devices, H within the gemm's
+    /// K chunk; `OpenCLTuning.fusesStep`) instead of the recurrent gemm then `lstmCellInfer`.
+    func fusesInferenceStep(hidden: Int) -> Bool
+
     /// Floats of the prepared recurrent weight `lstmStreamStep` reads for W_hh [4H, H], or nil when it reads W_hh
     /// as it lies (OpenCL; the CPU in Float64 or without AVX2 + FMA).
     func streamWeightCount(hidden: Int) -> Int?
@@ -53,6 +57,7 @@ protocol InferenceBackend {
 }
 
 extension InferenceBackend {
+    func fusesInferenceStep(hidden: Int) -> Bool { false }
     func writeHostBlock(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws { try writeHost(values, to: view) }
     func readHostBlock(_ view: BufferView, into: UnsafeMutableBufferPointer<Float>) throws { try readHost(view, into: into) }
 
@@ -60,4 +65,26 @@ extension InferenceBackend {
     func lstmInferSequence(batch: Int, hidden: Int, steps: Int, reverse: Bool, lengths: DeviceBuffer, gx: BufferView,
                            whhPacked: DeviceBuffer, biasIH: BufferView?, biasHH: BufferView?, h: BufferView, c: BufferView,
                            r: BufferView, y: BufferView?, ldy: Int, cellClip: Double, peephole: BufferView?) throws -> Bool { false }
+}
+
+/// One loop step with the recurrent product fused in: the table's `lstmStepInfer` (Kernels/inference.cl
+/// `lstm_step_infer`; CPU twin in CPU/CPUInferenceKernels.swift). whhT: W_hh^T [H, 4H] (`StepOperand`'s transposed
+/// operand); hIn -> hOut [B, H] (distinct buffers, the same offset as c); c [B, H] in place; the rest as
+/// `lstmCellInfer`. Gives the bits of `StepOperand.gemm` (K in one chunk) + `lstmCellInfer`.
+extension InferenceBackend where Self: Backend {
+    func lstmStepInfer(batch: Int, hidden: Int, steps: Int, step: Int, reverse: Bool, lengths: DeviceBuffer,
+                       gx: BufferView, whhT: BufferView, biasIH: BufferView?, biasHH: BufferView?,
+                       hIn: BufferView, hOut: BufferView, c: BufferView, y: BufferView?, ldy: Int, cellClip: Double,
+                       peephole: BufferView?) throws {
+        precondition(gx.offset == 0 && hIn.offset == c.offset && hOut.offset == c.offset && hIn.buffer !== hOut.buffer)
+        let any = BufferView(gx.buffer)  // stands in for an absent optional buffer (never read)
+        var a = KernelArguments()
+        a.append(.int(batch)); a.append(.int(hidden)); a.append(.int(steps)); a.append(.int(step)); a.append(.int(reverse ? 1 : 0))
+        a.append(.mem(lengths)); a.append(.mem(gx.buffer)); a.append(.view(whhT))
+        a.append(.view(biasIH ?? any)); a.append(.view(biasHH ?? any)); a.append(.int(biasIH == nil ? 0 : 1))
+        a.append(.mem(hIn.buffer)); a.append(.mem(hOut.buffer)); a.append(.mem(c.buffer)); a.append(.int(c.offset))
+        a.append(.view(y ?? any)); a.append(.int(ldy)); a.append(.int(y == nil ? 0 : 1)); a.append(.float(cellClip))
+        a.append(.view(peephole ?? any)); a.append(.int(peephole == nil ? 0 : 1))
+        try launch(.lstmStepInfer, a)
+    }
 }

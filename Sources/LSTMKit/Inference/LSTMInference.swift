@@ -3,7 +3,8 @@
 /// keeping only what the next step needs. Per layer and direction: the input projection of all steps in one gemm,
 /// then per step the recurrent product (W_hh prepared once, as `StepOperand` does for training) and
 /// `lstmCellInfer`, which updates h, c [B, H] in place (the CPU runs those steps as one job,
-/// `lstmInferSequence`). No gates [T, B, 4H] and no state tapes [T+1, B, H] are
+/// `lstmInferSequence`; an OpenCL CPU device runs each step as one `lstmStepInfer`, product and cell fused, h
+/// alternating between two buffers: docs/decisions/0029). No gates [T, B, 4H] and no state tapes [T+1, B, H] are
 /// written; the last layer's output sequence is skipped when only the final state is wanted (`lastOnly`).
 /// Runs every LSTM but a projection or layer-norm one (`supports`; those run the training forward).
 enum LSTMInference {
@@ -32,6 +33,9 @@ enum LSTMInference {
         let hn = try be.allocate(L * D * B * H), cn = try be.allocate(L * D * B * H)
         let gx = try be.allocate(T * B * G), r = try be.allocate(B * G)
         let h = try be.allocate(B * H), c = try be.allocate(B * H)
+        // The fused step (one launch a step on CPU-type OpenCL devices) reads h of the last step and writes the other.
+        let fuses = be.fusesInferenceStep(hidden: H)
+        let h2 = fuses ? try be.allocate(B * H) : nil
         var y: DeviceBuffer? = nil
         for l in 0..<L {
             let inSize = l == 0 ? lstm.inputSize : D * H
@@ -52,14 +56,28 @@ enum LSTMInference {
                                              r: BufferView(r), y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
                                              peephole: p("peephole_i"))
                 } ?? false
-                for s in 0..<T where !oneJob {
-                    try whh.gemm(be, m: B, a: BufferView(h), lda: H, beta: 0, c: BufferView(r), ldc: G)
-                    try be.lstmCellInfer(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
-                                         gx: BufferView(gx), r: BufferView(r), biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: BufferView(h), c: BufferView(c),
-                                         y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
-                                         peephole: p("peephole_i"))
+                var hLast = h
+                if !oneJob, let h2, whh.packed == nil, !whh.transB, whh.ldb == G {
+                    // One launch a step: W_hh^T [H, 4H] as the NN gemm reads it, h ping-pongs between h and h2.
+                    for s in 0..<T {
+                        let next = s % 2 == 0 ? h2 : h
+                        try be.lstmStepInfer(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
+                                             gx: BufferView(gx), whhT: whh.b, biasIH: p("bias_ih"), biasHH: p("bias_hh"),
+                                             hIn: BufferView(hLast), hOut: BufferView(next), c: BufferView(c),
+                                             y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
+                                             peephole: p("peephole_i"))
+                        hLast = next
+                    }
+                } else {
+                    for s in 0..<T where !oneJob {
+                        try whh.gemm(be, m: B, a: BufferView(h), lda: H, beta: 0, c: BufferView(r), ldc: G)
+                        try be.lstmCellInfer(batch: B, hidden: H, steps: T, step: s, reverse: d == 1, lengths: lengthsBuffer,
+                                             gx: BufferView(gx), r: BufferView(r), biasIH: p("bias_ih"), biasHH: p("bias_hh"), h: BufferView(h), c: BufferView(c),
+                                             y: out.map { BufferView($0, d * H) }, ldy: D * H, cellClip: lstm.cellClip ?? 0,
+                                             peephole: p("peephole_i"))
+                    }
                 }
-                try be.copy(BufferView(h), to: BufferView(hn, (l * D + d) * B * H), count: B * H)
+                try be.copy(BufferView(hLast), to: BufferView(hn, (l * D + d) * B * H), count: B * H)
                 try be.copy(BufferView(c), to: BufferView(cn, (l * D + d) * B * H), count: B * H)
             }
             if let out { x = BufferView(out) }

@@ -101,6 +101,10 @@ extension CPUBackend {
             case .lstmCellInfer:
                 CPUInferenceKernels.lstm_cell_infer(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),
                                                     v(11) + n(13), v(12) + n(13), opt(14, if: 16), n(15), f(17), opt(18, if: 19))
+            case .lstmStepInfer:
+                CPUInferenceKernels.lstm_step_infer(n(0), n(1), n(2), n(3), n(4) == 1, idx(5), v(6), v(7), opt(8, if: 10), opt(9, if: 10),
+                                                    v(11) + n(14), v(12) + n(14), v(13) + n(14), opt(15, if: 17), n(16), f(18),
+                                                    opt(19, if: 20))
             // lstm_persistent.cl
             case .lstmSequenceForward:
                 CPUPersistentKernels.lstm_sequence_forward(n(0), n(1), n(2), n(3) == 1, idx(4), v(5), v(6), opt(7, if: 9), opt(8, if: 9),

@@ -36,6 +36,40 @@ enum CPUInferenceKernels {
         }
     }
 
+    /// Kernels/inference.cl `lstm_step_infer`: `lstm_cell_infer` with the recurrent product fused in,
+    /// r[b, n] = sum_k hIn[b, k] * whhT[k, n] as one fma chain over k from 0 (gemm.cl's NN order). whhT: W_hh^T [H, 4H];
+    /// hIn -> hOut [B, H] (a row past its length copies its h); c [B, H] in place; the rest as `lstm_cell_infer`.
+    /// Plain loops (the OpenCL path on CPU-type devices launches it; the CPU's own predict runs `lstmInferSequence`).
+    static func lstm_step_infer<S: CPUScalar>(
+        _ B: Int, _ H: Int, _ T: Int, _ step: Int, _ reverse: Bool, _ lengths: UnsafePointer<Int32>,
+        _ gx: UnsafePointer<S>, _ whhT: UnsafePointer<S>, _ bias_ih: UnsafePointer<S>?, _ bias_hh: UnsafePointer<S>?,
+        _ hIn: UnsafePointer<S>, _ hOut: UnsafeMutablePointer<S>, _ c: UnsafeMutablePointer<S>, _ y: UnsafeMutablePointer<S>?,
+        _ ldy: Int, _ cellClip: S, _ peep: UnsafePointer<S>?
+    ) {
+        let G = 4 * H
+        var r = [S](repeating: 0, count: G)
+        r.withUnsafeMutableBufferPointer { rb in
+            let rr = rb.baseAddress!
+            for b in 0..<B {
+                let len = Int(lengths[b])
+                if step >= len {
+                    (hOut + b * H).update(from: hIn + b * H, count: H)
+                    if let y { for j in 0..<H { y[(step * B + b) * ldy + j] = 0 } }
+                    continue
+                }
+                let t = reverse ? len - 1 - step : step
+                let hr = hIn + b * H
+                for n in 0..<G {
+                    var s: S = 0
+                    for k in 0..<H { s = s.addingProduct(hr[k], whhT[k * G + n]) }
+                    rr[n] = s
+                }
+                cellRow(H, gx + (t * B + b) * G, rr, bias_ih, bias_hh, hr, c + b * H, hOut + b * H, c + b * H,
+                        y.map { $0 + (t * B + b) * ldy }, cellClip, peep)
+            }
+        }
+    }
+
     /// Kernels/inference.cl `lstm_stream_step`: a = gx[row_b] + hIn[b] . W_hh^T (+ b_ih + b_hh), then the cell.
     /// gx rows ldgx apart; ids: [B] token ids as floats (row_b = ids[b]) or nil (row_b = b); whh: [4H, H];
     /// hIn, cIn -> hOut, cOut: [B, H]. Plain loops (Float64, and Float32 without AVX2 + FMA).

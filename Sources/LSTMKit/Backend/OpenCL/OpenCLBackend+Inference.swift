@@ -6,6 +6,7 @@ import COpenCL
 extension OpenCLBackend: InferenceBackend {
     private func a(_ b: DeviceBuffer) -> KernelArg { .mem((b as! CLBuffer).mem) }
 
+    func fusesInferenceStep(hidden: Int) -> Bool { tuning.fusesStep(hidden: hidden) }
     func streamWeightCount(hidden: Int) -> Int? { nil }
     func prepareStreamWeight(hidden: Int, whh: BufferView, into: DeviceBuffer) throws {
         preconditionFailure("prepareStreamWeight on OpenCL, whose streamWeightCount is nil")

@@ -67,6 +67,14 @@ struct OpenCLTuning {
     var nativeExp = false
     /// lstm_cell.cl: hidden units per work-item (one floatCVW vector).
     var cellVW = 16
+    /// inference.cl lstm_step_infer (`LSTMInference` on CPU-type devices): one launch a step, the recurrent product
+    /// fused into the cell, in place of gemm_NN + lstm_cell_infer, for hidden sizes up to `fusedStepMaxHidden`
+    /// (set by device type, no override; GPUs keep the pair). PoCL, 2 Zen 5 cores: predict at preset S (H 128) 0.8x the time;
+    /// at M (H 256) and D (H 512) no gain, so those keep the pair (docs/decisions/0029-pocl-fused-inference-step.md).
+    var fusedStep = false, fusedStepMaxHidden = 128
+    /// lstm_step_infer: rows per work-item (FTM: 8 measured faster than 4 at S, M and D) and the most row blocks of
+    /// one column panel in a work-group.
+    var stepRows = 8, stepGroup = 16
     /// elementwise.cl column_sum: columns per work-item (one floatSVW vector).
     var columnVW = 16
     /// The LSTM transposes W_ih and W_hh once per forward and runs its gemms as NN (the fast form here).
@@ -100,6 +108,7 @@ struct OpenCLTuning {
             t.transposeTile = nil
         } else {
             t.nativeExp = true
+            t.fusedStep = true
             // 16 floats a vector (AVX-512): two vectors per row of the NN block, 16 accumulators of 32 registers
             // (PoCL predict at M: 0.58-0.73x the time of 8x16; docs/decisions/0028-pocl-forward.md). Narrower devices
             // (AVX2 targets: 8) keep 8x16/16/16 unchanged.
@@ -120,6 +129,19 @@ struct OpenCLTuning {
     }
     /// The lstm_cell.cl defines.
     var cellDefines: [String: String] { ["LSTMKIT_NATIVE_EXP": nativeExp ? "1" : "0", "CVW": "\(cellVW)"] }
+    /// The inference.cl defines of lstm_step_infer (the cell's, and FTM).
+    var stepDefines: [String: String] { cellDefines.merging(["FTM": "\(stepRows)"]) { a, _ in a } }
+    /// lstm_step_infer's work-group height: the largest power of two within `stepGroup` and the row blocks.
+    func stepGroupRows(rowBlocks: Int) -> Int {
+        var rows = 1
+        while rows * 2 <= min(rowBlocks, stepGroup) { rows *= 2 }
+        return rows
+    }
+    /// Whether `LSTMInference` runs lstm_step_infer for hidden size H: `fusedStep`, H at most `fusedStepMaxHidden`,
+    /// and H within one K chunk of the gemm (so each sum is the gemm's one fma chain: the same bits).
+    func fusesStep(hidden: Int) -> Bool {
+        fusedStep && hidden <= fusedStepMaxHidden && (gemmKChunk == 0 || hidden <= gemmKChunk)
+    }
     /// The elementwise.cl defines.
     var elementwiseDefines: [String: String] { ["SVW": "\(columnVW)"] }
     /// The lstm_variants.cl defines of every kernel but layer norm's (a work-group of one: LN_WG 1).
@@ -142,7 +164,7 @@ struct OpenCLTuning {
     var defines: [String: String] {
         ["GEMM_NN": "\(nn)", "GEMM_TN": "\(tn)", "GEMM_NT": "\(dot)", "GEMM_KCHUNK": "\(gemmKChunk)",
          "GEMM_LOCAL": gemmLocal.map { "\($0)" } ?? "-", "NATIVE_EXP": nativeExp ? "1" : "0", "CELL_VW": "\(cellVW)",
-         "COLUMN_VW": "\(columnVW)", "PREFER_NN": prefersNN ? "1" : "0"].merging(gpuKernelDefines) { old, _ in old }
+         "COLUMN_VW": "\(columnVW)", "PREFER_NN": prefersNN ? "1" : "0", "FUSED_STEP": fusedStep ? "\(fusedStepMaxHidden)" : "0"].merging(gpuKernelDefines) { old, _ in old }
     }
 }
 
