@@ -122,7 +122,7 @@ TESTS='TrainingKernelParityTests|OpenCLParityTests/testElementwiseKernels|GRUTes
 TESTS+='|PyTorchGoldenTests/testAgainstPyTorchOnOpenCL|TrainingBehaviourTests/testOptimizerVariantsMatchAcrossDevices'
 # conv.cl and pooling.cl: every Conv2D and pooling golden case (strides, 'same' on odd sizes, dilation, 1x1), ~15 s.
 TESTS+='|ConvGoldenTests'
-TESTS+='|StreamingTests/testCoreStepsMatchForward|StreamingTests/testSequentialStepMatchesForward|InferencePathTests/testCoreInferenceForwardIsTheTrainingForwardBitForBit'  # inference.cl
+TESTS+='|StreamingTests/testCoreStepsMatchForward|StreamingTests/testSequentialStepMatchesForward|InferencePathTests/testCoreInferenceForwardIsTheTrainingForwardBitForBit|FusedInferenceStepTests'  # inference.cl (lstm_step_infer runs only where a test forces it: Oclgrind is a GPU-profile device)
 run "xctest: training.cl kernels, elementwise.cl, GRU + LSTM golden (variable lengths, projection), SGD/Adam/RMSprop" - -- \
     swift test --skip-build --disable-swift-testing --filter "$TESTS"
 grep -q "Executed [1-9][0-9]* tests*, with 0 failures" "$(printf '%s/%02d.log' "$LOG_DIR" "${#SUMMARY[@]}")" \
