@@ -92,6 +92,26 @@ INLINE float hsum(vf v) {
     return s;
 }
 
+/// One row's output: o[u] = act(o[u] + bias[u]) (o holds the products), softmax (act 4) over the row, max subtracted.
+static void dense_activate_row(ptrdiff_t U, const float *bias, int act, float *o) {
+    for (ptrdiff_t u = 0; u < U; u++) {
+        float z = o[u] + (bias ? bias[u] : 0.0f);
+        switch (act) {
+        case 1: z = z > 0 ? z : 0; break;
+        case 2: z = tanhf(z); break;
+        case 3: z = 1.0f / (1.0f + expf(-z)); break;
+        default: break;
+        }
+        o[u] = z;
+    }
+    if (act == 4) {
+        float m = o[0], s = 0;
+        for (ptrdiff_t u = 1; u < U; u++) m = o[u] > m ? o[u] : m;
+        for (ptrdiff_t u = 0; u < U; u++) { o[u] = expf(o[u] - m); s += o[u]; }
+        for (ptrdiff_t u = 0; u < U; u++) o[u] /= s;
+    }
+}
+
 INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x, const float *w,
                        const float *bias, int act, float *out) {
     for (ptrdiff_t b = b0; b < b1; b++) {
@@ -109,22 +129,17 @@ INLINE void dense_rows(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, con
                 const ptrdiff_t n = F - k < LANES ? F - k : LANES;
                 acc0 += ld(xr + k, n) * ld(wr + k, n);
             }
-            float z = hsum(acc0 + acc1) + (bias ? bias[u] : 0.0f);
-            switch (act) {
-            case 1: z = z > 0 ? z : 0; break;
-            case 2: z = tanhf(z); break;
-            case 3: z = 1.0f / (1.0f + expf(-z)); break;
-            default: break;
-            }
-            o[u] = z;
+            o[u] = hsum(acc0 + acc1);
         }
-        if (act == 4) {  // softmax over the row, max subtracted
-            float m = o[0], s = 0;
-            for (ptrdiff_t u = 1; u < U; u++) m = o[u] > m ? o[u] : m;
-            for (ptrdiff_t u = 0; u < U; u++) { o[u] = expf(o[u] - m); s += o[u]; }
-            for (ptrdiff_t u = 0; u < U; u++) o[u] /= s;
-        }
+        dense_activate_row(U, bias, act, o);
     }
+}
+
+void lstmkit_dense_step_packed_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x,
+                                   const float *w_packed, const float *bias, int act, float *out) {
+    if (b1 <= b0) return;
+    lstmkit_sgemm_packed(b1 - b0, 0, U, F, x + b0 * F, F, w_packed, 0.0f, out + b0 * U, U);
+    for (ptrdiff_t b = b0; b < b1; b++) dense_activate_row(U, bias, act, out + b * U);
 }
 
 // MARK: One build per instruction set

@@ -40,4 +40,10 @@ void lstmkit_lstm_infer_sequence_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t B, pt
 /// 4 softmax (per row). bias NULL: none.
 void lstmkit_dense_step_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x, const float *w,
                             const float *bias, int act, float *out);
+
+/// lstmkit_dense_step_f32 with W^T packed by lstmkit_pack_b (trans 1, K = F, N = U): the product by
+/// lstmkit_sgemm_packed (each output one FMA chain over the features, the same bits at any batch size and in either
+/// build), then bias and activation as above. Only where lstmkit_small_gemm_enabled() is 1.
+void lstmkit_dense_step_packed_f32(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t F, ptrdiff_t U, const float *x,
+                                   const float *w_packed, const float *bias, int act, float *out);
 #endif

@@ -40,9 +40,10 @@ protocol InferenceBackend {
                         scratch: DeviceBuffer, cellClip: Double, peephole: BufferView?) throws
 
     /// out[B, U] = activation(x[B, F] . W[U, F]^T + bias) (bias nil: none): one call on the CPU, the gemm, bias and
-    /// activation kernels on OpenCL.
-    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, bias: BufferView?,
-                   activation: Activation, out: BufferView) throws
+    /// activation kernels on OpenCL. `prepared`: W^T packed by the backend's `packedGemm` (`packOperand(transB: true,
+    /// k: F, n: U)`), which the CPU's packed kernel reads instead of W; nil where there is none.
+    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, prepared: DeviceBuffer?,
+                   bias: BufferView?, activation: Activation, out: BufferView) throws
 
     /// Host values into a device view, without an intermediate array (the streaming step's input).
     func writeHost(_ values: UnsafeBufferPointer<Float>, to view: BufferView) throws

@@ -172,8 +172,8 @@ extension CPUBackend: InferenceBackend {
         }
     }
 
-    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, bias: BufferView?,
-                   activation: Activation, out: BufferView) throws {
+    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, prepared: DeviceBuffer?,
+                   bias: BufferView?, activation: Activation, out: BufferView) throws {
         guard fast else {
             try gemm(transA: false, transB: true, m: batch, n: units, k: features, alpha: 1, a: x, lda: features,
                      b: weight, ldb: features, beta: 0, c: out, ldc: units)
@@ -186,15 +186,17 @@ extension CPUBackend: InferenceBackend {
             return
         }
         timed("dense_step") {
-            let box = UncheckedSendable((f(q(x)), f(q(weight)), bias.map { f(q($0)) }, f(q(out))))
+            let box = UncheckedSendable((f(q(x)), f(q(weight)), bias.map { f(q($0)) }, f(q(out)), prepared.map { f(q($0)) }))
             // Rows are independent (each row's bits are the same however they are split): whole rows per thread from
             // a quarter of the gemm split size. The char-LM head at batch 32 (0.7M multiply-adds) splits:
             // `lstm-bench --stream`, batch 32, 188 -> 171 us a step (3 interleaved rounds, quiet).
             let parts = batch * features * units >= CPUKernels.gemmSplitMinimum / 4 ? min(CPUWorkerPool.shared.threads, batch) : 1
             CPUKernels.parallel(parts) { part in
-                let (x, w, bias, out) = box.value
-                lstmkit_dense_step_f32(batch * part / parts, batch * (part + 1) / parts, features, units, x, w, bias,
-                                       Int32(activation.kernelKind), out)
+                let (x, w, bias, out, packed) = box.value
+                let (b0, b1) = (batch * part / parts, batch * (part + 1) / parts)
+                // W^T packed (the char-LM head at batch 32, one thread: 16% of a step in the dot-product form, perf)
+                if let packed { lstmkit_dense_step_packed_f32(b0, b1, features, units, x, packed, bias, Int32(activation.kernelKind), out) }
+                else { lstmkit_dense_step_f32(b0, b1, features, units, x, w, bias, Int32(activation.kernelKind), out) }
             }
         }
     }

@@ -31,8 +31,8 @@ extension OpenCLBackend: InferenceBackend {
         ], global: [hidden, batch], label: "lstm_stream_step")
     }
 
-    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, bias: BufferView?,
-                   activation: Activation, out: BufferView) throws {
+    func denseStep(batch: Int, features: Int, units: Int, x: BufferView, weight: BufferView, prepared: DeviceBuffer?,
+                   bias: BufferView?, activation: Activation, out: BufferView) throws {
         try gemm(transA: false, transB: true, m: batch, n: units, k: features, alpha: 1, a: x, lda: features,
                  b: weight, ldb: features, beta: 0, c: out, ldc: units)
         if let bias { try addRowBias(rows: batch, cols: units, bias: bias, y: out) }
