@@ -51,5 +51,12 @@ final class DemoSettingsTests: CLITestCase {
                        "Demo finished in 140 s: 2 epochs (129 s of training), validation loss 1.7727; reached the target loss 1.8.")
         XCTAssertTrue(DemoCommand.closingNote(result(time: false, target: false), seconds: 140.2, timeLimit: 150, targetLoss: 1.55)
             .hasSuffix("; ran all its epochs."))
+        // EarlyStopping (patience 2, the best weights restored): the best epoch's loss is the one stated.
+        history.epochs = [["loss": 2.1, "val_loss": 2.2], ["loss": 1.8, "val_loss": 1.7], ["loss": 1.7, "val_loss": 1.75],
+                          ["loss": 1.6, "val_loss": 1.8]]
+        XCTAssertEqual(DemoCommand.closingNote(result(time: false, target: false), seconds: 50.4, timeLimit: 150, targetLoss: 1.55, patience: 2),
+                       "Demo finished in 50 s: 4 epochs (129 s of training), validation loss 1.7000 (epoch 2, the weights kept); stopped early: no lower validation loss in 2 epochs.")
+        XCTAssertEqual(DemoCommand.closingNote(result(time: true, target: false), seconds: 150.4, timeLimit: 150, targetLoss: 1.55, patience: 5),
+                       "Demo finished in 150 s: 4 epochs (129 s of training), validation loss 1.7000 (epoch 2, the weights kept); stopped by the time limit of 150 s.")
     }
 }

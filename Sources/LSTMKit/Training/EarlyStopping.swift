@@ -28,7 +28,9 @@ public final class EarlyStopping: Callback {
             if restoreBestWeights { bestWeights = try model.snapshotParameters() }
         } else {
             wait += 1
-            if wait > patience {
+            // Keras 3's rule: `patience` epochs without improvement stop it (Keras 3.15.1, patience 1 and 2, best at
+            // epoch 2: stops after epochs 3 and 4).
+            if wait >= patience {
                 stoppedEpoch = epoch
                 model.stopTraining = true
             }
