@@ -44,15 +44,19 @@
 #define FTM 8
 #endif
 
-// The cell for units [j, j + width of V) of one row, instantiated on IVEC vectors and on single floats (tail).
-#define LSTM_INFER_UNITS(NAME, V, LD, ST, SIG, TANH)                                                          \
-inline void NAME(const int H, const int j, __global const real *gxr, __global const real *rr,              \
+// The cell for units [j, j + width of V) of one row, instantiated on IVEC vectors and on single floats (tail), the
+// recurrent sums r0..r3 (gates i, f, g, o) given by value: lstm_step_infer passes its accumulators (they stay in
+// registers), lstm_cell_infer the values gemm_NN stored in r (LSTM_INFER_UNITS). Same arithmetic, so the same bits.
+#define LSTM_STEP_UNITS(NAME, V, LD, ST, SIG, TANH)                                                           \
+inline void NAME(const int H, const int j, __global const real *gxr, const V r0, const V r1, const V r2,      \
+                 const V r3,                                                                                 \
                  __global const real *bih, __global const real *bhh, const int has_bias,                    \
                  __global real *hr, __global real *cr, __global real *yr, const float cell_clip,            \
                  __global const real *peep, const int has_peep) {                                           \
+    const V r[4] = {r0, r1, r2, r3};                                                                           \
     V a[4];                                                                                                    \
     for (int q = 0; q < 4; ++q) {                                                                              \
-        a[q] = LD(gxr + q * H + j) + LD(rr + q * H + j);                                                       \
+        a[q] = LD(gxr + q * H + j) + r[q];                                                                     \
         if (has_bias) a[q] += LD(bih + q * H + j) + LD(bhh + q * H + j);                                       \
     }                                                                                                          \
     const V cp = LD(cr + j);                                                                                   \
@@ -68,8 +72,21 @@ inline void NAME(const int H, const int j, __global const real *gxr, __global co
     if (yr) ST(h, yr + j);                                                                                     \
 }
 
-LSTM_INFER_UNITS(lstm_infer_vec, IVEC, ILOAD, ISTORE, infer_sigmoid_v, infer_tanh_v)
-LSTM_INFER_UNITS(lstm_infer_one, real, ISLOAD, ISSTORE, lstmkit_sigmoid, lstmkit_tanh)
+LSTM_STEP_UNITS(lstm_step_vec, IVEC, ILOAD, ISTORE, infer_sigmoid_v, infer_tanh_v)
+LSTM_STEP_UNITS(lstm_step_one, real, ISLOAD, ISSTORE, lstmkit_sigmoid, lstmkit_tanh)
+
+// lstm_cell_infer's cell: the recurrent sums read from r [4H] of the row, then the cell above.
+#define LSTM_INFER_UNITS(NAME, STEP, LD)                                                                        \
+inline void NAME(const int H, const int j, __global const real *gxr, __global const real *rr,              \
+                 __global const real *bih, __global const real *bhh, const int has_bias,                    \
+                 __global real *hr, __global real *cr, __global real *yr, const float cell_clip,            \
+                 __global const real *peep, const int has_peep) {                                           \
+    STEP(H, j, gxr, LD(rr + j), LD(rr + H + j), LD(rr + 2 * H + j), LD(rr + 3 * H + j), bih, bhh, has_bias, hr, cr, \
+         yr, cell_clip, peep, has_peep);                                                                       \
+}
+
+LSTM_INFER_UNITS(lstm_infer_vec, lstm_step_vec, ILOAD)
+LSTM_INFER_UNITS(lstm_infer_one, lstm_step_one, ISLOAD)
 
 __kernel void lstm_cell_infer(const int B, const int H, const int T, const int step, const int reverse,
                               __global const int *lengths,
@@ -140,36 +157,6 @@ __kernel void lstm_stream_step(const int B, const int H,
     hOut[offS + (size_t)b * H + j] = o * lstmkit_tanh(c);
 }
 
-// The cell of lstm_step_infer for units [j, j + width of V) of one row, the recurrent sums r[4] given: the
-// arithmetic of LSTM_INFER_UNITS with LD(rr + q * H + j) replaced by r_q (the value gemm_NN would have stored), passed
-// by value so that the accumulators stay in registers.
-#define LSTM_STEP_UNITS(NAME, V, LD, ST, SIG, TANH)                                                           \
-inline void NAME(const int H, const int j, __global const real *gxr, const V r0, const V r1, const V r2,      \
-                 const V r3,                                                                                 \
-                 __global const real *bih, __global const real *bhh, const int has_bias,                    \
-                 __global real *hr, __global real *cr, __global real *yr, const float cell_clip,            \
-                 __global const real *peep, const int has_peep) {                                           \
-    const V r[4] = {r0, r1, r2, r3};                                                                           \
-    V a[4];                                                                                                    \
-    for (int q = 0; q < 4; ++q) {                                                                              \
-        a[q] = LD(gxr + q * H + j) + r[q];                                                                     \
-        if (has_bias) a[q] += LD(bih + q * H + j) + LD(bhh + q * H + j);                                       \
-    }                                                                                                          \
-    const V cp = LD(cr + j);                                                                                   \
-    if (has_peep) { a[0] += LD(peep + j) * cp; a[1] += LD(peep + H + j) * cp; }                                \
-    const V i = SIG(a[0]), f = SIG(a[1]), g = TANH(a[2]);                                                      \
-    V c = f * cp + i * g;                                                                                      \
-    if (cell_clip > 0.0f) c = clamp(c, -cell_clip, cell_clip);                                                 \
-    if (has_peep) a[3] += LD(peep + 2 * H + j) * c;                                                            \
-    const V o = SIG(a[3]);                                                                                     \
-    const V h = o * TANH(c);                                                                                   \
-    ST(c, cr + j);                                                                                             \
-    ST(h, hr + j);                                                                                             \
-    if (yr) ST(h, yr + j);                                                                                     \
-}
-
-LSTM_STEP_UNITS(lstm_step_vec, IVEC, ILOAD, ISTORE, infer_sigmoid_v, infer_tanh_v)
-LSTM_STEP_UNITS(lstm_step_one, real, ISLOAD, ISSTORE, lstmkit_sigmoid, lstmkit_tanh)
 
 __kernel void lstm_step_infer(const int B, const int H, const int T, const int step, const int reverse,
                               __global const int *lengths, __global const real *gx,

@@ -9,20 +9,9 @@ import XCTest
 /// same, and so are the training forward's (InferencePathTests' promise). Against the CPU path: 1e-5, as
 /// PoCLForwardTests. The CPU twin (plain loops) against the OpenCL kernel: 1e-5 (native_exp against libm exp).
 final class FusedInferenceStepTests: XCTestCase {
-    private func tunedDevice(_ base: Device, _ change: (inout OpenCLTuning) -> Void) -> Device {
-        var tuning = (base.backend as! OpenCLBackend).tuning
-        change(&tuning)
-        return Device(backend: OpenCLBackend(context: base.openCL!, tuning: tuning),
-                      description: base.description + " tuned", openCL: base.openCL)
-    }
-
-    private func info(gpu: Bool) -> OpenCLDeviceInfo {
-        OpenCLDeviceInfo(platformIndex: 0, deviceIndex: 0, platformName: "test", deviceName: gpu ? "gpu" : "cpu",
-                         isGPU: gpu, computeUnits: 2, globalMemoryBytes: 1 << 30, preferredFloatVectorWidth: 16)
-    }
 
     func testFusedStepIsACPUDeviceDefaultWithinOneKChunk() {
-        let cpu = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [:])
+        let cpu = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 16), store: nil, environment: [:])
         XCTAssertTrue(cpu.fusedStep)
         XCTAssertTrue(cpu.fusesStep(hidden: 1))
         XCTAssertTrue(cpu.fusesStep(hidden: cpu.fusedStepMaxHidden))
@@ -31,7 +20,7 @@ final class FusedInferenceStepTests: XCTestCase {
         chunked.gemmKChunk = 64
         XCTAssertTrue(chunked.fusesStep(hidden: 64))
         XCTAssertFalse(chunked.fusesStep(hidden: 65), "K in chunks: the gemm's sums are not one chain")
-        XCTAssertFalse(OpenCLTuning.forDevice(info(gpu: true), store: nil, environment: [:]).fusedStep)
+        XCTAssertFalse(OpenCLTuning.forDevice(openCLDeviceInfo(gpu: true, width: 16), store: nil, environment: [:]).fusedStep)
         XCTAssertEqual(cpu.defines["FUSED_STEP"], "\(cpu.fusedStepMaxHidden)", "reported with the tuning (lstm-bench)")
         var off = cpu
         off.fusedStep = false

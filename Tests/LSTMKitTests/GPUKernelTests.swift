@@ -18,31 +18,18 @@ import XCTest
 /// - a whole LSTM with the tiled gemm: atol 1e-5 on forward values, 1e-4 of each gradient's largest magnitude
 ///   (gradients grow through the recurrence), as OpenCLParityTests.
 final class GPUKernelTests: XCTestCase {
-    /// A new device on `base`'s OpenCL context (same queue and program cache) whose backend uses `base`'s tuning
-    /// changed by `change`; the registered device keeps its own tuning.
-    private func tunedDevice(_ base: Device, _ change: (inout OpenCLTuning) -> Void) -> Device {
-        var tuning = (base.backend as! OpenCLBackend).tuning
-        change(&tuning)
-        return Device(backend: OpenCLBackend(context: base.openCL!, tuning: tuning),
-                      description: base.description + " tuned", openCL: base.openCL)
-    }
-
-    private func info(gpu: Bool) -> OpenCLDeviceInfo {
-        OpenCLDeviceInfo(platformIndex: 0, deviceIndex: 0, platformName: "test", deviceName: gpu ? "gpu" : "cpu",
-                         isGPU: gpu, computeUnits: 2, globalMemoryBytes: 1 << 30)
-    }
 
     // MARK: Tuning
 
     func testTuningDefaultsEnvironmentAndDefines() throws {
-        let cpu = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [:])
+        let cpu = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 0), store: nil, environment: [:])
         XCTAssertEqual(cpu.gemmKind, .blocked)
         XCTAssertEqual(cpu.persistentMaxBatch, 0)
         XCTAssertFalse(cpu.usePersistent(batch: 1, hidden: 16))
         XCTAssertEqual(cpu.defines["GEMM_KIND"], "blocked")
         XCTAssertEqual(cpu.defines["PERSISTENT_MAX_BATCH"], "0")
 
-        let gpu = OpenCLTuning.forDevice(info(gpu: true), store: nil, environment: [:])
+        let gpu = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: true, width: 0), store: nil, environment: [:])
         XCTAssertEqual(gpu.gemmKind, .local)
         XCTAssertEqual(gpu.persistentMaxBatch, 16)
         XCTAssertTrue(gpu.usePersistent(batch: 16, hidden: 256))
@@ -51,7 +38,7 @@ final class GPUKernelTests: XCTestCase {
         XCTAssertEqual(gpu.defines["GEMM_KIND"], "local")
         XCTAssertEqual(gpu.defines["GEMM_TILE"], "64x64x16/4x4")
 
-        let forced = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [
+        let forced = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 0), store: nil, environment: [
             "LSTMKIT_GEMM_KIND": "local", "LSTMKIT_PERSISTENT_MAX_BATCH": "64", "LSTMKIT_GEMM_TILE": "32x16x8/4x2",
             "LSTMKIT_PERSISTENT_LOCAL_BYTES": "65536", "LSTMKIT_PERSISTENT_WG": "128", "LSTMKIT_LN_WG": "16",
         ])
@@ -62,10 +49,10 @@ final class GPUKernelTests: XCTestCase {
         XCTAssertEqual(forced.persistentLocalBytes, 65536)
         XCTAssertEqual(forced.persistentGroup, 128)
         XCTAssertEqual(forced.layerNormGroup, 16)
-        let back = OpenCLTuning.forDevice(info(gpu: true), store: nil, environment: ["LSTMKIT_GEMM_KIND": "blocked"])
+        let back = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: true, width: 0), store: nil, environment: ["LSTMKIT_GEMM_KIND": "blocked"])
         XCTAssertEqual(back.gemmKind, .blocked)
         // Bad values are ignored (with a warning on stderr).
-        let bad = OpenCLTuning.forDevice(info(gpu: false), store: nil, environment: [
+        let bad = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 0), store: nil, environment: [
             "LSTMKIT_GEMM_KIND": "fast", "LSTMKIT_PERSISTENT_MAX_BATCH": "-1", "LSTMKIT_GEMM_TILE": "64x64x16/3x4",
             "LSTMKIT_LN_WG": "12",
         ])

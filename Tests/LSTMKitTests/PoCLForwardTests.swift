@@ -8,33 +8,22 @@ import XCTest
 /// so it is exact; the inference path gives the training forward's bits on the same device (InferencePathTests), and
 /// the CPU path's values within 1e-5 (OpenCLParityTests' forward bound).
 final class PoCLForwardTests: XCTestCase {
-    private func info(gpu: Bool, width: Int) -> OpenCLDeviceInfo {
-        OpenCLDeviceInfo(platformIndex: 0, deviceIndex: 0, platformName: "test", deviceName: gpu ? "gpu" : "cpu",
-                         isGPU: gpu, computeUnits: 2, globalMemoryBytes: 1 << 30, preferredFloatVectorWidth: width)
-    }
-
-    private func tunedDevice(_ base: Device, _ change: (inout OpenCLTuning) -> Void) -> Device {
-        var tuning = (base.backend as! OpenCLBackend).tuning
-        change(&tuning)
-        return Device(backend: OpenCLBackend(context: base.openCL!, tuning: tuning),
-                      description: base.description + " tuned", openCL: base.openCL)
-    }
 
     func testNNBlockFollowsThePreferredVectorWidth() {
-        let wide = OpenCLTuning.forDevice(info(gpu: false, width: 16), store: nil, environment: [:])
+        let wide = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 16), store: nil, environment: [:])
         XCTAssertEqual("\(wide.nn)", "8x32/16/16")
         XCTAssertEqual("\(wide.tn)", "8x32/16/16")
         for width in [0, 4, 8] {  // AVX2 (PoCL znver3: 8) and unknown keep the narrower block
-            XCTAssertEqual("\(OpenCLTuning.forDevice(info(gpu: false, width: width), store: nil, environment: [:]).nn)", "8x16/16/16",
+            XCTAssertEqual("\(OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: width), store: nil, environment: [:]).nn)", "8x16/16/16",
                            "width \(width)")
         }
-        let gpu = OpenCLTuning.forDevice(info(gpu: true, width: 16), store: nil, environment: [:])
+        let gpu = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: true, width: 16), store: nil, environment: [:])
         XCTAssertEqual("\(gpu.nn)", "4x4/4/auto")
         XCTAssertNil(gpu.transposeTile)
         let tile = try? XCTUnwrap(wide.transposeTile)
         XCTAssertEqual([tile?.0, tile?.1, tile?.2], [1, 8, 64])
         // The environment still wins over the device default.
-        let env = OpenCLTuning.forDevice(info(gpu: false, width: 16), store: nil, environment: ["LSTMKIT_GEMM_NN": "8x16/16/8"])
+        let env = OpenCLTuning.forDevice(openCLDeviceInfo(gpu: false, width: 16), store: nil, environment: ["LSTMKIT_GEMM_NN": "8x16/16/8"])
         XCTAssertEqual("\(env.nn)", "8x16/16/8")
     }
 

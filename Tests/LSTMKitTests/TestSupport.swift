@@ -120,3 +120,19 @@ func pythonImports(_ modules: String) -> Bool {
     probe.waitUntilExit()
     return probe.terminationStatus == 0
 }
+
+/// A new device on `base`'s OpenCL context (same queue and program cache) whose backend uses `base`'s tuning changed
+/// by `change`; the registered device keeps its own tuning.
+func tunedDevice(_ base: Device, _ change: (inout OpenCLTuning) -> Void) -> Device {
+    var tuning = (base.backend as! OpenCLBackend).tuning
+    change(&tuning)
+    return Device(backend: OpenCLBackend(context: base.openCL!, tuning: tuning),
+                  description: base.description + " tuned", openCL: base.openCL)
+}
+
+/// A made-up OpenCL device description for the tuning rules: a CPU or GPU with 2 compute units, 1 GiB, and `width` as
+/// its preferred float vector width (0: the device did not say).
+func openCLDeviceInfo(gpu: Bool, width: Int) -> OpenCLDeviceInfo {
+    OpenCLDeviceInfo(platformIndex: 0, deviceIndex: 0, platformName: "test", deviceName: gpu ? "gpu" : "cpu",
+                     isGPU: gpu, computeUnits: 2, globalMemoryBytes: 1 << 30, preferredFloatVectorWidth: width)
+}
